@@ -1,0 +1,145 @@
+// Package raster is changewatch's only door to GDAL (through github.com/airbusgeo/godal).
+// It reads windows of Sentinel-2 COGs onto an analysis grid, masks, composites, computes
+// change, and writes rasters and vectors. Everything it exports is plain Go (Grid, typed
+// slices, Feature) so the packages above it can be tested without cgo.
+package raster
+
+/*
+#cgo pkg-config: gdal
+#include <stdlib.h>
+#include "cpl_conv.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/airbusgeo/godal"
+)
+
+// S3Config tells GDAL's /vsis3/ how to reach object storage. Zero value: AWS defaults.
+type S3Config struct {
+	Endpoint  string // host[:port] or URL of an S3-compatible server; empty for AWS
+	Region    string
+	PathStyle bool
+	Anonymous bool
+	AccessKey string
+	SecretKey string
+}
+
+var initOnce sync.Once
+
+// Init registers GDAL's drivers and sets the process-wide GDAL configuration that
+// changewatch relies on. Call it once from main (later calls only update the S3 settings).
+func Init(s3 S3Config) {
+	initOnce.Do(func() {
+		godal.RegisterAll()
+		for k, v := range map[string]string{
+			"GDAL_DISABLE_READDIR_ON_OPEN":       "EMPTY_DIR",
+			"CPL_VSIL_CURL_ALLOWED_EXTENSIONS":   ".tif,.tiff,.TIF,.json",
+			"GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
+			"GDAL_HTTP_MULTIPLEX":                "YES",
+			"GDAL_CACHEMAX":                      "256",
+			"VSI_CACHE":                          "TRUE",
+			"GDAL_NUM_THREADS":                   "ALL_CPUS",
+		} {
+			setConfig(k, v)
+		}
+	})
+	if s3.Endpoint != "" {
+		ep := s3.Endpoint
+		https := "YES"
+		switch {
+		case strings.HasPrefix(ep, "http://"):
+			https, ep = "NO", strings.TrimPrefix(ep, "http://")
+		case strings.HasPrefix(ep, "https://"):
+			ep = strings.TrimPrefix(ep, "https://")
+		}
+		setConfig("AWS_S3_ENDPOINT", strings.TrimSuffix(ep, "/"))
+		setConfig("AWS_HTTPS", https)
+	}
+	if s3.Region != "" {
+		setConfig("AWS_REGION", s3.Region)
+	}
+	if s3.PathStyle {
+		setConfig("AWS_VIRTUAL_HOSTING", "FALSE")
+	}
+	if s3.Anonymous {
+		setConfig("AWS_NO_SIGN_REQUEST", "YES")
+	}
+	if s3.AccessKey != "" {
+		setConfig("AWS_ACCESS_KEY_ID", s3.AccessKey)
+		setConfig("AWS_SECRET_ACCESS_KEY", s3.SecretKey)
+	}
+}
+
+// GDALPath turns a local path, an s3:// URL or an http(s):// URL into a name GDAL opens.
+func GDALPath(href string) string {
+	switch {
+	case strings.HasPrefix(href, "s3://"):
+		return "/vsis3/" + strings.TrimPrefix(href, "s3://")
+	case strings.HasPrefix(href, "http://"), strings.HasPrefix(href, "https://"):
+		return "/vsicurl/" + href
+	}
+	return href
+}
+
+// Grid is a north-up raster grid: pixel (col,row) covers
+// [X0+col*Res, X0+(col+1)*Res] x [Y0-(row+1)*Res, Y0-row*Res] in EPSG.
+type Grid struct {
+	EPSG          int
+	X0, Y0        float64 // top-left corner
+	Res           float64 // pixel size in CRS units (metres for UTM)
+	Width, Height int
+}
+
+// GeoTransform returns the GDAL affine transform of g.
+func (g Grid) GeoTransform() [6]float64 {
+	return [6]float64{g.X0, g.Res, 0, g.Y0, 0, -g.Res}
+}
+
+// Pixels is Width*Height.
+func (g Grid) Pixels() int { return g.Width * g.Height }
+
+// Bounds returns minx, miny, maxx, maxy.
+func (g Grid) Bounds() [4]float64 {
+	return [4]float64{g.X0, g.Y0 - float64(g.Height)*g.Res, g.X0 + float64(g.Width)*g.Res, g.Y0}
+}
+
+// SnapGrid returns the smallest grid of resolution res, aligned on multiples of res,
+// that covers the box [minx,miny,maxx,maxy]. Sentinel-2 tile origins are multiples of
+// 60 m, so a 10 m or 20 m snapped grid shares their pixel edges and reads need no resampling.
+func SnapGrid(epsg int, minx, miny, maxx, maxy, res float64) Grid {
+	x0 := math.Floor(minx/res) * res
+	y1 := math.Ceil(maxy/res) * res
+	x1 := math.Ceil(maxx/res) * res
+	y0 := math.Floor(miny/res) * res
+	return Grid{EPSG: epsg, X0: x0, Y0: y1, Res: res,
+		Width: int(math.Round((x1 - x0) / res)), Height: int(math.Round((y1 - y0) / res))}
+}
+
+// Sub returns the grid of the window [col, row, col+w, row+h] of g.
+func (g Grid) Sub(col, row, w, h int) Grid {
+	return Grid{EPSG: g.EPSG, X0: g.X0 + float64(col)*g.Res, Y0: g.Y0 - float64(row)*g.Res,
+		Res: g.Res, Width: w, Height: h}
+}
+
+func (g Grid) srs() (*godal.SpatialRef, error) {
+	sr, err := godal.NewSpatialRefFromEPSG(g.EPSG)
+	if err != nil {
+		return nil, fmt.Errorf("spatial reference epsg:%d: %w", g.EPSG, err)
+	}
+	return sr, nil
+}
+
+// setConfig sets a process-wide GDAL configuration option (CPLSetConfigOption).
+func setConfig(k, v string) {
+	ck, cv := C.CString(k), C.CString(v)
+	defer C.free(unsafe.Pointer(ck))
+	defer C.free(unsafe.Pointer(cv))
+	C.CPLSetConfigOption(ck, cv)
+}
