@@ -110,14 +110,15 @@ func (g Grid) Bounds() [4]float64 {
 	return [4]float64{g.X0, g.Y0 - float64(g.Height)*g.Res, g.X0 + float64(g.Width)*g.Res, g.Y0}
 }
 
-// SnapGrid returns the smallest grid of resolution res, aligned on multiples of res,
-// that covers the box [minx,miny,maxx,maxy]. Sentinel-2 tile origins are multiples of
-// 60 m, so a 10 m or 20 m snapped grid shares their pixel edges and reads need no resampling.
-func SnapGrid(epsg int, minx, miny, maxx, maxy, res float64) Grid {
-	x0 := math.Floor(minx/res) * res
-	y1 := math.Ceil(maxy/res) * res
-	x1 := math.Ceil(maxx/res) * res
-	y0 := math.Floor(miny/res) * res
+// SnapGrid returns the smallest grid of resolution res whose edges lie on multiples of
+// align (a multiple of res) and that covers the box [minx,miny,maxx,maxy]. Sentinel-2 tile
+// origins are multiples of 60 m: with align 60 a 10 m grid shares the pixel edges of both
+// the 10 m and the 20 m bands, so reads are copies or exact 2x upsamplings.
+func SnapGrid(epsg int, minx, miny, maxx, maxy, res, align float64) Grid {
+	x0 := math.Floor(minx/align) * align
+	y1 := math.Ceil(maxy/align) * align
+	x1 := math.Ceil(maxx/align) * align
+	y0 := math.Floor(miny/align) * align
 	return Grid{EPSG: epsg, X0: x0, Y0: y1, Res: res,
 		Width: int(math.Round((x1 - x0) / res)), Height: int(math.Round((y1 - y0) / res))}
 }

@@ -1,0 +1,138 @@
+// Command changewatch finds land-cover change (mining scars, mining ponds, burns) in
+// Sentinel-2 L2A imagery over areas of interest and writes change polygons and rasters.
+//
+// Usage:
+//
+//	changewatch detect --aoi AOI.geojson --catalog DIR|s3://b/p --before A/B --after C/D --out DIR|s3://b/p
+//	changewatch eval --truth truth.geojson --detections changes.fgb
+//	changewatch synth --out DIR [--size 1024] [--seed 1]
+//	changewatch demo [--out ./demo-out]
+//
+// This file is wiring only: flags and environment into config, config into the packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/changewatch/changewatch/aoi"
+	"github.com/changewatch/changewatch/jobs"
+)
+
+// exitUsage is the exit code for bad input (flags, AOI, periods): nothing was done.
+const exitUsage = 2
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+var commands = []command{
+	{"detect", "detect change over one AOI between two periods (no queue)", runDetect},
+	{"eval", "score detections against a truth layer (precision, recall, F1, IoU)", runEval},
+	{"synth", "generate a synthetic Sentinel-2 L2A scene pair with planted change and its truth", runSynth},
+	{"demo", "generate bundled synthetic scenes, detect, and score: no account, no cloud, no config", runDemo},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			err := c.run(ctx, args[1:], stdout, stderr)
+			if err == nil {
+				return 0
+			}
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			fmt.Fprintf(stderr, "changewatch %s: %v\n", c.name, err)
+			if isUsage(err) {
+				return exitUsage
+			}
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "changewatch: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: changewatch COMMAND [flags]   (changewatch COMMAND -h for its flags)")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+}
+
+// usageError marks bad command-line input (exit code 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func isUsage(err error) bool {
+	var u usageError
+	return errors.As(err, &u) || errors.Is(err, aoi.ErrInvalid) || errors.Is(err, jobs.ErrBadRequest)
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("changewatch "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// env returns the first non-empty environment variable of keys, else def.
+func env(def string, keys ...string) string {
+	for _, k := range keys {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return def
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}

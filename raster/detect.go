@@ -1,0 +1,412 @@
+package raster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/paulmach/orb"
+)
+
+// DetectParams says what to compare and how.
+type DetectParams struct {
+	Grid          Grid             // the analysis grid (AOI's UTM zone, 10 m)
+	AOI           orb.MultiPolygon // in Grid's CRS; pixels outside are not analysed; nil = whole grid
+	Before, After []Scene          // at least one scene each, at most 16 each
+	Mask          bool             // mask clouds, shadows, nodata with SCL
+	MaskBuffer    int              // pixels added around masked cloud/shadow/cirrus (unflagged edges)
+	Rules         Rules
+	MinPixels     int // minimum mapping unit in pixels (8-connected)
+	ChunkRows     int // rows processed at a time; 0 = 256
+	// Progress, when set, is told the stage and fraction done.
+	Progress func(stage string, frac float64)
+}
+
+// MaxScenesPerPeriod bounds the scenes composited per period (clear-observation bit sets are 16 bits).
+const MaxScenesPerPeriod = 16
+
+// Classes masked by SCL (ESA L2A product definition): 0 no data, 1 saturated or defective,
+// 3 cloud shadow, 8 cloud medium probability, 9 cloud high probability, 10 thin cirrus.
+// Of those, the cloud and shadow classes are buffered since their edges are often missed.
+var (
+	sclInvalid  = [256]bool{0: true, 1: true}
+	sclBuffered = [256]bool{3: true, 8: true, 9: true, 10: true}
+)
+
+// Region is one change polygon before vectorization: a connected component of equal class
+// with its statistics.
+type Region struct {
+	Component
+	Class                                 uint8
+	Pixels                                int
+	Confidence, DNDVI, DNBR, DMNDWI, DBSI float64 // means over the region
+	ClearBefore, ClearAfter               float64 // mean clear observations per pixel
+	BeforeScenes, AfterScenes             []string
+	// AnchorX, AnchorY: centre of the region's first pixel in raster order, in grid CRS.
+	// The same region on the same grid always has the same anchor (stable ids).
+	AnchorX, AnchorY float64
+	Geometry         orb.MultiPolygon // EPSG:4326, set by Vectorize
+}
+
+// Result is the per-pixel and per-region outcome of Detect.
+type Result struct {
+	Grid    Grid
+	Class   []uint8   // ClassNone, ClassBare, ClassWater, ClassBurn, ClassNotObserved
+	DNDVI   []float32 // after - before NDVI, NaN where not observed
+	Labels  []int32   // region label per pixel, 0 = none
+	Regions []Region
+	// Pixels inside the AOI with / without a clear observation in both periods.
+	Observed, NotObserved int
+	Quicklook             *Quicklook
+}
+
+// pixelRec keeps the per-pixel values of change pixels until regions are known.
+type pixelRec struct {
+	idx                       uint32
+	conf, dndvi, dnbr, dmndwi float32
+	dbsi                      float32
+	bits                      uint32 // clear before scenes | clear after scenes << 16
+	nb, na                    uint8
+}
+
+// Detect reads both periods chunk by chunk (so a cancelled context stops it within a
+// chunk), composites each period, applies the change rules, then labels regions with the
+// minimum mapping unit. Vectorize turns the regions into polygons.
+func Detect(ctx context.Context, p DetectParams) (*Result, error) {
+	g := p.Grid
+	if g.Width <= 0 || g.Height <= 0 {
+		return nil, errors.New("detect: empty grid")
+	}
+	if len(p.Before) == 0 || len(p.After) == 0 {
+		return nil, errors.New("detect: need at least one scene in each period")
+	}
+	if len(p.Before) > MaxScenesPerPeriod || len(p.After) > MaxScenesPerPeriod {
+		return nil, fmt.Errorf("detect: at most %d scenes per period", MaxScenesPerPeriod)
+	}
+	if p.ChunkRows <= 0 {
+		p.ChunkRows = 256
+	}
+	progress := p.Progress
+	if progress == nil {
+		progress = func(string, float64) {}
+	}
+	var aoiMask []bool
+	if p.AOI != nil {
+		aoiMask = RasterizePolygons(g, p.AOI)
+	}
+
+	open := func(scenes []Scene) ([]*sceneReader, error) {
+		rs := make([]*sceneReader, 0, len(scenes))
+		for _, s := range scenes {
+			r, err := openScene(ctx, s, g)
+			if err != nil {
+				closeAll(rs)
+				return nil, err
+			}
+			if p.Mask && !r.hasSCL() {
+				closeAll(append(rs, r))
+				return nil, fmt.Errorf("scene %s: masking needs an scl band", s.ID)
+			}
+			rs = append(rs, r)
+		}
+		return rs, nil
+	}
+	before, err := open(p.Before)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(before)
+	after, err := open(p.After)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(after)
+
+	res := &Result{
+		Grid:      g,
+		Class:     make([]uint8, g.Pixels()),
+		DNDVI:     make([]float32, g.Pixels()),
+		Quicklook: newQuicklook(g.Width, g.Height, 400),
+	}
+	halo := 0
+	if p.Mask {
+		halo = p.MaskBuffer
+	}
+	cb := newChunkBuffers(len(before), g.Width, p.ChunkRows+2*halo)
+	ca := newChunkBuffers(len(after), g.Width, p.ChunkRows+2*halo)
+	var recs []pixelRec
+	for row := 0; row < g.Height; row += p.ChunkRows {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		h := min(p.ChunkRows, g.Height-row)
+		r0 := max(0, row-halo)
+		r1 := min(g.Height, row+h+halo)
+		if err := cb.load(before, r0, r1-r0, g.Width, p.Mask, p.MaskBuffer); err != nil {
+			return nil, err
+		}
+		if err := ca.load(after, r0, r1-r0, g.Width, p.Mask, p.MaskBuffer); err != nil {
+			return nil, err
+		}
+		recs = p.classifyChunk(res, aoiMask, cb, ca, before, after, row, h, row-r0, recs)
+		progress("read, composite, classify", float64(row+h)/float64(g.Height))
+	}
+	progress("regions", 0)
+	res.Labels, res.Regions = regions(res, recs, p.MinPixels, before, after)
+	progress("regions", 1)
+	return res, nil
+}
+
+func closeAll(rs []*sceneReader) {
+	for _, r := range rs {
+		r.close()
+	}
+}
+
+// chunkBuffers hold one period's scenes for one chunk: digital numbers per band and a
+// clear-observation mask per scene.
+type chunkBuffers struct {
+	dn    [][nSpectral][]uint16
+	scl   [][]uint8
+	clear [][]bool
+	tmp   []bool
+	tmp2  []bool
+	rows  int
+}
+
+func newChunkBuffers(n, w, rows int) *chunkBuffers {
+	c := &chunkBuffers{dn: make([][nSpectral][]uint16, n), scl: make([][]uint8, n), clear: make([][]bool, n), tmp: make([]bool, w*rows), tmp2: make([]bool, w*rows)}
+	for i := 0; i < n; i++ {
+		for b := 0; b < nSpectral; b++ {
+			c.dn[i][b] = make([]uint16, w*rows)
+		}
+		c.scl[i] = make([]uint8, w*rows)
+		c.clear[i] = make([]bool, w*rows)
+	}
+	return c
+}
+
+// load reads rows [row,row+h) of every scene and band concurrently (one goroutine per
+// band and scene, each on its own GDAL dataset) and computes the clear masks.
+func (c *chunkBuffers) load(rs []*sceneReader, row, h, w int, mask bool, buffer int) error {
+	c.rows = h
+	n := w * h
+	var wg sync.WaitGroup
+	errs := make([]error, len(rs)*len(BandKeys))
+	sem := make(chan struct{}, 4)
+	for i, r := range rs {
+		for b := range BandKeys {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				var dst any
+				if b == iSCL {
+					dst = c.scl[i][:n]
+				} else {
+					dst = c.dn[i][b][:n]
+				}
+				errs[i*len(BandKeys)+b] = r.read(b, row, h, w, dst)
+			}()
+		}
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for i := range rs {
+		clr := c.clear[i][:n]
+		bad := c.tmp[:n]
+		scl := c.scl[i][:n]
+		dn := &c.dn[i]
+		useSCL := mask && rs[i].hasSCL()
+		for j := 0; j < n; j++ {
+			valid := dn[0][j] != 0 && dn[2][j] != 0 && dn[3][j] != 0 && dn[4][j] != 0
+			if useSCL {
+				s := scl[j]
+				valid = valid && !sclInvalid[s]
+				bad[j] = sclBuffered[s]
+			}
+			clr[j] = valid
+		}
+		if useSCL {
+			dilate(bad, c.tmp2[:n], w, h, buffer)
+			for j := 0; j < n; j++ {
+				clr[j] = clr[j] && !bad[j]
+			}
+		}
+	}
+	return nil
+}
+
+// spectrum returns scene i's reflectances at pixel j.
+func (c *chunkBuffers) spectrum(r *sceneReader, i, j int) Spectrum {
+	scale := r.scene.Scale
+	if scale == 0 {
+		scale = 1e-4
+	}
+	off := r.scene.DNOffset
+	d := &c.dn[i]
+	v := func(b int) float32 { return float32((float64(d[b][j]) - off) * scale) }
+	return Spectrum{v(0), v(1), v(2), v(3), v(4), v(5)}
+}
+
+// composite picks, among the clear observations of pixel j, the one whose blue reflectance
+// is the lower median (a medoid-like choice: all bands come from one real observation, and
+// ties lean to the darker, less hazy one; cf. Flood 2013, "Seasonal composite Landsat TM/ETM+
+// images using the medoid"). It returns the spectrum, the number of clear observations and
+// their bit set.
+func (c *chunkBuffers) composite(rs []*sceneReader, j int, order []int, blues []float32) (Spectrum, int, uint32) {
+	order = order[:0]
+	var bits uint32
+	for i := range rs {
+		if c.clear[i][j] {
+			order = append(order, i)
+			bits |= 1 << i
+			blues[i] = c.spectrum(rs[i], i, j).Blue
+		}
+	}
+	if len(order) == 0 {
+		return Spectrum{}, 0, 0
+	}
+	for a := 1; a < len(order); a++ { // insertion sort: a handful of scenes, no allocation
+		for b := a; b > 0 && blues[order[b]] < blues[order[b-1]]; b-- {
+			order[b], order[b-1] = order[b-1], order[b]
+		}
+	}
+	k := order[(len(order)-1)/2]
+	return c.spectrum(rs[k], k, j), len(order), bits
+}
+
+func (p *DetectParams) classifyChunk(res *Result, aoiMask []bool, cb, ca *chunkBuffers, before, after []*sceneReader, row, h, off int, recs []pixelRec) []pixelRec {
+	g := res.Grid
+	w := g.Width
+	order := make([]int, 0, MaxScenesPerPeriod)
+	blues := make([]float32, MaxScenesPerPeriod)
+	rules := &p.Rules
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			idx := (row+y)*w + x
+			j := (off+y)*w + x
+			if aoiMask != nil && !aoiMask[idx] {
+				res.Class[idx] = ClassNotObserved
+				res.DNDVI[idx] = float32(math.NaN())
+				continue
+			}
+			sb, nb, bb := cb.composite(before, j, order, blues)
+			sa, na, ba := ca.composite(after, j, order, blues)
+			if nb == 0 || na == 0 {
+				res.Class[idx] = ClassNotObserved
+				res.DNDVI[idx] = float32(math.NaN())
+				res.NotObserved++
+				continue
+			}
+			res.Observed++
+			ib, ia := sb.Index(), sa.Index()
+			dndvi := ia.NDVI - ib.NDVI
+			res.DNDVI[idx] = dndvi
+			cls, str := rules.Classify(&sb, &sa, &ib, &ia)
+			res.Quicklook.add(x, row+y, &sb, &sa, cls)
+			if cls == ClassNone {
+				continue
+			}
+			// Agreement over time: how many clear after-observations show the same change
+			// on their own (GLAD-style confirmation: seen twice is stronger than once).
+			agree := 0
+			for i := range after {
+				if ca.clear[i][j] {
+					s := ca.spectrum(after[i], i, j)
+					is := s.Index()
+					if c, _ := rules.Classify(&sb, &s, &ib, &is); c == cls {
+						agree++
+					}
+				}
+			}
+			conf := str * (0.5 + 0.5*float32(agree)/float32(max(na, 2)))
+			res.Class[idx] = cls
+			recs = append(recs, pixelRec{
+				idx: uint32(idx), conf: conf, dndvi: dndvi, dnbr: ib.NBR - ia.NBR,
+				dmndwi: ia.MNDWI - ib.MNDWI, dbsi: ia.BSI - ib.BSI,
+				bits: bb | ba<<16, nb: uint8(nb), na: uint8(na),
+			})
+		}
+	}
+	return recs
+}
+
+// regions labels change regions (dropping those under the minimum mapping unit) and
+// aggregates the per-pixel records into region statistics.
+func regions(res *Result, recs []pixelRec, minPixels int, before, after []*sceneReader) ([]int32, []Region) {
+	g := res.Grid
+	labels, comps, sizes := labelComponents(res.Class, g.Width, g.Height, max(1, minPixels))
+	regs := make([]Region, len(comps))
+	bits := make([]uint32, len(comps))
+	first := make([]bool, len(comps))
+	for i := range regs {
+		regs[i].Component = comps[i]
+		regs[i].Pixels = sizes[i]
+	}
+	for _, r := range recs {
+		l := labels[r.idx]
+		if l == 0 {
+			continue
+		}
+		rg := &regs[l-1]
+		if !first[l-1] {
+			first[l-1] = true
+			x, y := int(r.idx)%g.Width, int(r.idx)/g.Width
+			rg.AnchorX = g.X0 + (float64(x)+0.5)*g.Res
+			rg.AnchorY = g.Y0 - (float64(y)+0.5)*g.Res
+			rg.Class = res.Class[r.idx]
+		}
+		rg.Confidence += float64(r.conf)
+		rg.DNDVI += float64(r.dndvi)
+		rg.DNBR += float64(r.dnbr)
+		rg.DMNDWI += float64(r.dmndwi)
+		rg.DBSI += float64(r.dbsi)
+		rg.ClearBefore += float64(r.nb)
+		rg.ClearAfter += float64(r.na)
+		bits[l-1] |= r.bits
+	}
+	for i := range regs {
+		rg := &regs[i]
+		n := float64(rg.Pixels)
+		rg.Confidence /= n
+		rg.DNDVI /= n
+		rg.DNBR /= n
+		rg.DMNDWI /= n
+		rg.DBSI /= n
+		rg.ClearBefore /= n
+		rg.ClearAfter /= n
+		for k, r := range before {
+			if bits[i]&(1<<k) != 0 {
+				rg.BeforeScenes = append(rg.BeforeScenes, r.scene.ID)
+			}
+		}
+		for k, r := range after {
+			if bits[i]&(1<<(16+k)) != 0 {
+				rg.AfterScenes = append(rg.AfterScenes, r.scene.ID)
+			}
+		}
+	}
+	return labels, regs
+}
+
+// Vectorize sets each region's Geometry (EPSG:4326) from the label raster.
+func (r *Result) Vectorize(ctx context.Context) error {
+	comps := make([]Component, len(r.Regions))
+	for i := range r.Regions {
+		comps[i] = r.Regions[i].Component
+	}
+	geoms, err := PolygonizeLabels(ctx, r.Grid, r.Labels, comps)
+	if err != nil {
+		return fmt.Errorf("vectorize: %w", err)
+	}
+	for i := range r.Regions {
+		r.Regions[i].Geometry = geoms[i]
+	}
+	return nil
+}

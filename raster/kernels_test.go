@@ -1,0 +1,157 @@
+package raster
+
+import (
+	"testing"
+
+	"github.com/paulmach/orb"
+)
+
+// Typical surface reflectances (B02 B03 B04 B08 B11 B12) of the cover types the rules meet.
+var (
+	forest   = Spectrum{0.025, 0.045, 0.025, 0.32, 0.15, 0.065}
+	grass    = Spectrum{0.04, 0.07, 0.06, 0.30, 0.22, 0.12}
+	browned  = Spectrum{0.06, 0.09, 0.11, 0.26, 0.30, 0.20}
+	laterite = Spectrum{0.09, 0.13, 0.19, 0.25, 0.33, 0.27}
+	pond     = Spectrum{0.07, 0.09, 0.08, 0.05, 0.025, 0.015}
+	char     = Spectrum{0.03, 0.04, 0.05, 0.10, 0.17, 0.16}
+)
+
+func scale(s Spectrum, k float32) Spectrum {
+	return Spectrum{s.Blue * k, s.Green * k, s.Red * k, s.NIR * k, s.SWIR1 * k, s.SWIR2 * k}
+}
+
+func add(s, h Spectrum, k float32) Spectrum {
+	return Spectrum{s.Blue + k*h.Blue, s.Green + k*h.Green, s.Red + k*h.Red, s.NIR + k*h.NIR, s.SWIR1 + k*h.SWIR1, s.SWIR2 + k*h.SWIR2}
+}
+
+func TestClassify(t *testing.T) {
+	haze := Spectrum{0.12, 0.09, 0.07, 0.04, 0.015, 0.008}
+	cloud := Spectrum{0.45, 0.45, 0.45, 0.5, 0.4, 0.3}
+	offset := func(s Spectrum) Spectrum { return add(scale(s, 1.03), Spectrum{1, 1, 1, 1, 1, 1}, 0.006) }
+	tests := []struct {
+		name          string
+		before, after Spectrum
+		want          uint8
+	}{
+		{"forest unchanged", forest, forest, ClassNone},
+		{"forest to mining scar", forest, laterite, ClassBare},
+		{"forest to scar with a radiometric offset", forest, offset(laterite), ClassBare},
+		{"grass to scar", grass, laterite, ClassBare},
+		{"forest to pond", forest, pond, ClassWater},
+		{"forest burnt", forest, char, ClassBurn},
+		{"seasonal browning of grass", grass, browned, ClassNone},
+		{"radiometric offset only", forest, offset(forest), ClassNone},
+		{"shadow (all bands x0.35)", forest, scale(forest, 0.35), ClassNone},
+		{"illumination (x0.5)", forest, scale(forest, 0.5), ClassNone},
+		{"thick haze", forest, add(forest, haze, 1), ClassNone},
+		{"unflagged cloud rim 30%", forest, add(scale(forest, 0.7), cloud, 0.3), ClassNone},
+		{"unflagged cloud rim 60%", forest, add(scale(forest, 0.4), cloud, 0.6), ClassNone},
+		{"bare soil stays bare", laterite, laterite, ClassNone},
+		{"bare soil floods (not vegetation before)", laterite, pond, ClassNone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ib, ia := tt.before.Index(), tt.after.Index()
+			got, str := DefaultRules.Classify(&tt.before, &tt.after, &ib, &ia)
+			if got != tt.want {
+				t.Fatalf("class %s (strength %.2f), want %s; before %+v after %+v", ClassName(got), str, ClassName(tt.want), ib, ia)
+			}
+			if got != ClassNone && (str < 0.5 || str > 1) {
+				t.Fatalf("strength %.2f outside [0.5,1]", str)
+			}
+		})
+	}
+}
+
+func TestLabelComponents(t *testing.T) {
+	const w, h = 6, 5
+	class := []uint8{
+		1, 1, 0, 0, 0, 2,
+		0, 1, 0, 0, 2, 0, // the 2s touch diagonally: one region under 8-connectivity
+		0, 0, 0, 0, 0, 0,
+		3, 0, 1, 1, 1, 0,
+		0, 0, 1, 2, 255, 0, // 255 (not observed) is never a region; the lone 2 is too small
+	}
+	labels, comps, sizes := labelComponents(class, w, h, 2)
+	if len(comps) != 3 {
+		t.Fatalf("%d regions, want 3: %v", len(comps), comps)
+	}
+	wantSizes := []int{3, 2, 4}
+	for i, s := range sizes {
+		if s != wantSizes[i] {
+			t.Errorf("region %d: %d pixels, want %d", i+1, s, wantSizes[i])
+		}
+	}
+	if class[18] != ClassNone || class[27] != ClassNone || labels[18] != 0 {
+		t.Errorf("regions under the minimum mapping unit must be cleared: class %v", class)
+	}
+	if c := comps[2]; c.MinCol != 2 || c.MaxCol != 4 || c.MinRow != 3 || c.MaxRow != 4 {
+		t.Errorf("bbox of region 3: %+v", c)
+	}
+	if labels[0] != labels[7] || labels[5] != labels[10] || labels[0] == labels[5] {
+		t.Errorf("labels %v", labels)
+	}
+}
+
+func TestDilate(t *testing.T) {
+	tests := []struct {
+		name   string
+		w, h   int
+		on     []int
+		r      int
+		wantOn int
+	}{
+		{"centre r1", 5, 5, []int{12}, 1, 9},
+		{"centre r2", 5, 5, []int{12}, 2, 25},
+		{"corner r1", 5, 5, []int{0}, 1, 4},
+		{"r0 is identity", 5, 5, []int{3, 7}, 0, 2},
+		{"radius beyond the raster", 3, 2, []int{0}, 10, 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := make([]bool, tt.w*tt.h)
+			for _, i := range tt.on {
+				m[i] = true
+			}
+			dilate(m, make([]bool, len(m)), tt.w, tt.h, tt.r)
+			n := 0
+			for _, v := range m {
+				if v {
+					n++
+				}
+			}
+			if n != tt.wantOn {
+				t.Fatalf("%d pixels set, want %d", n, tt.wantOn)
+			}
+		})
+	}
+}
+
+func TestRasterizePolygons(t *testing.T) {
+	g := Grid{EPSG: 32635, X0: 0, Y0: 100, Res: 10, Width: 10, Height: 10}
+	square := orb.Ring{{20, 20}, {80, 20}, {80, 80}, {20, 80}, {20, 20}}
+	hole := orb.Ring{{40, 40}, {40, 60}, {60, 60}, {60, 40}, {40, 40}}
+	tests := []struct {
+		name string
+		mp   orb.MultiPolygon
+		want int
+	}{
+		{"square 6x6 pixels", orb.MultiPolygon{{square}}, 36},
+		{"square with a 2x2 hole", orb.MultiPolygon{{square, hole}}, 32},
+		{"partly outside the grid", orb.MultiPolygon{{{{-50, -50}, {30, -50}, {30, 30}, {-50, 30}, {-50, -50}}}}, 9},
+		{"triangle, pixel centres", orb.MultiPolygon{{{{0, 0}, {100, 0}, {0, 100}, {0, 0}}}}, 45},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := 0
+			for _, v := range RasterizePolygons(g, tt.mp) {
+				if v {
+					n++
+				}
+			}
+			if n != tt.want {
+				t.Fatalf("%d pixels, want %d", n, tt.want)
+			}
+		})
+	}
+}

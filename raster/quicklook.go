@@ -1,0 +1,126 @@
+package raster
+
+import (
+	"bufio"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"math"
+	"os"
+)
+
+// Quicklook accumulates a reduced view of the before and after composites and of the
+// change classes while Detect streams over the grid, so the picture costs no second read.
+type Quicklook struct {
+	w, h, step int
+	before     []float32 // RGB sums per cell
+	after      []float32
+	n          []int32
+	classes    [][4]int32 // pixels per change class (index 1..3) and not observed (0)
+}
+
+func newQuicklook(width, height, maxSide int) *Quicklook {
+	step := max(1, int(math.Ceil(float64(max(width, height))/float64(maxSide))))
+	w, h := (width+step-1)/step, (height+step-1)/step
+	return &Quicklook{w: w, h: h, step: step,
+		before: make([]float32, 3*w*h), after: make([]float32, 3*w*h),
+		n: make([]int32, w*h), classes: make([][4]int32, w*h)}
+}
+
+func (q *Quicklook) add(x, y int, b, a *Spectrum, cls uint8) {
+	c := (y/q.step)*q.w + x/q.step
+	q.before[3*c] += b.Red
+	q.before[3*c+1] += b.Green
+	q.before[3*c+2] += b.Blue
+	q.after[3*c] += a.Red
+	q.after[3*c+1] += a.Green
+	q.after[3*c+2] += a.Blue
+	q.n[c]++
+	if cls >= 1 && cls <= 3 {
+		q.classes[c][cls]++
+	}
+}
+
+// Class colours of the overlay (also used in README's legend).
+var classColors = [4]color.RGBA{
+	{0, 0, 0, 0},
+	{255, 140, 0, 255}, // vegetation to bare: orange
+	{0, 170, 255, 255}, // vegetation to water: cyan
+	{200, 0, 40, 255},  // burn scar: red
+}
+
+// WritePNG writes before | after | after with the change overlay, side by side. Cells
+// without a clear observation in both periods are grey. Only regions that survived the
+// minimum mapping unit are drawn: classes are taken from final, the result's class raster.
+func (q *Quicklook) WritePNG(path string, final []uint8, width int) error {
+	// recount classes from the final raster so sieved specks do not show
+	for i := range q.classes {
+		q.classes[i] = [4]int32{}
+	}
+	for i, c := range final {
+		if c >= 1 && c <= 3 {
+			x, y := i%width, i/width
+			q.classes[(y/q.step)*q.w+x/q.step][c]++
+		}
+	}
+	const gap = 4
+	img := image.NewRGBA(image.Rect(0, 0, 3*q.w+2*gap, q.h))
+	draw.Draw(img, img.Bounds(), &image.Uniform{color.RGBA{255, 255, 255, 255}}, image.Point{}, draw.Src)
+	stretch := func(v float32, n int32) uint8 {
+		r := float64(v) / float64(n) / 0.25 // 0..0.25 reflectance
+		r = math.Pow(math.Max(0, math.Min(1, r)), 1/2.2)
+		return uint8(r*255 + 0.5)
+	}
+	for y := 0; y < q.h; y++ {
+		for x := 0; x < q.w; x++ {
+			c := y*q.w + x
+			n := q.n[c]
+			if n == 0 {
+				grey := color.RGBA{128, 128, 128, 255}
+				img.SetRGBA(x, y, grey)
+				img.SetRGBA(q.w+gap+x, y, grey)
+				img.SetRGBA(2*(q.w+gap)+x, y, grey)
+				continue
+			}
+			bc := color.RGBA{stretch(q.before[3*c], n), stretch(q.before[3*c+1], n), stretch(q.before[3*c+2], n), 255}
+			ac := color.RGBA{stretch(q.after[3*c], n), stretch(q.after[3*c+1], n), stretch(q.after[3*c+2], n), 255}
+			img.SetRGBA(x, y, bc)
+			img.SetRGBA(q.w+gap+x, y, ac)
+			best, bn := 0, int32(0)
+			for k := 1; k <= 3; k++ {
+				if q.classes[c][k] > bn {
+					best, bn = k, q.classes[c][k]
+				}
+			}
+			if best != 0 {
+				ac = classColors[best]
+			} else {
+				ac = color.RGBA{ac.R / 2, ac.G / 2, ac.B / 2, 255} // dim the background so change stands out
+			}
+			img.SetRGBA(2*(q.w+gap)+x, y, ac)
+		}
+	}
+	tmp := path + ".tmp"
+	fh, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("quicklook: %w", err)
+	}
+	bw := bufio.NewWriter(fh)
+	if err := png.Encode(bw, img); err != nil {
+		fh.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("quicklook: encode png: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		fh.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("quicklook: %w", err)
+	}
+	if err := fh.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("quicklook: %w", err)
+	}
+	return os.Rename(tmp, path)
+}

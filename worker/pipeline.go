@@ -1,0 +1,302 @@
+// Package worker runs change detection requests: it plans (AOI, scene search and choice),
+// drives the raster engine, builds the change polygons and publishes every output so that
+// a failed or retried run never leaves a half result that looks complete.
+package worker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/changewatch/changewatch/aoi"
+	"github.com/changewatch/changewatch/jobs"
+	"github.com/changewatch/changewatch/raster"
+	"github.com/changewatch/changewatch/stac"
+)
+
+// ErrNoScenes means a period has no usable scene over the AOI: retrying will not help
+// until the catalog changes.
+var ErrNoScenes = errors.New("no usable scenes")
+
+// Permanent reports whether err can never succeed on retry (bad request, bad AOI, no scenes).
+func Permanent(err error) bool {
+	return errors.Is(err, jobs.ErrBadRequest) || errors.Is(err, aoi.ErrInvalid) || errors.Is(err, ErrNoScenes)
+}
+
+// Store is what the pipeline needs from object storage: read catalogs, publish outputs.
+type Store interface {
+	stac.ObjectStore
+	PutFile(ctx context.Context, bucket, key, path, contentType string) error
+	Delete(ctx context.Context, bucket, key string) error
+}
+
+// Pipeline runs detection requests. Store may be nil when catalogs and outputs are local.
+type Pipeline struct {
+	Store  Store
+	Logger *slog.Logger
+	// Progress, when set, is told each stage and its fraction done.
+	Progress func(stage string, frac float64)
+	// AOILimits bound the AOIs accepted; zero means aoi.DefaultLimits.
+	AOILimits aoi.Limits
+	// WorkDir holds staging folders; "" means os.TempDir().
+	WorkDir string
+}
+
+func (p *Pipeline) logger() *slog.Logger {
+	if p.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return p.Logger
+}
+
+func (p *Pipeline) progress(stage string, frac float64) {
+	if p.Progress != nil {
+		p.Progress(stage, frac)
+	}
+}
+
+// Detect runs one request end to end and returns its summary. The outputs are staged in a
+// local folder and published last-manifest-last to req.Output.
+func (p *Pipeline) Detect(ctx context.Context, req jobs.DetectRequest) (*jobs.Summary, error) {
+	t0 := time.Now()
+	timings := map[string]float64{}
+	lap := func(name string, since time.Time) time.Time {
+		now := time.Now()
+		timings[name] = math.Round(now.Sub(since).Seconds()*1000) / 1000
+		return now
+	}
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	opts := req.Options.WithDefaults()
+	lim := p.AOILimits
+	if lim == (aoi.Limits{}) {
+		lim = aoi.DefaultLimits
+	}
+	area, err := aoi.Parse(req.AOI, lim)
+	if err != nil {
+		return nil, err
+	}
+	log := p.logger().With("aoi_id", area.ID)
+
+	// Plan: find and choose scenes.
+	p.progress("search scenes", 0)
+	cat, err := p.catalog(req.Catalog)
+	if err != nil {
+		return nil, err
+	}
+	before, err := p.scenes(ctx, cat, area, req.Before, opts, "before")
+	if err != nil {
+		return nil, err
+	}
+	after, err := p.scenes(ctx, cat, area, req.After, opts, "after")
+	if err != nil {
+		return nil, err
+	}
+	log.Info("scenes chosen", "before", sceneIDs(before), "after", sceneIDs(after))
+	t := lap("search", t0)
+
+	// Grid: the AOI's UTM zone, 10 m, edges on the 60 m lattice of Sentinel-2 tiles.
+	u := area.UTM()
+	minE, minN, maxE, maxN := u.ProjectBound(area.Bound())
+	grid := raster.SnapGrid(u.EPSG(), minE, minN, maxE, maxN, 10, 60)
+	res, err := raster.Detect(ctx, raster.DetectParams{
+		Grid: grid, AOI: area.ProjectRings(u), Before: before, After: after,
+		Mask: !opts.NoMask, MaskBuffer: *opts.MaskBuffer, Rules: raster.DefaultRules,
+		MinPixels: int(math.Ceil(opts.MinAreaHa * 1e4 / (grid.Res * grid.Res))),
+		Progress:  p.Progress,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("detect: %w", err)
+	}
+	t = lap("detect", t)
+	p.progress("polygons", 0)
+	if err := res.Vectorize(ctx); err != nil {
+		return nil, err
+	}
+	feats := features(area, req, res)
+	t = lap("polygonize", t)
+
+	// Outputs: staged locally, then published manifest last.
+	p.progress("write outputs", 0)
+	stage, err := os.MkdirTemp(p.WorkDir, "changewatch-stage-")
+	if err != nil {
+		return nil, fmt.Errorf("staging folder: %w", err)
+	}
+	defer os.RemoveAll(stage)
+	files, err := writeOutputs(ctx, stage, area, req, res, feats, before, after)
+	if err != nil {
+		return nil, err
+	}
+	t = lap("write", t)
+	p.progress("publish", 0)
+	pub, err := p.publisher(req.Output)
+	if err != nil {
+		return nil, err
+	}
+	if err := pub.publish(ctx, stage, files); err != nil {
+		return nil, fmt.Errorf("publish to %s: %w", req.Output, err)
+	}
+	lap("publish", t)
+	timings["total"] = math.Round(time.Since(t0).Seconds()*1000) / 1000
+
+	sum := &jobs.Summary{
+		AOIID: area.ID, AOIName: area.Name, AOIAreaHa: round(area.AreaHa(), 2),
+		Before: req.Before, After: req.After,
+		Polygons: map[string]int{}, Hectares: map[string]float64{},
+		ScenesBefore: sceneIDs(before), ScenesAfter: sceneIDs(after),
+		Grid:    fmt.Sprintf("EPSG:%d %g m %dx%d", grid.EPSG, grid.Res, grid.Width, grid.Height),
+		Output:  req.Output,
+		Files:   append(files, manifestName),
+		Timings: timings,
+	}
+	if n := res.Observed + res.NotObserved; n > 0 {
+		sum.ObservedPct = round(100*float64(res.Observed)/float64(n), 2)
+	}
+	for _, f := range feats {
+		c := f.class
+		sum.Polygons[c]++
+		sum.Hectares[c] = round(sum.Hectares[c]+f.areaHa, 4)
+	}
+	log.Info("detection published", "polygons", len(feats), "output", req.Output, "seconds", timings["total"])
+	return sum, nil
+}
+
+func round(v float64, digits int) float64 {
+	s := math.Pow(10, float64(digits))
+	return math.Round(v*s) / s
+}
+
+func (p *Pipeline) catalog(root string) (stac.Searcher, error) {
+	var store stac.ObjectStore
+	if p.Store != nil {
+		store = p.Store
+	}
+	if strings.HasPrefix(root, "s3://") && store == nil {
+		return nil, &jobs.BadRequest{Field: "catalog", Problem: "an s3:// catalog needs object storage to be configured"}
+	}
+	cat, err := stac.NewStatic(root, store, p.logger())
+	if err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", root, err)
+	}
+	return cat, nil
+}
+
+// scenes searches one period and keeps the best opts.MaxScenes scenes (least cloudy
+// first, then by date), in date order.
+func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, area *aoi.AOI, per jobs.Period, opts jobs.Options, name string) ([]raster.Scene, error) {
+	items, err := cat.Search(ctx, stac.Query{
+		Bound: area.Bound(), Intersects: area.Geometry,
+		Start: per.Start, End: per.Last(), Collections: []string{"sentinel-2-l2a"},
+		MaxCloudCover: opts.MaxCloud, Assets: assetKeys(opts),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search %s period %s: %w", name, per, err)
+	}
+	if len(items) == 0 {
+		return nil, fmt.Errorf("%s period %s: %w over aoi %s", name, per, ErrNoScenes, area.ID)
+	}
+	sort.SliceStable(items, func(i, j int) bool { return items[i].CloudCover < items[j].CloudCover })
+	if len(items) > opts.MaxScenes {
+		items = items[:opts.MaxScenes]
+	}
+	sort.SliceStable(items, func(i, j int) bool { return items[i].Datetime.Before(items[j].Datetime) })
+	out := make([]raster.Scene, len(items))
+	for i, it := range items {
+		hrefs := map[string]string{}
+		for _, k := range raster.BandKeys {
+			if a, ok := it.Assets[k]; ok {
+				hrefs[k] = a.Href
+			}
+		}
+		out[i] = raster.Scene{ID: it.ID, Date: it.Datetime, Hrefs: hrefs, DNOffset: it.DNOffset()}
+	}
+	return out, nil
+}
+
+// assetKeys are the bands a scene needs: all of raster.BandKeys, less the scene
+// classification when masking is off (L1C data has none).
+func assetKeys(opts jobs.Options) []string {
+	keys := raster.BandKeys[:]
+	if opts.NoMask {
+		return slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return k == "scl" })
+	}
+	return keys
+}
+
+func sceneIDs(s []raster.Scene) []string {
+	ids := make([]string, len(s))
+	for i := range s {
+		ids[i] = s[i].ID
+	}
+	return ids
+}
+
+// feature is one output polygon with the attributes the summary needs.
+type feature struct {
+	raster.Feature
+	class  string
+	areaHa float64
+}
+
+// Schema of the change polygons (the order of the attribute table).
+var schema = []raster.Field{
+	{Name: "id", Value: ""}, {Name: "class", Value: ""}, {Name: "area_ha", Value: 0.0},
+	{Name: "confidence", Value: 0.0}, {Name: "dndvi", Value: 0.0}, {Name: "dnbr", Value: 0.0},
+	{Name: "dmndwi", Value: 0.0}, {Name: "dbsi", Value: 0.0},
+	{Name: "before_date", Value: ""}, {Name: "after_date", Value: ""},
+	{Name: "n_clear_obs", Value: 0}, {Name: "n_clear_before", Value: 0.0}, {Name: "n_clear_after", Value: 0.0},
+	{Name: "scenes", Value: ""}, {Name: "aoi_id", Value: ""},
+}
+
+func features(area *aoi.AOI, req jobs.DetectRequest, res *raster.Result) []feature {
+	feats := make([]feature, 0, len(res.Regions))
+	for _, r := range res.Regions {
+		cls := raster.ClassName(r.Class)
+		ha := aoi.GeodesicAreaHa(r.Geometry)
+		scenes := slices.Concat(r.BeforeScenes, r.AfterScenes)
+		f := raster.Feature{Geometry: r.Geometry, Fields: []raster.Field{
+			{Name: "id", Value: regionID(area.ID, cls, req, r.AnchorX, r.AnchorY)},
+			{Name: "class", Value: cls},
+			{Name: "area_ha", Value: round(ha, 4)},
+			{Name: "confidence", Value: round(r.Confidence, 3)},
+			{Name: "dndvi", Value: round(r.DNDVI, 4)},
+			{Name: "dnbr", Value: round(r.DNBR, 4)},
+			{Name: "dmndwi", Value: round(r.DMNDWI, 4)},
+			{Name: "dbsi", Value: round(r.DBSI, 4)},
+			{Name: "before_date", Value: req.Before.String()},
+			{Name: "after_date", Value: req.After.String()},
+			{Name: "n_clear_obs", Value: int(math.Round(r.ClearBefore + r.ClearAfter))},
+			{Name: "n_clear_before", Value: round(r.ClearBefore, 2)},
+			{Name: "n_clear_after", Value: round(r.ClearAfter, 2)},
+			{Name: "scenes", Value: strings.Join(scenes, ",")},
+			{Name: "aoi_id", Value: area.ID},
+		}}
+		feats = append(feats, feature{Feature: f, class: cls, areaHa: ha})
+	}
+	return feats
+}
+
+// regionID is stable: the same place (the region's first pixel on the AOI's grid), class,
+// AOI and periods always give the same id.
+func regionID(aoiID, class string, req jobs.DetectRequest, x, y float64) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s|%s|%.1f|%.1f", aoiID, class, req.Before, req.After, x, y))
+	return "cw-" + hex.EncodeToString(h[:8])
+}
+
+// outputs lists the staged files (manifest excluded) in publishing order.
+func outputNames() []string {
+	return []string{"changes.fgb", "changes.gpkg", "changes.geojson", "change_class.tif", "dndvi.tif", "quicklook.png", "item.json"}
+}
+
+func stagePath(dir, name string) string { return filepath.Join(dir, name) }
