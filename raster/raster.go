@@ -40,7 +40,7 @@ func Init(s3 S3Config) {
 		godal.RegisterAll()
 		for k, v := range map[string]string{
 			"GDAL_DISABLE_READDIR_ON_OPEN":       "EMPTY_DIR",
-			"CPL_VSIL_CURL_ALLOWED_EXTENSIONS":   ".tif,.tiff,.TIF,.json",
+			"CPL_VSIL_CURL_ALLOWED_EXTENSIONS":   ".tif,.tiff,.TIF,.json,.geojson,.fgb,.gpkg",
 			"GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
 			"GDAL_HTTP_MULTIPLEX":                "YES",
 			"GDAL_CACHEMAX":                      "256",
