@@ -1,0 +1,174 @@
+package raster
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/airbusgeo/godal"
+)
+
+// cogBlockSize is the internal tile size of the COGs changewatch writes; it matches the
+// 512x512 blocks of the Earth Search sentinel-cogs files (checked with gdalinfo on a real
+// B04.tif: "Block=512x512").
+const cogBlockSize = 512
+
+// WriteCOG writes one band as a Cloud Optimized GeoTIFF at the local path.
+//
+// data is a []uint8, []uint16, []int16, []int32 or []float32 of len g.Pixels(), row major
+// from the top-left pixel of g. The file is DEFLATE compressed with a horizontal predictor
+// (TIFF predictor 2 for integers, 3 for floats), tiled 512x512, carries overviews computed
+// with ovrResampling ("AVERAGE", "NEAREST", "MODE", or any GDAL overview resampling name),
+// the nodata value and the SRS EPSG:g.EPSG.
+//
+// The image is assembled in a GDAL MEM dataset and copied with the COG driver (gdal_translate
+// -of COG) to path+".tmp", which is renamed to path only when GDAL closed it without error:
+// an interrupted write never leaves a half file under path. ctx is checked before the copy.
+func WriteCOG(ctx context.Context, path string, g Grid, data any, nodata float64, ovrResampling string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if g.Width <= 0 || g.Height <= 0 {
+		return fmt.Errorf("write cog %s: empty grid %dx%d", path, g.Width, g.Height)
+	}
+	dtype, n, predictor, err := cogDataType(data)
+	if err != nil {
+		return fmt.Errorf("write cog %s: %w", path, err)
+	}
+	if n != g.Pixels() {
+		return fmt.Errorf("write cog %s: %d values for a %dx%d grid", path, n, g.Width, g.Height)
+	}
+	if ovrResampling == "" {
+		ovrResampling = "NEAREST"
+	}
+	Init(S3Config{}) // registers the drivers once; does not touch S3 settings
+
+	mem, err := godal.Create(godal.Memory, "", 1, dtype, g.Width, g.Height)
+	if err != nil {
+		return fmt.Errorf("write cog %s: create mem dataset: %w", path, err)
+	}
+	defer mem.Close()
+	if err := mem.SetGeoTransform(g.GeoTransform()); err != nil {
+		return fmt.Errorf("write cog %s: set geotransform: %w", path, err)
+	}
+	sr, err := g.srs()
+	if err != nil {
+		return fmt.Errorf("write cog %s: %w", path, err)
+	}
+	defer sr.Close()
+	if err := mem.SetSpatialRef(sr); err != nil {
+		return fmt.Errorf("write cog %s: set srs: %w", path, err)
+	}
+	band := mem.Bands()[0]
+	if err := band.SetNoData(nodata); err != nil {
+		return fmt.Errorf("write cog %s: set nodata: %w", path, err)
+	}
+	if err := band.Write(0, 0, data, g.Width, g.Height); err != nil {
+		return fmt.Errorf("write cog %s: fill mem dataset: %w", path, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	tmp := path + ".tmp"
+	_ = os.Remove(tmp)
+	out, err := mem.Translate(tmp, []string{"-of", "COG"}, godal.CreationOption(
+		"COMPRESS=DEFLATE",
+		"PREDICTOR="+predictor,
+		"BLOCKSIZE="+strconv.Itoa(cogBlockSize),
+		"OVERVIEW_RESAMPLING="+strings.ToUpper(ovrResampling),
+		"NUM_THREADS=ALL_CPUS",
+	))
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("write cog %s: %w", path, err)
+	}
+	if err := out.Close(); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("write cog %s: close: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("write cog %s: %w", path, err)
+	}
+	return nil
+}
+
+// cogDataType maps a typed slice to its GDAL type, length and COG PREDICTOR value
+// (STANDARD = TIFF predictor 2, FLOATING_POINT = predictor 3).
+func cogDataType(data any) (godal.DataType, int, string, error) {
+	switch d := data.(type) {
+	case []uint8:
+		return godal.Byte, len(d), "STANDARD", nil
+	case []uint16:
+		return godal.UInt16, len(d), "STANDARD", nil
+	case []int16:
+		return godal.Int16, len(d), "STANDARD", nil
+	case []int32:
+		return godal.Int32, len(d), "STANDARD", nil
+	case []float32:
+		return godal.Float32, len(d), "FLOATING_POINT", nil
+	}
+	return godal.Unknown, 0, "", fmt.Errorf("unsupported data type %T", data)
+}
+
+// ReadAll reads the first band of a raster (local path, s3:// or http(s):// URL) at full
+// resolution as float32, with its grid and nodata value (NaN when the band has none).
+// Meant for tests and tools; the pipeline reads windows. The grid's EPSG is 0 when the
+// file's SRS has no EPSG code; Res is the pixel width when pixels are not square (e.g.
+// lon/lat files); a file without georeferencing gets X0=0, Y0=0, Res=1. Rotated grids
+// are an error.
+func ReadAll(path string) (g Grid, data []float32, nodata float64, err error) {
+	Init(S3Config{})
+	ds, err := godal.Open(GDALPath(path))
+	if err != nil {
+		return Grid{}, nil, 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer ds.Close()
+	st := ds.Structure()
+	if st.NBands < 1 {
+		return Grid{}, nil, 0, fmt.Errorf("read %s: no band", path)
+	}
+	gt, err := ds.GeoTransform()
+	if err != nil {
+		gt = [6]float64{0, 1, 0, 0, 0, -1} // no georeferencing: pixel space, row 0 at the top
+	}
+	if gt[2] != 0 || gt[4] != 0 || gt[1] <= 0 || gt[5] >= 0 {
+		return Grid{}, nil, 0, fmt.Errorf("read %s: not a north-up grid: %v", path, gt)
+	}
+	g = Grid{X0: gt[0], Y0: gt[3], Res: gt[1], Width: st.SizeX, Height: st.SizeY}
+	if ds.Projection() != "" {
+		g.EPSG = cogEPSG(ds.SpatialRef())
+	}
+	band := ds.Bands()[0]
+	nodata = math.NaN()
+	if nd, ok := band.NoData(); ok {
+		nodata = nd
+	}
+	data = make([]float32, g.Pixels())
+	if err := band.Read(0, 0, data, g.Width, g.Height); err != nil {
+		return Grid{}, nil, 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	return g, data, nodata, nil
+}
+
+// cogEPSG returns the EPSG code of sr, or 0.
+func cogEPSG(sr *godal.SpatialRef) int {
+	code := sr.AuthorityCode("")
+	if code == "" {
+		if err := sr.AutoIdentifyEPSG(); err == nil {
+			code = sr.AuthorityCode("")
+		}
+	}
+	if !strings.EqualFold(sr.AuthorityName(""), "EPSG") {
+		return 0
+	}
+	n, err := strconv.Atoi(code)
+	if err != nil {
+		return 0
+	}
+	return n
+}

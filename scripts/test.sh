@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# test.sh is changewatch's test command (CI runs it through .ci/run).
+#
+#   ./scripts/test.sh                    # go vet + go test -race on ./...
+#   ./scripts/test.sh ./s3store/         # only these packages
+#   ./scripts/test.sh -run TestParseURL ./s3store/
+#
+# It runs setup.sh, starts a throwaway redis-server and versitygw (posix backend)
+# on free 127.0.0.1 ports, exports their addresses for the tests
+# (CHANGEWATCH_TEST_REDIS_ADDR, CHANGEWATCH_TEST_S3_ENDPOINT,
+# CHANGEWATCH_TEST_S3_ACCESS_KEY, CHANGEWATCH_TEST_S3_SECRET_KEY), runs go vet and
+# go test (and, on a full run, raster/ again under GOEXPERIMENT=cgocheck2), stops
+# the servers and exits non-zero when any of them failed. Arguments go to
+# go test; arguments that look like package paths (./x, ../x, ., the module path)
+# replace ./... for both go vet and go test.
+set -euo pipefail
+
+# Everything runs inside main so that bash has parsed the whole file before it
+# starts: editing or checking out this script during a run cannot change the run.
+main() {
+	root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+	cd "$root"
+
+	log() { printf 'test.sh: %s\n' "$*"; }
+
+	bash "$root/scripts/setup.sh"
+
+	cache="${CHANGEWATCH_CACHE:-$HOME/.cache/changewatch}"
+	versitygw="$cache/bin/versitygw"
+	module="$(go list -m)"
+
+	tmp="$(mktemp -d "${TMPDIR:-/tmp}/changewatch-test.XXXXXX")"
+	pids=()
+	cleanup() {
+		local status=$?
+		trap - EXIT INT TERM
+		local pid
+		for pid in "${pids[@]}"; do
+			kill "$pid" 2>/dev/null || true
+		done
+		for pid in "${pids[@]}"; do
+			wait "$pid" 2>/dev/null || true
+		done
+		rm -rf "$tmp"
+		exit "$status"
+	}
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+
+	# free_port prints a TCP port on 127.0.0.1 that nothing listens on right now.
+	free_port() {
+		if command -v python3 >/dev/null 2>&1; then
+			python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+			return
+		fi
+		local port
+		while :; do
+			port=$((20000 + RANDOM % 40000))
+			if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+				echo "$port"
+				return
+			fi
+		done
+	}
+
+	# wait_until PID NAME CMD...: polls CMD for up to 30 s while PID is alive.
+	wait_until() {
+		local pid=$1 name=$2
+		shift 2
+		local i
+		for ((i = 0; i < 300; i++)); do
+			if "$@" >/dev/null 2>&1; then
+				return 0
+			fi
+			kill -0 "$pid" 2>/dev/null || return 1
+			sleep 0.1
+		done
+		log "$name did not answer within 30 s"
+		return 1
+	}
+
+	tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+	redis_ping() { [[ $(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null) == PONG ]]; }
+
+	# start_redis and start_versitygw try a few ports in case another process takes
+	# the free port between free_port and the server's bind.
+	start_redis() {
+		local attempt port pid
+		mkdir -p "$tmp/redis"
+		for attempt in 1 2 3 4 5; do
+			port="$(free_port)"
+			redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
+				--daemonize no --dir "$tmp/redis" --logfile "$tmp/redis.log" </dev/null &
+			pid=$!
+			if wait_until "$pid" redis-server redis_ping "$port"; then
+				pids+=("$pid")
+				export CHANGEWATCH_TEST_REDIS_ADDR="127.0.0.1:$port"
+				log "redis-server on $CHANGEWATCH_TEST_REDIS_ADDR"
+				return 0
+			fi
+			kill "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+			log "redis-server failed on port $port (attempt $attempt):"
+			tail -n 5 "$tmp/redis.log" 2>/dev/null || true
+		done
+		return 1
+	}
+
+	start_versitygw() {
+		local attempt port pid
+		export CHANGEWATCH_TEST_S3_ACCESS_KEY=changewatch
+		export CHANGEWATCH_TEST_S3_SECRET_KEY=changewatch-test-secret
+		mkdir -p "$tmp/s3"
+		for attempt in 1 2 3 4 5; do
+			port="$(free_port)"
+			# No IAM options: single-account mode with the root keys below.
+			"$versitygw" --port "127.0.0.1:$port" --quiet \
+				--access "$CHANGEWATCH_TEST_S3_ACCESS_KEY" --secret "$CHANGEWATCH_TEST_S3_SECRET_KEY" \
+				posix "$tmp/s3" </dev/null >"$tmp/versitygw.log" 2>&1 &
+			pid=$!
+			if wait_until "$pid" versitygw tcp_open 127.0.0.1 "$port"; then
+				pids+=("$pid")
+				export CHANGEWATCH_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+				log "versitygw on $CHANGEWATCH_TEST_S3_ENDPOINT (posix backend in $tmp/s3)"
+				return 0
+			fi
+			kill "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+			log "versitygw failed on port $port (attempt $attempt):"
+			tail -n 5 "$tmp/versitygw.log" 2>/dev/null || true
+		done
+		return 1
+	}
+
+	start_redis
+	start_versitygw
+
+	# Split the arguments: package paths select what to vet and test, the rest are
+	# go test flags.
+	pkgs=()
+	for arg in "$@"; do
+		case "$arg" in
+		. | ./* | .. | ../* | "$module" | "$module"/*) pkgs+=("$arg") ;;
+		esac
+	done
+	test_args=("$@")
+	if ((${#pkgs[@]} == 0)); then
+		pkgs=(./...)
+		test_args+=(./...)
+	fi
+
+	# Tests and the go command get private temp folders inside $tmp (siblings of the
+	# servers' data): whatever tests leave behind goes away with $tmp, and a test
+	# that removes its temp dir's parent cannot take /tmp or the servers with it.
+	# (Recreated before each go command in case a test removed them anyway.)
+	export TMPDIR="$tmp/tmp" GOTMPDIR="$tmp/go"
+	private_tmp() { mkdir -p "$TMPDIR" "$GOTMPDIR"; }
+
+	vet_status=0
+	log "go vet ${pkgs[*]}"
+	private_tmp
+	go vet "${pkgs[@]}" || vet_status=$?
+
+	test_status=0
+	log "go test -race -count=1 -timeout 20m ${test_args[*]}"
+	private_tmp
+	go test -race -count=1 -timeout 20m "${test_args[@]}" || test_status=$?
+
+	# cgo pointer rules are checked fully only under cgocheck2; raster/ is the cgo
+	# package. Full runs only (no arguments); CHANGEWATCH_CGOCHECK2=0 turns it off.
+	cgo_status=0
+	if (($# == 0)) && [[ -d raster && ${CHANGEWATCH_CGOCHECK2:-1} != 0 ]]; then
+		log "GOEXPERIMENT=cgocheck2 go test -count=1 -timeout 20m ./raster/..."
+		private_tmp
+		GOEXPERIMENT=cgocheck2 go test -count=1 -timeout 20m ./raster/... || cgo_status=$?
+	fi
+
+	if ((cgo_status != 0)); then
+		log "raster tests under cgocheck2 failed (status $cgo_status)"
+	fi
+	if ((vet_status != 0)); then
+		log "go vet failed (status $vet_status)"
+	fi
+	if ((test_status != 0)); then
+		exit "$test_status"
+	fi
+	if ((cgo_status != 0)); then
+		exit "$cgo_status"
+	fi
+	exit "$vet_status"
+}
+
+main "$@"

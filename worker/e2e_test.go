@@ -1,0 +1,310 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/changewatch/changewatch/aoi"
+	"github.com/changewatch/changewatch/internal/testenv"
+	"github.com/changewatch/changewatch/jobs"
+	"github.com/changewatch/changewatch/raster"
+	"github.com/changewatch/changewatch/s3store"
+	"github.com/changewatch/changewatch/synth"
+)
+
+var (
+	synthOnce sync.Once
+	synthDir  string // the temporary folder the scenes are generated in
+	synthRes  *synth.Result
+	synthErr  error
+)
+
+// scenes generates the synthetic scene set once for all tests of the package.
+func scenes(t *testing.T) *synth.Result {
+	t.Helper()
+	synthOnce.Do(func() {
+		raster.Init(raster.S3Config{})
+		synthDir, synthErr = os.MkdirTemp("", "changewatch-synth-")
+		if synthErr != nil {
+			return
+		}
+		synthRes, synthErr = synth.Generate(context.Background(), synthDir, synth.Config{Size: 1024, Seed: 7})
+	})
+	if synthErr != nil {
+		t.Fatal(synthErr)
+	}
+	return synthRes
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if synthDir != "" {
+		os.RemoveAll(synthDir)
+	}
+	os.Exit(code)
+}
+
+func request(t *testing.T, aoiPath, catalog, out string) jobs.DetectRequest {
+	t.Helper()
+	data, err := os.ReadFile(aoiPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := jobs.ParsePeriod("2023-01-01/2023-03-31")
+	after, _ := jobs.ParsePeriod("2024-01-01/2024-03-31")
+	return jobs.DetectRequest{Version: jobs.PayloadVersion, AOI: data, Before: before, After: after, Catalog: catalog, Output: out}
+}
+
+// TestSyntheticAccuracy is the accuracy gate: on the generated scenes (clouds with
+// unflagged edges and shadows, haze, a nodata swath, seasonal browning, an illumination
+// change and a radiometric offset between dates), change pixels are found with F1 >= 0.9
+// and no decoy is reported.
+func TestSyntheticAccuracy(t *testing.T) {
+	s := scenes(t)
+	out := t.TempDir()
+	p := &Pipeline{}
+	sum, err := p.Detect(context.Background(), request(t, s.AOIGeoJSON, s.Root, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := raster.ScoreVectors(context.Background(), s.TruthGeoJSON, filepath.Join(out, "changes.fgb"), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("polygons %v hectares %v observed %.1f%%", sum.Polygons, sum.Hectares, sum.ObservedPct)
+	t.Logf("synthetic accuracy: %s", sc)
+	fmt.Printf("synthetic accuracy (1024 px, seed 7): %s\n", sc)
+	if sc.F1 < 0.9 {
+		t.Errorf("pixel F1 %.3f < 0.9", sc.F1)
+	}
+	if sc.DecoysReported != 0 {
+		t.Errorf("%d of %d decoys reported", sc.DecoysReported, sc.Decoys)
+	}
+	checkOutputs(t, out, sum)
+}
+
+// checkOutputs verifies the published folder: every file listed in the manifest with its
+// size and hash, the polygons carrying every attribute, ids unique.
+func checkOutputs(t *testing.T, out string, sum *jobs.Summary) {
+	t.Helper()
+	var m Manifest
+	data, err := os.ReadFile(filepath.Join(out, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	want := append(outputNames(), manifestName)
+	if len(m.Files) != len(want)-1 {
+		t.Fatalf("manifest lists %d files, want %d", len(m.Files), len(want)-1)
+	}
+	re, err := buildManifest(out, outputNames())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m2 Manifest
+	json.Unmarshal(re, &m2)
+	for i := range m.Files {
+		if m.Files[i] != m2.Files[i] {
+			t.Errorf("manifest entry %+v does not match the published file %+v", m.Files[i], m2.Files[i])
+		}
+	}
+	feats, err := raster.ReadVector(context.Background(), filepath.Join(out, "changes.gpkg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range sum.Polygons {
+		n += c
+	}
+	if len(feats) != n {
+		t.Fatalf("%d polygons in changes.gpkg, summary says %d", len(feats), n)
+	}
+	ids := map[string]bool{}
+	for _, f := range feats {
+		got := map[string]any{}
+		for _, fl := range f.Fields {
+			got[fl.Name] = fl.Value
+		}
+		for _, fl := range schema {
+			if _, ok := got[fl.Name]; !ok {
+				t.Fatalf("polygon lacks attribute %s: %v", fl.Name, got)
+			}
+		}
+		id := got["id"].(string)
+		if ids[id] {
+			t.Errorf("duplicate id %s", id)
+		}
+		ids[id] = true
+		if a := got["area_ha"].(float64); a < jobs.DefaultMinAreaHa*0.99 {
+			t.Errorf("polygon %s of %.3f ha is under the minimum mapping unit", id, a)
+		}
+		if ga := aoi.GeodesicAreaHa(f.Geometry); abs(ga-got["area_ha"].(float64)) > 1e-3*ga+1e-4 {
+			t.Errorf("polygon %s: area_ha %v, geometry %.4f ha", id, got["area_ha"], ga)
+		}
+		if c := got["confidence"].(float64); c <= 0 || c > 1 {
+			t.Errorf("polygon %s: confidence %v", id, c)
+		}
+		if got["scenes"].(string) == "" || !strings.HasPrefix(id, "cw-") {
+			t.Errorf("polygon %s: scenes %q", id, got["scenes"])
+		}
+	}
+}
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// TestStableIDs: the same AOI, scenes and periods give the same polygon ids.
+func TestStableIDs(t *testing.T) {
+	s := scenes(t)
+	ids := func() []string {
+		out := t.TempDir()
+		if _, err := (&Pipeline{}).Detect(context.Background(), request(t, s.AOIGeoJSON, s.Root, out)); err != nil {
+			t.Fatal(err)
+		}
+		feats, err := raster.ReadVector(context.Background(), filepath.Join(out, "changes.fgb"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, f := range feats {
+			ids = append(ids, f.Fields[0].Value.(string))
+		}
+		return ids
+	}
+	a, b := ids(), ids()
+	if strings.Join(a, ",") != strings.Join(b, ",") || len(a) == 0 {
+		t.Fatalf("ids differ between runs:\n%v\n%v", a, b)
+	}
+}
+
+// TestS3CatalogAndOutput runs against the real S3-compatible server: the scenes are
+// uploaded in the Earth Search layout, read by GDAL through /vsis3/ range requests, and
+// the outputs published to the bucket, manifest last.
+func TestS3CatalogAndOutput(t *testing.T) {
+	s := scenes(t)
+	endpoint, access, secret := testenv.S3Endpoint(t)
+	ctx := context.Background()
+	cfg := s3store.Config{Endpoint: endpoint, Region: "us-east-1", PathStyle: true, AccessKey: access, SecretKey: secret}
+	store, err := s3store.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raster.Init(raster.S3Config{Endpoint: endpoint, Region: "us-east-1", PathStyle: true, AccessKey: access, SecretKey: secret})
+	bucket := "cw-e2e-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	if len(bucket) > 50 {
+		bucket = bucket[:50]
+	}
+	if err := store.EnsureBucket(ctx, bucket); err != nil {
+		t.Fatal(err)
+	}
+	err = filepath.WalkDir(s.Root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(s.Root, p)
+		return store.PutFile(ctx, bucket, "catalog/"+filepath.ToSlash(rel), p, "")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Pipeline{Store: store}
+	req := request(t, s.AOIGeoJSON, "s3://"+bucket+"/catalog", "s3://"+bucket+"/results/synthetic")
+	sum, err := p.Detect(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := store.List(ctx, bucket, "results/synthetic/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != len(outputNames())+1 {
+		t.Fatalf("published keys %v", keys)
+	}
+	local := t.TempDir()
+	for _, k := range keys {
+		if err := store.GetFile(ctx, bucket, k, filepath.Join(local, filepath.Base(k))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkOutputs(t, local, sum)
+	if _, err := store.Get(ctx, bucket, "results/synthetic/manifest.json"); errors.Is(err, s3store.ErrNotFound) {
+		t.Fatal("no manifest")
+	}
+}
+
+// TestFailedRunLeavesNothing: a corrupt band fails the run after planning; the output
+// folder gets no manifest and no file at all, and a rerun into a folder holding an old
+// result never leaves that folder with a manifest that lists files of two runs.
+func TestFailedRunLeavesNothing(t *testing.T) {
+	s := scenes(t)
+	cat := t.TempDir()
+	err := filepath.WalkDir(s.Root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(s.Root, p)
+		dst := filepath.Join(cat, rel)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(rel, s.AfterIDs[0]) && filepath.Base(rel) == "B08.tif" {
+			data = data[:len(data)/3] // truncated upload
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	_, err = (&Pipeline{}).Detect(context.Background(), request(t, s.AOIGeoJSON, cat, out))
+	if err == nil {
+		t.Fatal("detect succeeded on a corrupt band")
+	}
+	t.Logf("error: %v", err)
+	left, _ := os.ReadDir(out)
+	if len(left) != 0 {
+		t.Fatalf("a failed run left %d files in the output folder", len(left))
+	}
+}
+
+func TestBadInputIsPermanent(t *testing.T) {
+	s := scenes(t)
+	tests := []struct {
+		name string
+		edit func(r *jobs.DetectRequest)
+	}{
+		{"not json", func(r *jobs.DetectRequest) { r.AOI = []byte("{oops") }},
+		{"point", func(r *jobs.DetectRequest) { r.AOI = []byte(`{"type":"Point","coordinates":[28.1,1.3]}`) }},
+		{"unknown version", func(r *jobs.DetectRequest) { r.Version = 99 }},
+		{"periods reversed", func(r *jobs.DetectRequest) { r.Before, r.After = r.After, r.Before }},
+		{"no scenes in the period", func(r *jobs.DetectRequest) { r.After, _ = jobs.ParsePeriod("2025-06-01/2025-06-30") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := t.TempDir()
+			req := request(t, s.AOIGeoJSON, s.Root, out)
+			tt.edit(&req)
+			_, err := (&Pipeline{}).Detect(context.Background(), req)
+			if err == nil || !Permanent(err) {
+				t.Fatalf("error %v: want a permanent error", err)
+			}
+		})
+	}
+}
