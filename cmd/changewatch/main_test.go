@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/changewatch/changewatch/jobs"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Bad input is refused before any work, with exit code 2 and a message naming the problem.
+func TestDetectBadInput(t *testing.T) {
+	dir := t.TempDir()
+	good := "../../testdata/aoi/mine_site.geojson"
+	periods := []string{"--catalog", dir, "--before", "2023-01-01/2023-03-31", "--after", "2024-01-01/2024-03-31", "--out", filepath.Join(dir, "out")}
+	tests := []struct {
+		name     string
+		aoi      string
+		extra    []string
+		wantText string
+	}{
+		{"not json", writeFile(t, dir, "a.geojson", "{not json"), nil, "json"},
+		{"not a polygon", writeFile(t, dir, "b.geojson", `{"type":"Point","coordinates":[28.1,1.3]}`), nil, "Point"},
+		{"not closed", "../../testdata/aoi/bad_not_closed.geojson", nil, "closed"},
+		{"self-intersecting", "../../testdata/aoi/bad_self_intersecting.geojson", nil, "self-intersect"},
+		{"projected metres", "../../testdata/aoi/bad_projected.geojson", nil, "projected"},
+		{"empty", writeFile(t, dir, "c.geojson", `{"type":"FeatureCollection","features":[]}`), nil, "no polygon features"},
+		{"missing file", filepath.Join(dir, "nope.geojson"), nil, "no such file"},
+		{"bad period", good, []string{"--before", "2023-13-01/2023-03-31"}, "--before"},
+		{"after before before", good, []string{"--before", "2024-01-01/2024-03-31", "--after", "2023-01-01/2023-03-31"}, "after"},
+		{"negative mmu", good, []string{"--min-area", "-1"}, "min_area_ha"},
+		{"unknown flag", good, []string{"--frobnicate"}, "frobnicate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"detect", "--aoi", tt.aoi}, periods...)
+			args = append(args, tt.extra...)
+			code, stdout, stderr := runCLI(t, args...)
+			if code != exitUsage {
+				t.Fatalf("exit code %d, want %d; stderr: %s", code, exitUsage, stderr)
+			}
+			if !strings.Contains(strings.ToLower(stderr), strings.ToLower(tt.wantText)) {
+				t.Fatalf("stderr %q does not mention %q", stderr, tt.wantText)
+			}
+			if stdout != "" {
+				t.Fatalf("stdout %q, want nothing", stdout)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "out")); err == nil {
+				t.Fatal("bad input created the output folder")
+			}
+		})
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	if code, _, stderr := runCLI(t, "frobnicate"); code != exitUsage || !strings.Contains(stderr, "unknown command") {
+		t.Fatalf("code %d stderr %q", code, stderr)
+	}
+}
+
+// The demo is the README's first command: it must run end to end and score well.
+func TestDemo(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, stderr := runCLI(t, "demo", "--out", out, "--size", "512", "--seed", "3")
+	if code != 0 {
+		t.Fatalf("exit code %d: %s", code, stderr)
+	}
+	var got struct {
+		Summary jobs.Summary `json:"summary"`
+		Scores  struct{ F1 float64 }
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
+	}
+	for _, stage := range []string{"search scenes", "read, composite, classify", "write outputs", "publish"} {
+		if !strings.Contains(stderr, stage) {
+			t.Errorf("no progress line for %q in:\n%s", stage, stderr)
+		}
+	}
+	if got.Scores.F1 < 0.9 || len(got.Summary.Polygons) == 0 {
+		t.Fatalf("demo F1 %.3f, polygons %v", got.Scores.F1, got.Summary.Polygons)
+	}
+	if _, err := os.Stat(filepath.Join(out, "result", "manifest.json")); err != nil {
+		t.Fatal(err)
+	}
+}
