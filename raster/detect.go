@@ -19,7 +19,7 @@ type DetectParams struct {
 	MaskBuffer    int              // pixels added around masked cloud/shadow/cirrus (unflagged edges)
 	Rules         Rules
 	MinPixels     int // minimum mapping unit in pixels (8-connected)
-	ChunkRows     int // rows processed at a time; 0 = 256
+	ChunkRows     int // rows processed at a time; 0 = 512 (the block height of Sentinel-2 COGs, so no block is decoded twice)
 	// Progress, when set, is told the stage and fraction done.
 	Progress func(stage string, frac float64)
 }
@@ -86,7 +86,7 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 		return nil, fmt.Errorf("detect: at most %d scenes per period", MaxScenesPerPeriod)
 	}
 	if p.ChunkRows <= 0 {
-		p.ChunkRows = 256
+		p.ChunkRows = 512
 	}
 	progress := p.Progress
 	if progress == nil {
