@@ -27,18 +27,25 @@ const (
 type Scores struct {
 	// Pixel scores: true positives, false positives, false negatives and the ratios
 	// derived from them.
-	TP, FP, FN                 int64
-	Precision, Recall, F1, IoU float64
+	TP        int64   `json:"tp"`
+	FP        int64   `json:"fp"`
+	FN        int64   `json:"fn"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
+	IoU       float64 `json:"iou"`
 	// Objects is the number of truth objects (kind != "decoy"); ObjectsDetected those with
 	// at least ObjectDetectedFraction of their pixels detected; DetectionRate their ratio.
-	Objects, ObjectsDetected int
-	DetectionRate            float64
+	Objects         int     `json:"objects"`
+	ObjectsDetected int     `json:"objects_detected"`
+	DetectionRate   float64 `json:"detection_rate"`
 	// Decoys is the number of truth features with kind == "decoy"; DecoysReported those
 	// with at least DecoyReportedPixels detected pixels inside.
-	Decoys, DecoysReported int
+	Decoys         int `json:"decoys"`
+	DecoysReported int `json:"decoys_reported"`
 	// Res and EPSG describe the grid the pixels were counted on.
-	Res  float64
-	EPSG int
+	Res  float64 `json:"res"`
+	EPSG int     `json:"epsg"`
 }
 
 // ScoreMasks returns the pixel scores of detected against truth (same length, one entry

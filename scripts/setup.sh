@@ -19,7 +19,7 @@ APT_PACKAGES=(libgdal-dev gdal-bin python3-gdal redis-server g++ pkg-config)
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${CHANGEWATCH_CACHE:-$HOME/.cache/changewatch}"
 
-log() { printf 'setup: %s\n' "$*"; }
+log() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 # as_root runs a command as root: directly when we are root, else through sudo.
