@@ -2,6 +2,7 @@ package aoi
 
 import (
 	"errors"
+	"github.com/changewatch/changewatch/internal/testenv"
 	"io/fs"
 	"math"
 	"math/rand/v2"
@@ -15,8 +16,8 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// sharedAOI is /work/shared/data/aoi seen from the package directory.
-const sharedAOI = "../../shared/data/aoi"
+// sharedAOI is the folder of real AOI files in the shared data (see internal/testenv).
+func sharedAOI(t testing.TB) string { return filepath.Join(testenv.SharedData(t), "aoi") }
 
 // mineBox is the mine_site.geojson ring: ±0.009° around the IPIS Muchacha
 // point (28.139152 E, 1.317064 N), counter-clockwise.
@@ -329,7 +330,7 @@ func TestReserves(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			start := time.Now()
-			a, err := ParseFile(filepath.Join(sharedAOI, tt.file), Limits{})
+			a, err := ParseFile(filepath.Join(sharedAOI(t), tt.file), Limits{})
 			took := time.Since(start)
 			if err != nil {
 				t.Fatal(err)
@@ -368,7 +369,7 @@ func TestReserves(t *testing.T) {
 // a proper crossing, so both are accepted here.
 func TestAllDRCProtectedAreas(t *testing.T) {
 	start := time.Now()
-	a, err := ParseFile(filepath.Join(sharedAOI, "drc_protected_areas_wri_2013.geojson"), Limits{MaxAreaKm2: -1})
+	a, err := ParseFile(filepath.Join(sharedAOI(t), "drc_protected_areas_wri_2013.geojson"), Limits{MaxAreaKm2: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +377,7 @@ func TestAllDRCProtectedAreas(t *testing.T) {
 	if len(a.Geometry) != 57 {
 		t.Errorf("%d polygons, want 57 (44 polygons and 6 multipolygons of 2, 3, 2, 2, 2, 2)", len(a.Geometry))
 	}
-	_, err = ParseFile(filepath.Join(sharedAOI, "drc_protected_areas_wri_2013.geojson"), Limits{})
+	_, err = ParseFile(filepath.Join(sharedAOI(t), "drc_protected_areas_wri_2013.geojson"), Limits{})
 	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "exceeds the limit of 50000 km²") {
 		t.Errorf("default limits: got %v, want area limit error", err)
 	}
@@ -668,7 +669,7 @@ func TestFixturesListed(t *testing.T) {
 }
 
 func BenchmarkParseOkapi(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join(sharedAOI, "okapi_wildlife_reserve_wri_2013.geojson"))
+	data, err := os.ReadFile(filepath.Join(sharedAOI(b), "okapi_wildlife_reserve_wri_2013.geojson"))
 	if err != nil {
 		b.Fatal(err)
 	}
