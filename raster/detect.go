@@ -244,14 +244,12 @@ func (c *chunkBuffers) load(rs []*sceneReader, row, h, w int, mask bool, buffer 
 
 // spectrum returns scene i's reflectances at pixel j.
 func (c *chunkBuffers) spectrum(r *sceneReader, i, j int) Spectrum {
-	scale := r.scene.Scale
-	if scale == 0 {
-		scale = 1e-4
-	}
-	off := r.scene.DNOffset
+	scale, off := r.scale(), float32(r.scene.DNOffset)
 	d := &c.dn[i]
-	v := func(b int) float32 { return float32((float64(d[b][j]) - off) * scale) }
-	return Spectrum{v(0), v(1), v(2), v(3), v(4), v(5)}
+	return Spectrum{
+		(float32(d[0][j]) - off) * scale, (float32(d[1][j]) - off) * scale, (float32(d[2][j]) - off) * scale,
+		(float32(d[3][j]) - off) * scale, (float32(d[4][j]) - off) * scale, (float32(d[5][j]) - off) * scale,
+	}
 }
 
 // composite picks, among the clear observations of pixel j, the one whose blue reflectance
@@ -266,7 +264,7 @@ func (c *chunkBuffers) composite(rs []*sceneReader, j int, order []int, blues []
 		if c.clear[i][j] {
 			order = append(order, i)
 			bits |= 1 << i
-			blues[i] = c.spectrum(rs[i], i, j).Blue
+			blues[i] = (float32(c.dn[i][0][j]) - float32(rs[i].scene.DNOffset)) * rs[i].scale()
 		}
 	}
 	if len(order) == 0 {
@@ -309,7 +307,7 @@ func (p *DetectParams) classifyChunk(res *Result, aoiMask []bool, cb, ca *chunkB
 			dndvi := ia.NDVI - ib.NDVI
 			res.DNDVI[idx] = dndvi
 			cls, str := rules.Classify(&sb, &sa, &ib, &ia)
-			res.Quicklook.add(x, row+y, &sb, &sa, cls)
+			res.Quicklook.add(x, row+y, &sb, &sa)
 			if cls == ClassNone {
 				continue
 			}

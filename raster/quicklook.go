@@ -18,7 +18,7 @@ type Quicklook struct {
 	before     []float32 // RGB sums per cell
 	after      []float32
 	n          []int32
-	classes    [][4]int32 // pixels per change class (index 1..3) and not observed (0)
+	classes    [][4]int32 // pixels per change class (index 1..3), counted in WritePNG
 }
 
 func newQuicklook(width, height, maxSide int) *Quicklook {
@@ -29,7 +29,7 @@ func newQuicklook(width, height, maxSide int) *Quicklook {
 		n: make([]int32, w*h), classes: make([][4]int32, w*h)}
 }
 
-func (q *Quicklook) add(x, y int, b, a *Spectrum, cls uint8) {
+func (q *Quicklook) add(x, y int, b, a *Spectrum) {
 	c := (y/q.step)*q.w + x/q.step
 	q.before[3*c] += b.Red
 	q.before[3*c+1] += b.Green
@@ -38,9 +38,6 @@ func (q *Quicklook) add(x, y int, b, a *Spectrum, cls uint8) {
 	q.after[3*c+1] += a.Green
 	q.after[3*c+2] += a.Blue
 	q.n[c]++
-	if cls >= 1 && cls <= 3 {
-		q.classes[c][cls]++
-	}
 }
 
 // Class colours of the overlay (also used in README's legend).
@@ -54,11 +51,8 @@ var classColors = [4]color.RGBA{
 // WritePNG writes before | after | after with the change overlay, side by side. Cells
 // without a clear observation in both periods are grey. Only regions that survived the
 // minimum mapping unit are drawn: classes are taken from final, the result's class raster.
+// Call it once.
 func (q *Quicklook) WritePNG(path string, final []uint8, width int) error {
-	// recount classes from the final raster so sieved specks do not show
-	for i := range q.classes {
-		q.classes[i] = [4]int32{}
-	}
 	for i, c := range final {
 		if c >= 1 && c <= 3 {
 			x, y := i%width, i/width

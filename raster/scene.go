@@ -97,6 +97,14 @@ func (r *sceneReader) read(i, row, h, width int, dst any) error {
 	return nil
 }
 
+// scale is the reflectance of one digital number.
+func (r *sceneReader) scale() float32 {
+	if r.scene.Scale == 0 {
+		return 1e-4
+	}
+	return float32(r.scene.Scale)
+}
+
 func (r *sceneReader) hasSCL() bool { return r.vrt[iSCL] != nil }
 
 func (r *sceneReader) close() {

@@ -33,29 +33,17 @@ func decodeGeometry(data json.RawMessage) (orb.Geometry, error) {
 	)
 	switch rg.Type {
 	case "Point":
-		var v orb.Point
-		err = json.Unmarshal(rg.Coordinates, &v)
-		g = v
+		g, err = unmarshalAs[orb.Point](rg.Coordinates)
 	case "MultiPoint":
-		var v orb.MultiPoint
-		err = json.Unmarshal(rg.Coordinates, &v)
-		g = v
+		g, err = unmarshalAs[orb.MultiPoint](rg.Coordinates)
 	case "LineString":
-		var v orb.LineString
-		err = json.Unmarshal(rg.Coordinates, &v)
-		g = v
+		g, err = unmarshalAs[orb.LineString](rg.Coordinates)
 	case "MultiLineString":
-		var v orb.MultiLineString
-		err = json.Unmarshal(rg.Coordinates, &v)
-		g = v
+		g, err = unmarshalAs[orb.MultiLineString](rg.Coordinates)
 	case "Polygon":
-		var v orb.Polygon
-		err = json.Unmarshal(rg.Coordinates, &v)
-		g = v
+		g, err = unmarshalAs[orb.Polygon](rg.Coordinates)
 	case "MultiPolygon":
-		var v orb.MultiPolygon
-		err = json.Unmarshal(rg.Coordinates, &v)
-		g = v
+		g, err = unmarshalAs[orb.MultiPolygon](rg.Coordinates)
 	case "GeometryCollection":
 		var c orb.Collection
 		for _, raw := range rg.Geometries {
@@ -263,4 +251,11 @@ func orientation(a, b, c orb.Point) int {
 func onSegment(p, q, r orb.Point) bool {
 	return min(p[0], r[0]) <= q[0] && q[0] <= max(p[0], r[0]) &&
 		min(p[1], r[1]) <= q[1] && q[1] <= max(p[1], r[1])
+}
+
+// unmarshalAs decodes GeoJSON coordinates into the orb type T.
+func unmarshalAs[T orb.Geometry](coords json.RawMessage) (orb.Geometry, error) {
+	var v T
+	err := json.Unmarshal(coords, &v)
+	return v, err
 }

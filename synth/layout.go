@@ -205,19 +205,12 @@ func (L *layout) inAOI(d disk) bool {
 }
 
 // placeBlob finds a free spot for a blob of areaPx pixels, shrinking it when the site is
-// crowded; nil when nothing fits.
+// crowded, and indexes it; nil when nothing fits.
 func (L *layout) placeBlob(rng *rand.Rand, kind int, areaPx, irr, elong float64) *blob {
 	for range 4 {
-		for range 300 {
-			r := math.Sqrt(areaPx/math.Pi) * elong
-			x := uniform(rng, L.lo+r, L.hi-r)
-			y := uniform(rng, L.lo+r, L.hi-r)
-			b := newBlob(rng, x, y, areaPx, irr, elong)
-			d := []disk{{x, y, b.maxR() + 1, kind}}
-			if L.inAOI(d[0]) && L.index.free(d) {
-				L.index.add(d)
-				return b
-			}
+		if b := L.findSpot(rng, kind, areaPx, irr, elong, 300); b != nil {
+			L.index.add([]disk{{b.cx, b.cy, b.maxR() + 1, kind}})
+			return b
 		}
 		areaPx *= 0.7
 	}
@@ -228,7 +221,7 @@ func (L *layout) placeBlob(rng *rand.Rand, kind int, areaPx, irr, elong float64)
 // the pond is a hole of the scar, truth class water there.
 func (L *layout) placeScarWithPond(rng *rand.Rand) {
 	for range 50 {
-		b := L.placeBlobTry(rng, kindChange, uniform(rng, 4, 12)*100, 0.18, 1.2)
+		b := L.findSpot(rng, kindChange, uniform(rng, 4, 12)*100, 0.18, 1.2, 600)
 		if b == nil {
 			return
 		}
@@ -251,9 +244,11 @@ func (L *layout) placeScarWithPond(rng *rand.Rand) {
 	}
 }
 
-// placeBlobTry is placeBlob without indexing the result (the caller indexes it).
-func (L *layout) placeBlobTry(rng *rand.Rand, kind int, areaPx, irr, elong float64) *blob {
-	for range 600 {
+// findSpot tries up to tries random spots for a blob of areaPx pixels inside the AOI and
+// clear of every indexed object; it does not index the blob (the caller does); nil when
+// none is free.
+func (L *layout) findSpot(rng *rand.Rand, kind int, areaPx, irr, elong float64, tries int) *blob {
+	for range tries {
 		r := math.Sqrt(areaPx/math.Pi) * elong
 		x := uniform(rng, L.lo+r, L.hi-r)
 		y := uniform(rng, L.lo+r, L.hi-r)

@@ -33,20 +33,20 @@ func writeOutputs(ctx context.Context, dir string, area *aoi.AOI, req jobs.Detec
 	for _, v := range []struct{ name, format string }{
 		{"changes.fgb", "FlatGeobuf"}, {"changes.gpkg", "GPKG"}, {"changes.geojson", "GeoJSON"},
 	} {
-		if err := raster.WriteVector(ctx, stagePath(dir, v.name), v.format, "changes", schema, rf); err != nil {
+		if err := raster.WriteVector(ctx, filepath.Join(dir, v.name), v.format, "changes", schema, rf); err != nil {
 			return nil, fmt.Errorf("write %s: %w", v.name, err)
 		}
 	}
-	if err := raster.WriteCOG(ctx, stagePath(dir, "change_class.tif"), res.Grid, res.Class, float64(raster.ClassNotObserved), "NEAREST"); err != nil {
+	if err := raster.WriteCOG(ctx, filepath.Join(dir, "change_class.tif"), res.Grid, res.Class, float64(raster.ClassNotObserved), "NEAREST"); err != nil {
 		return nil, fmt.Errorf("write change_class.tif: %w", err)
 	}
-	if err := raster.WriteCOG(ctx, stagePath(dir, "dndvi.tif"), res.Grid, res.DNDVI, math.NaN(), "AVERAGE"); err != nil {
+	if err := raster.WriteCOG(ctx, filepath.Join(dir, "dndvi.tif"), res.Grid, res.DNDVI, math.NaN(), "AVERAGE"); err != nil {
 		return nil, fmt.Errorf("write dndvi.tif: %w", err)
 	}
-	if err := res.Quicklook.WritePNG(stagePath(dir, "quicklook.png"), res.Class, res.Grid.Width); err != nil {
+	if err := res.Quicklook.WritePNG(filepath.Join(dir, "quicklook.png"), res.Class, res.Grid.Width); err != nil {
 		return nil, err
 	}
-	if err := writeItem(stagePath(dir, "item.json"), area, req, res, feats, before, after); err != nil {
+	if err := writeItem(filepath.Join(dir, "item.json"), area, req, res, feats, before, after); err != nil {
 		return nil, err
 	}
 	return outputNames(), nil

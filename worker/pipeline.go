@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -298,5 +297,3 @@ func regionID(aoiID, class string, req jobs.DetectRequest, x, y float64) string 
 func outputNames() []string {
 	return []string{"changes.fgb", "changes.gpkg", "changes.geojson", "change_class.tif", "dndvi.tif", "quicklook.png", "item.json"}
 }
-
-func stagePath(dir, name string) string { return filepath.Join(dir, name) }
