@@ -133,7 +133,9 @@ func (o Options) Validate() error {
 // DetectRequest asks for the change of one AOI between two periods.
 type DetectRequest struct {
 	Version int             `json:"version"`
-	AOI     json.RawMessage `json:"aoi"` // GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection (EPSG:4326)
+	AOIID   string          `json:"aoi_id,omitempty"`   // the AOI's id; set by whoever parsed the AOI (derived from it when empty)
+	AOIName string          `json:"aoi_name,omitempty"` // a human name
+	AOI     json.RawMessage `json:"aoi"`                // GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection (EPSG:4326)
 	Before  Period          `json:"before"`
 	After   Period          `json:"after"`
 	Catalog string          `json:"catalog"` // static STAC catalog: local folder or s3://bucket/prefix

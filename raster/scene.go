@@ -2,8 +2,10 @@ package raster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/airbusgeo/godal"
@@ -38,6 +40,7 @@ type Scene struct {
 // A sceneReader's datasets are used by one goroutine per band at a time.
 type sceneReader struct {
 	scene Scene
+	paths [len(BandKeys)]string
 	src   [len(BandKeys)]*godal.Dataset
 	vrt   [len(BandKeys)]*godal.Dataset
 }
@@ -58,12 +61,13 @@ func openScene(ctx context.Context, s Scene, g Grid) (*sceneReader, error) {
 			r.close()
 			return nil, fmt.Errorf("scene %s: no %s band", s.ID, key)
 		}
-		src, err := godal.Open(GDALPath(href), godal.RasterOnly())
+		path := GDALPath(href)
+		src, err := godal.Open(path, godal.RasterOnly())
 		if err != nil {
 			r.close()
-			return nil, fmt.Errorf("open scene %s band %s: %w", s.ID, key, err)
+			return nil, fmt.Errorf("open scene %s band %s: %w", s.ID, key, classify(path, err))
 		}
-		r.src[i] = src
+		r.src[i], r.paths[i] = src, path
 		alg, ot := "bilinear", "UInt16"
 		if gt, err := src.GeoTransform(); err == nil && gt[1] == g.Res {
 			alg = "near" // same resolution: an exact copy when the grids align
@@ -77,11 +81,31 @@ func openScene(ctx context.Context, s Scene, g Grid) (*sceneReader, error) {
 		vrt, err := src.Warp("", sw)
 		if err != nil {
 			r.close()
-			return nil, fmt.Errorf("warp scene %s band %s onto the analysis grid: %w", s.ID, key, err)
+			return nil, fmt.Errorf("warp scene %s band %s onto the analysis grid: %w", s.ID, key, classify(path, err))
 		}
 		r.vrt[i] = vrt
 	}
 	return r, nil
+}
+
+// ErrCorrupt marks a raster GDAL cannot open or decode (a truncated or damaged file, not a
+// network failure): retrying will not help.
+var ErrCorrupt = errors.New("corrupt or unreadable raster")
+
+// classify wraps err with ErrCorrupt when it is about the file itself: any failure on a
+// local file, or a format or TIFF decoding failure of a remote one that is not an HTTP
+// or network error (those may pass on retry).
+func classify(path string, err error) error {
+	msg := err.Error()
+	if !strings.HasPrefix(path, "/vsi") {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	network := strings.Contains(msg, "HTTP") || strings.Contains(msg, "curl") || strings.Contains(msg, "timed out")
+	format := strings.Contains(msg, "not recognized as a supported file format") || strings.Contains(msg, "TIFF")
+	if format && !network {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return err
 }
 
 func f(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
@@ -92,7 +116,7 @@ func (r *sceneReader) read(i, row, h, width int, dst any) error {
 		return nil
 	}
 	if err := r.vrt[i].Bands()[0].Read(0, row, dst, width, h); err != nil {
-		return fmt.Errorf("read scene %s band %s rows %d-%d: %w", r.scene.ID, BandKeys[i], row, row+h, err)
+		return fmt.Errorf("read scene %s band %s rows %d-%d: %w", r.scene.ID, BandKeys[i], row, row+h, classify(r.paths[i], err))
 	}
 	return nil
 }

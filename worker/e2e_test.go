@@ -70,7 +70,7 @@ func TestSyntheticAccuracy(t *testing.T) {
 	s := scenes(t)
 	out := t.TempDir()
 	p := &Pipeline{}
-	sum, err := p.Detect(context.Background(), request(t, s.AOIGeoJSON, s.Root, out))
+	sum, err := p.Detect(context.Background(), request(t, s.AOIGeoJSON, s.Root, out), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestStableIDs(t *testing.T) {
 	s := scenes(t)
 	ids := func() []string {
 		out := t.TempDir()
-		if _, err := (&Pipeline{}).Detect(context.Background(), request(t, s.AOIGeoJSON, s.Root, out)); err != nil {
+		if _, err := (&Pipeline{}).Detect(context.Background(), request(t, s.AOIGeoJSON, s.Root, out), nil); err != nil {
 			t.Fatal(err)
 		}
 		feats, err := raster.ReadVector(context.Background(), filepath.Join(out, "changes.fgb"))
@@ -222,7 +222,7 @@ func TestS3CatalogAndOutput(t *testing.T) {
 	}
 	p := &Pipeline{Store: store}
 	req := request(t, s.AOIGeoJSON, "s3://"+bucket+"/catalog", "s3://"+bucket+"/results/synthetic")
-	sum, err := p.Detect(ctx, req)
+	sum, err := p.Detect(ctx, req, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,9 +273,12 @@ func TestFailedRunLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	_, err = (&Pipeline{}).Detect(context.Background(), request(t, s.AOIGeoJSON, cat, out))
+	_, err = (&Pipeline{}).Detect(context.Background(), request(t, s.AOIGeoJSON, cat, out), nil)
 	if err == nil {
 		t.Fatal("detect succeeded on a corrupt band")
+	}
+	if !Permanent(err) {
+		t.Errorf("a corrupt band is not a permanent failure: %v", err)
 	}
 	t.Logf("error: %v", err)
 	left, _ := os.ReadDir(out)
@@ -301,7 +304,7 @@ func TestBadInputIsPermanent(t *testing.T) {
 			out := t.TempDir()
 			req := request(t, s.AOIGeoJSON, s.Root, out)
 			tt.edit(&req)
-			_, err := (&Pipeline{}).Detect(context.Background(), req)
+			_, err := (&Pipeline{}).Detect(context.Background(), req, nil)
 			if err == nil || !Permanent(err) {
 				t.Fatalf("error %v: want a permanent error", err)
 			}

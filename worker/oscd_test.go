@@ -63,7 +63,7 @@ func TestOSCDAguasClaras(t *testing.T) {
 	sum, err := p.Detect(context.Background(), jobs.DetectRequest{
 		Version: jobs.PayloadVersion, AOI: aoiJSON, Before: before, After: after,
 		Catalog: cat, Output: out, Options: jobs.Options{NoMask: true},
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

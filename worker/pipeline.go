@@ -27,9 +27,11 @@ import (
 // until the catalog changes.
 var ErrNoScenes = errors.New("no usable scenes")
 
-// Permanent reports whether err can never succeed on retry (bad request, bad AOI, no scenes).
+// Permanent reports whether err can never succeed on retry (bad request, bad AOI, no
+// scenes, a corrupt raster).
 func Permanent(err error) bool {
-	return errors.Is(err, jobs.ErrBadRequest) || errors.Is(err, aoi.ErrInvalid) || errors.Is(err, ErrNoScenes)
+	return errors.Is(err, jobs.ErrBadRequest) || errors.Is(err, aoi.ErrInvalid) ||
+		errors.Is(err, ErrNoScenes) || errors.Is(err, raster.ErrCorrupt)
 }
 
 // Store is what the pipeline needs from object storage: read catalogs, publish outputs.
@@ -43,8 +45,6 @@ type Store interface {
 type Pipeline struct {
 	Store  Store
 	Logger *slog.Logger
-	// Progress, when set, is told each stage and its fraction done.
-	Progress func(stage string, frac float64)
 	// AOILimits bound the AOIs accepted; zero means aoi.DefaultLimits.
 	AOILimits aoi.Limits
 	// WorkDir holds staging folders; "" means os.TempDir().
@@ -58,15 +58,15 @@ func (p *Pipeline) logger() *slog.Logger {
 	return p.Logger
 }
 
-func (p *Pipeline) progress(stage string, frac float64) {
-	if p.Progress != nil {
-		p.Progress(stage, frac)
-	}
-}
+// ProgressFunc is told each stage of a run and the fraction of it done.
+type ProgressFunc func(stage string, frac float64)
 
 // Detect runs one request end to end and returns its summary. The outputs are staged in a
-// local folder and published last-manifest-last to req.Output.
-func (p *Pipeline) Detect(ctx context.Context, req jobs.DetectRequest) (*jobs.Summary, error) {
+// local folder and published manifest-last to req.Output. progress may be nil.
+func (p *Pipeline) Detect(ctx context.Context, req jobs.DetectRequest, progress ProgressFunc) (*jobs.Summary, error) {
+	if progress == nil {
+		progress = func(string, float64) {}
+	}
 	t0 := time.Now()
 	timings := map[string]float64{}
 	lap := func(name string, since time.Time) time.Time {
@@ -86,10 +86,16 @@ func (p *Pipeline) Detect(ctx context.Context, req jobs.DetectRequest) (*jobs.Su
 	if err != nil {
 		return nil, err
 	}
+	if req.AOIID != "" {
+		area.ID = req.AOIID
+	}
+	if req.AOIName != "" {
+		area.Name = req.AOIName
+	}
 	log := p.logger().With("aoi_id", area.ID)
 
 	// Plan: find and choose scenes.
-	p.progress("search scenes", 0)
+	progress("search scenes", 0)
 	cat, err := p.catalog(req.Catalog)
 	if err != nil {
 		return nil, err
@@ -113,13 +119,13 @@ func (p *Pipeline) Detect(ctx context.Context, req jobs.DetectRequest) (*jobs.Su
 		Grid: grid, AOI: area.ProjectRings(u), Before: before, After: after,
 		Mask: !opts.NoMask, MaskBuffer: *opts.MaskBuffer, Rules: raster.DefaultRules,
 		MinPixels: int(math.Ceil(opts.MinAreaHa * 1e4 / (grid.Res * grid.Res))),
-		Progress:  p.Progress,
+		Progress:  progress,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
 	t = lap("detect", t)
-	p.progress("polygons", 0)
+	progress("polygons", 0)
 	if err := res.Vectorize(ctx); err != nil {
 		return nil, err
 	}
@@ -127,7 +133,7 @@ func (p *Pipeline) Detect(ctx context.Context, req jobs.DetectRequest) (*jobs.Su
 	t = lap("polygonize", t)
 
 	// Outputs: staged locally, then published manifest last.
-	p.progress("write outputs", 0)
+	progress("write outputs", 0)
 	stage, err := os.MkdirTemp(p.WorkDir, "changewatch-stage-")
 	if err != nil {
 		return nil, fmt.Errorf("staging folder: %w", err)
@@ -138,7 +144,7 @@ func (p *Pipeline) Detect(ctx context.Context, req jobs.DetectRequest) (*jobs.Su
 		return nil, err
 	}
 	t = lap("write", t)
-	p.progress("publish", 0)
+	progress("publish", 0)
 	pub, err := p.publisher(req.Output)
 	if err != nil {
 		return nil, err

@@ -144,11 +144,11 @@ func detect(ctx context.Context, d *detectFlags, req jobs.DetectRequest, log *sl
 	if err != nil {
 		return nil, err
 	}
-	p := &worker.Pipeline{Logger: log, Progress: progressPrinter(stderr)}
+	p := &worker.Pipeline{Logger: log}
 	if store != nil {
 		p.Store = store
 	}
-	return p.Detect(ctx, req)
+	return p.Detect(ctx, req, progressPrinter(stderr))
 }
 
 // progressPrinter prints one line when a stage starts and when it has moved on by a

@@ -7,6 +7,9 @@
 //	changewatch eval --truth truth.geojson --detections changes.fgb
 //	changewatch synth --out DIR [--size 1024] [--seed 1]
 //	changewatch demo [--out ./demo-out]
+//	changewatch worker --redis URL --concurrency N
+//	changewatch enqueue --aoi AOI.geojson --catalog ... --out ... [--before A/B] [--after C/D] [--queue adhoc]
+//	changewatch status [TASK_ID]
 //
 // This file is wiring only: flags and environment into config, config into the packages.
 package main
@@ -40,6 +43,9 @@ var commands = []command{
 	{"eval", "score detections against a truth layer (precision, recall, F1, IoU)", runEval},
 	{"synth", "generate a synthetic Sentinel-2 L2A scene pair with planted change and its truth", runSynth},
 	{"demo", "generate bundled synthetic scenes, detect, and score: no account, no cloud, no config", runDemo},
+	{"worker", "process queued tasks from Redis until SIGTERM", runWorker},
+	{"enqueue", "validate an AOI and queue its change detection", runEnqueue},
+	{"status", "queue sizes, running tasks with progress, recent failures; or one task", runStatus},
 }
 
 func main() {
@@ -129,10 +135,28 @@ func env(def string, keys ...string) string {
 	return def
 }
 
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+func parseLevel(level string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
-		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+		return l, usagef("--log-level %q: want debug, info, warn or error", level)
+	}
+	return l, nil
+}
+
+// newLogger is the text logger of the interactive commands.
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	l, err := parseLevel(level)
+	if err != nil {
+		return nil, err
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// newJSONLogger is the logger of the services (worker, scheduler): JSON on stderr.
+func newJSONLogger(w io.Writer, level string) (*slog.Logger, error) {
+	l, err := parseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
 }

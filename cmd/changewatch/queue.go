@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/changewatch/changewatch/aoi"
+	"github.com/changewatch/changewatch/jobs"
+	"github.com/changewatch/changewatch/worker"
+)
+
+// redisFlag is the Redis URL shared by worker, enqueue, status and scheduler.
+func redisFlag(fs *flag.FlagSet) *string {
+	return fs.String("redis", env("redis://127.0.0.1:6379/0", "CHANGEWATCH_REDIS_URL"), "Redis URL, redis://[user:password@]host:port/db (env CHANGEWATCH_REDIS_URL)")
+}
+
+// openRedis connects and pings: a wrong address fails here, clearly, not later.
+func openRedis(ctx context.Context, url string) (*redis.Client, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, usagef("--redis %q: %v", url, err)
+	}
+	rdb := redis.NewClient(opt)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)
+	}
+	return rdb, nil
+}
+
+func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("worker", stderr)
+	redisURL := redisFlag(fs)
+	concurrency := fs.Int("concurrency", 1, "tasks processed at once by this process")
+	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "after SIGTERM, how long running tasks may finish before they are handed back to the queue")
+	logLevel := fs.String("log-level", env("info", "CHANGEWATCH_LOG_LEVEL"), "log level (env CHANGEWATCH_LOG_LEVEL)")
+	workDir := fs.String("work-dir", env("", "CHANGEWATCH_WORK_DIR"), "folder for staging outputs (env CHANGEWATCH_WORK_DIR; default the system temp folder)")
+	var s3 s3Flags
+	s3.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *concurrency < 1 {
+		return usagef("--concurrency must be at least 1")
+	}
+	log, err := newJSONLogger(stderr, *logLevel)
+	if err != nil {
+		return err
+	}
+	rdb, err := openRedis(ctx, *redisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	store, err := s3.setup(ctx, "s3://") // a worker may meet s3:// catalogs and outputs
+	if err != nil {
+		return err
+	}
+	h := &worker.Handler{Pipeline: &worker.Pipeline{Store: store, Logger: log, WorkDir: *workDir}, Logger: log}
+	srv := worker.NewServer(rdb, worker.ServerConfig{Concurrency: *concurrency, ShutdownTimeout: *shutdown, Logger: log})
+	if err := srv.Start(h.Mux()); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	log.Info("worker started", "concurrency", *concurrency, "queues", jobs.QueuePriorities)
+	<-ctx.Done()
+	log.Info("worker stopping: no new tasks; running ones have until the shutdown timeout", "timeout", *shutdown)
+	srv.Shutdown()
+	log.Info("worker stopped")
+	return nil
+}
+
+func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("enqueue", stderr)
+	redisURL := redisFlag(fs)
+	aoiPath := fs.String("aoi", "", "area of interest GeoJSON, EPSG:4326 (required)")
+	catalog := fs.String("catalog", env("", "CHANGEWATCH_CATALOG"), "static STAC catalog: folder or s3://bucket/prefix (env CHANGEWATCH_CATALOG; required)")
+	out := fs.String("out", env("", "CHANGEWATCH_OUTPUT"), "output folder or s3://bucket/prefix; the AOI id and the after period are appended (env CHANGEWATCH_OUTPUT; required)")
+	before := fs.String("before", "", "before period START/END; default: the after months one year earlier")
+	after := fs.String("after", "", "after period START/END; default: the last full month")
+	queue := fs.String("queue", jobs.QueueAdhoc, "queue: adhoc, monthly or backfill")
+	minArea := fs.Float64("min-area", jobs.DefaultMinAreaHa, "minimum mapping unit in hectares")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *aoiPath == "" || *catalog == "" || *out == "" {
+		return usagef("--aoi, --catalog and --out are required")
+	}
+	data, err := os.ReadFile(*aoiPath)
+	if err != nil {
+		return usagef("--aoi: %v", err)
+	}
+	area, err := aoi.Parse(data, aoi.DefaultLimits)
+	if err != nil {
+		return err
+	}
+	req, err := buildRequest(area, data, *before, *after, *catalog, *out, time.Now())
+	if err != nil {
+		return err
+	}
+	req.Options.MinAreaHa = *minArea
+	task, err := jobs.NewDetectTask(req, *queue)
+	if err != nil {
+		return err
+	}
+	rdb, err := openRedis(ctx, *redisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	client := asynq.NewClientFromRedisClient(rdb)
+	info, err := client.EnqueueContext(ctx, task)
+	switch {
+	case errors.Is(err, asynq.ErrTaskIDConflict):
+		fmt.Fprintf(stderr, "already enqueued (same AOI, periods and options): not enqueued again\n")
+		fmt.Fprintln(stdout, req.TaskID())
+		return nil
+	case err != nil:
+		return fmt.Errorf("enqueue: %w", err)
+	}
+	fmt.Fprintf(stderr, "enqueued %s on %s: %s %s -> %s\n", area.ID, info.Queue, area.Name, req.Before, req.After)
+	fmt.Fprintln(stdout, info.ID)
+	return nil
+}
+
+// buildRequest makes the request of one AOI; empty periods default to the monthly ones
+// (jobs.MonthlyPeriods). The output prefix gets <aoi id>/<after period> appended, so
+// successive runs of one AOI sit side by side.
+func buildRequest(area *aoi.AOI, data []byte, before, after, catalog, out string, now time.Time) (jobs.DetectRequest, error) {
+	b, a := jobs.MonthlyPeriods(now)
+	var err error
+	if after != "" {
+		if a, err = jobs.ParsePeriod(after); err != nil {
+			return jobs.DetectRequest{}, usagef("--after: %v", err)
+		}
+		if before == "" { // same months one year earlier
+			b = jobs.Period{Start: a.Start.AddDate(-1, 0, 0), End: a.End.AddDate(-1, 0, 0)}
+		}
+	}
+	if before != "" {
+		if b, err = jobs.ParsePeriod(before); err != nil {
+			return jobs.DetectRequest{}, usagef("--before: %v", err)
+		}
+	}
+	req := jobs.DetectRequest{
+		Version: jobs.PayloadVersion, AOIID: area.ID, AOIName: area.Name, AOI: data,
+		Before: b, After: a, Catalog: catalog,
+		Output: strings.TrimSuffix(out, "/") + "/" + area.ID + "/" + a.Start.Format("2006-01") + "_" + a.End.Format("2006-01"),
+	}
+	return req, req.Validate()
+}
+
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("status", stderr)
+	redisURL := redisFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 1 {
+		return usagef("usage: changewatch status [TASK_ID]")
+	}
+	rdb, err := openRedis(ctx, *redisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	ins := asynq.NewInspectorFromRedisClient(rdb)
+	if fs.NArg() == 1 {
+		return taskStatus(ins, fs.Arg(0), *asJSON, stdout)
+	}
+	return queueStatus(ins, *asJSON, stdout)
+}
+
+// taskView is one task as status shows it.
+type taskView struct {
+	ID       string          `json:"id"`
+	Queue    string          `json:"queue"`
+	Type     string          `json:"type"`
+	State    string          `json:"state"`
+	Retried  int             `json:"retried"`
+	MaxRetry int             `json:"max_retry"`
+	LastErr  string          `json:"last_error,omitempty"`
+	Failed   *time.Time      `json:"last_failed_at,omitempty"`
+	Done     *time.Time      `json:"completed_at,omitempty"`
+	Result   json.RawMessage `json:"result,omitempty"`
+}
+
+func view(t *asynq.TaskInfo) taskView {
+	v := taskView{ID: t.ID, Queue: t.Queue, Type: t.Type, State: t.State.String(), Retried: t.Retried, MaxRetry: t.MaxRetry, LastErr: t.LastErr}
+	if !t.LastFailedAt.IsZero() {
+		v.Failed = &t.LastFailedAt
+	}
+	if !t.CompletedAt.IsZero() {
+		v.Done = &t.CompletedAt
+	}
+	if json.Valid(t.Result) {
+		v.Result = t.Result
+	}
+	return v
+}
+
+func taskStatus(ins *asynq.Inspector, id string, asJSON bool, w io.Writer) error {
+	for q := range jobs.QueuePriorities {
+		t, err := ins.GetTaskInfo(q, id)
+		if err != nil {
+			continue
+		}
+		v := view(t)
+		if asJSON {
+			return printJSON(w, v)
+		}
+		fmt.Fprintf(w, "task %s\nqueue %s, type %s, state %s, retried %d/%d\n", v.ID, v.Queue, v.Type, v.State, v.Retried, v.MaxRetry)
+		if v.LastErr != "" {
+			fmt.Fprintf(w, "last error: %s\n", v.LastErr)
+		}
+		if v.Result != nil {
+			fmt.Fprintf(w, "result: %s\n", v.Result)
+		}
+		return nil
+	}
+	return usagef("task %q not found in queues adhoc, monthly, backfill", id)
+}
+
+// queueStatus prints queue sizes, running tasks with their progress, and the most
+// recent permanent failures with their reasons.
+func queueStatus(ins *asynq.Inspector, asJSON bool, w io.Writer) error {
+	type queueView struct {
+		Queue                                                  string
+		Pending, Active, Scheduled, Retry, Archived, Completed int
+	}
+	var queues []queueView
+	var running, failed []taskView
+	for _, q := range []string{jobs.QueueAdhoc, jobs.QueueMonthly, jobs.QueueBackfill} {
+		qi, err := ins.GetQueueInfo(q)
+		if err != nil {
+			queues = append(queues, queueView{Queue: q}) // a queue nobody used yet
+			continue
+		}
+		queues = append(queues, queueView{q, qi.Pending, qi.Active, qi.Scheduled, qi.Retry, qi.Archived, qi.Completed})
+		if act, err := ins.ListActiveTasks(q); err == nil {
+			for _, t := range act {
+				running = append(running, view(t))
+			}
+		}
+		if arch, err := ins.ListArchivedTasks(q, asynq.PageSize(10)); err == nil {
+			for _, t := range arch {
+				failed = append(failed, view(t))
+			}
+		}
+	}
+	if asJSON {
+		return printJSON(w, map[string]any{"queues": queues, "running": running, "failed": failed})
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "QUEUE\tPENDING\tACTIVE\tSCHEDULED\tRETRY\tFAILED\tDONE")
+	for _, q := range queues {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\n", q.Queue, q.Pending, q.Active, q.Scheduled, q.Retry, q.Archived, q.Completed)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nrunning (%d):\n", len(running))
+	for _, t := range running {
+		var p jobs.Progress
+		json.Unmarshal(t.Result, &p)
+		fmt.Fprintf(w, "  %s  %-26s %5.1f%%\n", t.ID, p.Stage, p.Percent)
+	}
+	fmt.Fprintf(w, "\nrecent failures, not retried (%d):\n", len(failed))
+	for _, t := range failed {
+		fmt.Fprintf(w, "  %s  %s\n", t.ID, t.LastErr)
+	}
+	return nil
+}

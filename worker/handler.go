@@ -1,0 +1,134 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/changewatch/changewatch/jobs"
+)
+
+// Handler serves changewatch's task types to an asynq server.
+type Handler struct {
+	Pipeline *Pipeline
+	Logger   *slog.Logger
+}
+
+// Mux routes each task type to its handler.
+func (h *Handler) Mux() *asynq.ServeMux {
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(jobs.TypeDetectChange, h.detect)
+	return mux
+}
+
+func (h *Handler) logger(ctx context.Context, t *asynq.Task) *slog.Logger {
+	l := h.Logger
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	id, _ := asynq.GetTaskID(ctx)
+	retry, _ := asynq.GetRetryCount(ctx)
+	return l.With("task_id", id, "type", t.Type(), "retry", retry)
+}
+
+// detect runs one change:detect task. The retry decision travels in the error: bad
+// payloads, bad AOIs, periods without scenes and corrupt rasters are wrapped with
+// asynq.SkipRetry (archived with the reason); anything else (storage, network, timeouts)
+// is returned as is and retried with backoff.
+func (h *Handler) detect(ctx context.Context, t *asynq.Task) error {
+	log := h.logger(ctx, t)
+	req, err := jobs.DecodeDetectRequest(t.Payload())
+	if err != nil {
+		log.Warn("refusing task", "err", err)
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	log = log.With("aoi_id", req.AOIID)
+	log.Info("detect started", "before", req.Before, "after", req.After, "output", req.Output)
+	rw := t.ResultWriter()
+	sum, err := h.Pipeline.Detect(ctx, req, resultProgress(rw))
+	if err != nil {
+		if Permanent(err) {
+			log.Warn("detect failed permanently", "err", err)
+			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		}
+		log.Warn("detect failed, will retry", "err", err)
+		return err
+	}
+	data, err := json.Marshal(sum)
+	if err != nil {
+		return fmt.Errorf("encode summary: %w", err)
+	}
+	if _, err := rw.Write(data); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	log.Info("detect done", "polygons", sum.Polygons, "seconds", sum.Timings["total"])
+	return nil
+}
+
+// resultProgress writes the stage and percent into the task's result, at most every
+// half second per stage, so `changewatch status` can show running tasks' progress.
+func resultProgress(rw *asynq.ResultWriter) ProgressFunc {
+	var mu sync.Mutex
+	var last time.Time
+	lastStage := ""
+	return func(stage string, frac float64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stage == lastStage && time.Since(last) < 500*time.Millisecond && frac < 1 {
+			return
+		}
+		last, lastStage = time.Now(), stage
+		data, _ := json.Marshal(jobs.Progress{Stage: stage, Percent: float64(int(frac*1000)) / 10})
+		rw.Write(data) // best effort: progress is informative
+	}
+}
+
+// ServerConfig configures a worker process.
+type ServerConfig struct {
+	Concurrency     int           // tasks run at once; 0 = 1
+	ShutdownTimeout time.Duration // how long running tasks may finish after SIGTERM; 0 = 30 s
+	Logger          *slog.Logger
+}
+
+// NewServer returns an asynq server on rdb that serves the queues by priority. On
+// Shutdown it stops taking tasks, lets running ones finish for ShutdownTimeout, then
+// cancels them and hands them back to the queue (they are retried by another worker).
+func NewServer(rdb redis.UniversalClient, cfg ServerConfig) *asynq.Server {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 1
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:     cfg.Concurrency,
+		Queues:          jobs.QueuePriorities,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Logger:          asynqLogger{log.With("component", "asynq")},
+		LogLevel:        asynq.WarnLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			id, _ := asynq.GetTaskID(ctx)
+			log.Error("task failed", "task_id", id, "type", t.Type(), "err", err, "retried", !errors.Is(err, asynq.SkipRetry))
+		}),
+	})
+}
+
+// asynqLogger adapts slog to asynq's logger interface.
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
+func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)) }
