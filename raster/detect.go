@@ -20,9 +20,19 @@ type DetectParams struct {
 	Rules         Rules
 	MinPixels     int // minimum mapping unit in pixels (8-connected)
 	ChunkRows     int // rows processed at a time; 0 = 512 (the block height of Sentinel-2 COGs, so no block is decoded twice)
+	// Window, when not empty, restricts the work to that part of Grid (a chunk of a
+	// fanned-out AOI). Pixels near its edges are masked exactly as in a whole-grid run:
+	// the cloud-mask buffer reads a halo around the window.
+	Window Window
 	// Progress, when set, is told the stage and fraction done.
 	Progress func(stage string, frac float64)
 }
+
+// Window is a pixel rectangle of a grid.
+type Window struct{ Col, Row, Width, Height int }
+
+// Empty reports whether w has no pixels.
+func (w Window) Empty() bool { return w.Width <= 0 || w.Height <= 0 }
 
 // MaxScenesPerPeriod bounds the scenes composited per period (clear-observation bit sets are 16 bits).
 const MaxScenesPerPeriod = 16
@@ -52,14 +62,15 @@ type Region struct {
 
 // Result is the per-pixel and per-region outcome of Detect.
 type Result struct {
-	Grid    Grid
+	Grid    Grid      // the grid of the pixels below: DetectParams.Grid, or its Window
+	Full    Grid      // DetectParams.Grid
 	Class   []uint8   // ClassNone, ClassBare, ClassWater, ClassBurn, ClassNotObserved
 	DNDVI   []float32 // after - before NDVI, NaN where not observed
 	Labels  []int32   // region label per pixel, 0 = none
 	Regions []Region
 	// Pixels inside the AOI with / without a clear observation in both periods.
 	Observed, NotObserved int
-	Quicklook             *Quicklook
+	Quicklook             *Quicklook // covers the Full grid
 }
 
 // pixelRec keeps the per-pixel values of change pixels until regions are known.
@@ -92,9 +103,17 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 	if progress == nil {
 		progress = func(string, float64) {}
 	}
+	win := p.Window
+	if win.Empty() {
+		win = Window{0, 0, g.Width, g.Height}
+	}
+	if win.Col < 0 || win.Row < 0 || win.Col+win.Width > g.Width || win.Row+win.Height > g.Height {
+		return nil, fmt.Errorf("detect: window %+v outside the %dx%d grid", win, g.Width, g.Height)
+	}
+	wg := g.Sub(win.Col, win.Row, win.Width, win.Height)
 	var aoiMask []bool
 	if p.AOI != nil {
-		aoiMask = RasterizePolygons(g, p.AOI)
+		aoiMask = RasterizePolygons(wg, p.AOI)
 	}
 
 	open := func(scenes []Scene) ([]*sceneReader, error) {
@@ -125,33 +144,36 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 	defer closeAll(after)
 
 	res := &Result{
-		Grid:      g,
-		Class:     make([]uint8, g.Pixels()),
-		DNDVI:     make([]float32, g.Pixels()),
+		Grid:      wg,
+		Full:      g,
+		Class:     make([]uint8, wg.Pixels()),
+		DNDVI:     make([]float32, wg.Pixels()),
 		Quicklook: newQuicklook(g.Width, g.Height, 400),
 	}
 	halo := 0
 	if p.Mask {
 		halo = p.MaskBuffer
 	}
-	cb := newChunkBuffers(len(before), g.Width, p.ChunkRows+2*halo)
-	ca := newChunkBuffers(len(after), g.Width, p.ChunkRows+2*halo)
+	// Columns read: the window and its halo, within the grid.
+	c0, c1 := max(0, win.Col-halo), min(g.Width, win.Col+win.Width+halo)
+	cb := newChunkBuffers(len(before), c1-c0, p.ChunkRows+2*halo)
+	ca := newChunkBuffers(len(after), c1-c0, p.ChunkRows+2*halo)
 	var recs []pixelRec
-	for row := 0; row < g.Height; row += p.ChunkRows {
+	for row := win.Row; row < win.Row+win.Height; row += p.ChunkRows {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		h := min(p.ChunkRows, g.Height-row)
+		h := min(p.ChunkRows, win.Row+win.Height-row)
 		r0 := max(0, row-halo)
 		r1 := min(g.Height, row+h+halo)
-		if err := cb.load(before, r0, r1-r0, g.Width, p.Mask, p.MaskBuffer); err != nil {
+		if err := cb.load(before, c0, r0, c1-c0, r1-r0, p.Mask, p.MaskBuffer); err != nil {
 			return nil, err
 		}
-		if err := ca.load(after, r0, r1-r0, g.Width, p.Mask, p.MaskBuffer); err != nil {
+		if err := ca.load(after, c0, r0, c1-c0, r1-r0, p.Mask, p.MaskBuffer); err != nil {
 			return nil, err
 		}
-		recs = p.classifyChunk(res, aoiMask, cb, ca, before, after, row, h, row-r0, recs)
-		progress("read, composite, classify", float64(row+h)/float64(g.Height))
+		recs = p.classifyChunk(res, aoiMask, cb, ca, before, after, win, row, h, row-r0, win.Col-c0, c1-c0, recs)
+		progress("read, composite, classify", float64(row+h-win.Row)/float64(win.Height))
 	}
 	progress("regions", 0)
 	res.Labels, res.Regions = regions(res, recs, p.MinPixels, before, after)
@@ -190,7 +212,7 @@ func newChunkBuffers(n, w, rows int) *chunkBuffers {
 
 // load reads rows [row,row+h) of every scene and band concurrently (one goroutine per
 // band and scene, each on its own GDAL dataset) and computes the clear masks.
-func (c *chunkBuffers) load(rs []*sceneReader, row, h, w int, mask bool, buffer int) error {
+func (c *chunkBuffers) load(rs []*sceneReader, col, row, w, h int, mask bool, buffer int) error {
 	c.rows = h
 	n := w * h
 	var wg sync.WaitGroup
@@ -209,7 +231,7 @@ func (c *chunkBuffers) load(rs []*sceneReader, row, h, w int, mask bool, buffer 
 				} else {
 					dst = c.dn[i][b][:n]
 				}
-				errs[i*len(BandKeys)+b] = r.read(b, row, h, w, dst)
+				errs[i*len(BandKeys)+b] = r.read(b, col, row, w, h, dst)
 			}()
 		}
 	}
@@ -279,16 +301,18 @@ func (c *chunkBuffers) composite(rs []*sceneReader, j int, order []int, blues []
 	return c.spectrum(rs[k], k, j), len(order), bits
 }
 
-func (p *DetectParams) classifyChunk(res *Result, aoiMask []bool, cb, ca *chunkBuffers, before, after []*sceneReader, row, h, off int, recs []pixelRec) []pixelRec {
-	g := res.Grid
-	w := g.Width
+// classifyChunk classifies rows [row,row+h) (grid rows) of the window. The chunk buffers
+// are bw pixels wide; window column 0 is buffer column colOff, grid row `row` is buffer
+// row rowOff.
+func (p *DetectParams) classifyChunk(res *Result, aoiMask []bool, cb, ca *chunkBuffers, before, after []*sceneReader, win Window, row, h, rowOff, colOff, bw int, recs []pixelRec) []pixelRec {
+	w := win.Width
 	order := make([]int, 0, MaxScenesPerPeriod)
 	blues := make([]float32, MaxScenesPerPeriod)
 	rules := &p.Rules
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			idx := (row+y)*w + x
-			j := (off+y)*w + x
+			idx := (row-win.Row+y)*w + x
+			j := (rowOff+y)*bw + colOff + x
 			if aoiMask != nil && !aoiMask[idx] {
 				res.Class[idx] = ClassNotObserved
 				res.DNDVI[idx] = float32(math.NaN())
@@ -307,7 +331,7 @@ func (p *DetectParams) classifyChunk(res *Result, aoiMask []bool, cb, ca *chunkB
 			dndvi := ia.NDVI - ib.NDVI
 			res.DNDVI[idx] = dndvi
 			cls, str := rules.Classify(&sb, &sa, &ib, &ia)
-			res.Quicklook.add(x, row+y, &sb, &sa)
+			res.Quicklook.add(win.Col+x, row+y, &sb, &sa)
 			if cls == ClassNone {
 				continue
 			}

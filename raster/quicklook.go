@@ -48,17 +48,39 @@ var classColors = [4]color.RGBA{
 	{200, 0, 40, 255},  // burn scar: red
 }
 
-// WritePNG writes before | after | after with the change overlay, side by side. Cells
-// without a clear observation in both periods are grey. Only regions that survived the
-// minimum mapping unit are drawn: classes are taken from final, the result's class raster.
-// Call it once.
-func (q *Quicklook) WritePNG(path string, final []uint8, width int) error {
-	for i, c := range final {
+// AddClasses counts the final change classes (after the minimum mapping unit) of a
+// window whose top-left pixel is (col,row) of the full grid and that is width pixels wide.
+func (q *Quicklook) AddClasses(col, row, width int, class []uint8) {
+	for i, c := range class {
 		if c >= 1 && c <= 3 {
-			x, y := i%width, i/width
+			x, y := col+i%width, row+i/width
 			q.classes[(y/q.step)*q.w+x/q.step][c]++
 		}
 	}
+}
+
+// Merge adds the sums of o (a quicklook of another window of the same grid) to q.
+func (q *Quicklook) Merge(o *Quicklook) error {
+	if q.w != o.w || q.h != o.h || q.step != o.step {
+		return fmt.Errorf("quicklook: merge %dx%d/%d into %dx%d/%d", o.w, o.h, o.step, q.w, q.h, q.step)
+	}
+	for i := range q.before {
+		q.before[i] += o.before[i]
+		q.after[i] += o.after[i]
+	}
+	for i := range q.n {
+		q.n[i] += o.n[i]
+		for k := range q.classes[i] {
+			q.classes[i][k] += o.classes[i][k]
+		}
+	}
+	return nil
+}
+
+// WritePNG writes before | after | after with the change overlay, side by side. Cells
+// without a clear observation in both periods are grey. The overlay shows the classes
+// given to AddClasses.
+func (q *Quicklook) WritePNG(path string) error {
 	const gap = 4
 	img := image.NewRGBA(image.Rect(0, 0, 3*q.w+2*gap, q.h))
 	draw.Draw(img, img.Bounds(), &image.Uniform{color.RGBA{255, 255, 255, 255}}, image.Point{}, draw.Src)

@@ -110,12 +110,12 @@ func classify(path string, err error) error {
 
 func f(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-// read reads rows [row, row+h) of band i into dst (len g.Width*h).
-func (r *sceneReader) read(i, row, h, width int, dst any) error {
+// read reads the w x h window at (col,row) of the grid from band i into dst (len w*h).
+func (r *sceneReader) read(i, col, row, w, h int, dst any) error {
 	if r.vrt[i] == nil {
 		return nil
 	}
-	if err := r.vrt[i].Bands()[0].Read(0, row, dst, width, h); err != nil {
+	if err := r.vrt[i].Bands()[0].Read(col, row, dst, w, h); err != nil {
 		return fmt.Errorf("read scene %s band %s rows %d-%d: %w", r.scene.ID, BandKeys[i], row, row+h, classify(r.paths[i], err))
 	}
 	return nil

@@ -30,7 +30,7 @@ func TestOpenSceneRealCOGWindow(t *testing.T) {
 		var nonzero int
 		if i == iSCL {
 			buf := make([]uint8, g.Pixels())
-			if err := r.read(i, 0, g.Height, g.Width, buf); err != nil {
+			if err := r.read(i, 0, 0, g.Width, g.Height, buf); err != nil {
 				t.Fatal(err)
 			}
 			for _, v := range buf {
@@ -40,7 +40,7 @@ func TestOpenSceneRealCOGWindow(t *testing.T) {
 			}
 		} else {
 			buf := make([]uint16, g.Pixels())
-			if err := r.read(i, 0, g.Height, g.Width, buf); err != nil {
+			if err := r.read(i, 0, 0, g.Width, g.Height, buf); err != nil {
 				t.Fatal(err)
 			}
 			for _, v := range buf {

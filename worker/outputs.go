@@ -43,7 +43,8 @@ func writeOutputs(ctx context.Context, dir string, area *aoi.AOI, req jobs.Detec
 	if err := raster.WriteCOG(ctx, filepath.Join(dir, "dndvi.tif"), res.Grid, res.DNDVI, math.NaN(), "AVERAGE"); err != nil {
 		return nil, fmt.Errorf("write dndvi.tif: %w", err)
 	}
-	if err := res.Quicklook.WritePNG(filepath.Join(dir, "quicklook.png"), res.Class, res.Grid.Width); err != nil {
+	res.Quicklook.AddClasses(0, 0, res.Grid.Width, res.Class)
+	if err := res.Quicklook.WritePNG(filepath.Join(dir, "quicklook.png")); err != nil {
 		return nil, err
 	}
 	if err := writeItem(filepath.Join(dir, "item.json"), area, req, res, feats, before, after); err != nil {
