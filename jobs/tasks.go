@@ -69,23 +69,11 @@ func NewDetectTask(r DetectRequest, queue string) (*asynq.Task, error) {
 		asynq.MaxRetry(DetectMaxRetry), asynq.Retention(queueRetention[queue])), nil
 }
 
-// DecodeDetectRequest decodes a change:detect payload. An unknown version or a malformed
-// payload is a BadRequest (never retried).
+// DecodeDetectRequest decodes a change:detect payload (see Decode).
 func DecodeDetectRequest(payload []byte) (DetectRequest, error) {
-	var v struct {
-		Version int `json:"version"`
-	}
-	if err := json.Unmarshal(payload, &v); err != nil {
-		return DetectRequest{}, &BadRequest{"payload", "not JSON: " + err.Error()}
-	}
-	if v.Version != PayloadVersion {
-		return DetectRequest{}, &BadRequest{"version", fmt.Sprintf("payload version %d is not supported by this worker (want %d)", v.Version, PayloadVersion)}
-	}
 	var r DetectRequest
-	if err := json.Unmarshal(payload, &r); err != nil {
-		return DetectRequest{}, &BadRequest{"payload", err.Error()}
-	}
-	return r, nil
+	err := Decode(payload, &r)
+	return r, err
 }
 
 // MonthlyPeriods returns the default periods of a monthly re-check run at now: after is
@@ -105,4 +93,93 @@ func MonthlyPeriods(now time.Time) (before, after Period) {
 type Progress struct {
 	Stage   string  `json:"stage"`
 	Percent float64 `json:"percent"`
+}
+
+// Task types of a fanned-out detection: a big AOI's grid is cut into chunks that any
+// worker can take; the last chunk to finish enqueues the merge, which stitches regions
+// across chunk borders and publishes.
+const (
+	TypeDetectChunk = "change:chunk"
+	TypeMerge       = "change:merge"
+)
+
+// Scene is one planned acquisition, fixed by the parent task so every chunk composites
+// exactly the same scenes whatever the catalog says later.
+type Scene struct {
+	ID       string            `json:"id"`
+	Date     time.Time         `json:"date"`
+	Hrefs    map[string]string `json:"hrefs"` // band key -> href
+	DNOffset float64           `json:"dn_offset"`
+}
+
+// ChunkRequest is one chunk of a fanned-out detection.
+type ChunkRequest struct {
+	Version int           `json:"version"`
+	Request DetectRequest `json:"request"`
+	Run     string        `json:"run"` // the fan-out run (the parent's task id hash)
+	Before  []Scene       `json:"before"`
+	After   []Scene       `json:"after"`
+	Index   int           `json:"index"`
+	Count   int           `json:"count"`
+	Col     int           `json:"col"` // window of the AOI grid, pixels
+	Row     int           `json:"row"`
+	Width   int           `json:"width"`
+	Height  int           `json:"height"`
+}
+
+// MergeRequest stitches the chunks of a run and publishes the result.
+type MergeRequest struct {
+	Version int           `json:"version"`
+	Request DetectRequest `json:"request"`
+	Run     string        `json:"run"`
+	Before  []Scene       `json:"before"`
+	After   []Scene       `json:"after"`
+	Count   int           `json:"count"`
+}
+
+func taskOpts(queue, id string) []asynq.Option {
+	if _, ok := QueuePriorities[queue]; !ok {
+		queue = QueueAdhoc
+	}
+	return []asynq.Option{asynq.Queue(queue), asynq.TaskID(id), asynq.Timeout(DetectTimeout),
+		asynq.MaxRetry(DetectMaxRetry), asynq.Retention(queueRetention[queue])}
+}
+
+// NewChunkTask returns the task of one chunk, on queue (the parent's).
+func NewChunkTask(c ChunkRequest, queue string) (*asynq.Task, error) {
+	c.Version = PayloadVersion
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("encode chunk request: %w", err)
+	}
+	return asynq.NewTask(TypeDetectChunk, payload, taskOpts(queue, fmt.Sprintf("chunk:%s:%d", c.Run, c.Index))...), nil
+}
+
+// NewMergeTask returns the merge task of a run, on queue (the parent's). Its id is the
+// run's, so the chunks that race to enqueue it enqueue it once.
+func NewMergeTask(m MergeRequest, queue string) (*asynq.Task, error) {
+	m.Version = PayloadVersion
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode merge request: %w", err)
+	}
+	return asynq.NewTask(TypeMerge, payload, taskOpts(queue, "merge:"+m.Run)...), nil
+}
+
+// Decode decodes a versioned payload into v; an unknown version or malformed payload is a
+// BadRequest (never retried).
+func Decode(payload []byte, v any) error {
+	var ver struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(payload, &ver); err != nil {
+		return &BadRequest{"payload", "not JSON: " + err.Error()}
+	}
+	if ver.Version != PayloadVersion {
+		return &BadRequest{"version", fmt.Sprintf("payload version %d is not supported by this worker (want %d)", ver.Version, PayloadVersion)}
+	}
+	if err := json.Unmarshal(payload, v); err != nil {
+		return &BadRequest{"payload", err.Error()}
+	}
+	return nil
 }

@@ -73,9 +73,15 @@ func WriteCOG(ctx context.Context, path string, g Grid, data any, nodata float64
 		return err
 	}
 
+	return copyToCOG(mem, path, predictor, ovrResampling)
+}
+
+// copyToCOG copies src with the COG driver to path+".tmp" and renames it to path once GDAL
+// closed it without error.
+func copyToCOG(src *godal.Dataset, path, predictor, ovrResampling string) error {
 	tmp := path + ".tmp"
 	_ = os.Remove(tmp)
-	out, err := mem.Translate(tmp, []string{"-of", "COG"}, godal.CreationOption(
+	out, err := src.Translate(tmp, []string{"-of", "COG"}, godal.CreationOption(
 		"COMPRESS=DEFLATE",
 		"PREDICTOR="+predictor,
 		"BLOCKSIZE="+strconv.Itoa(cogBlockSize),

@@ -19,7 +19,11 @@ type DetectParams struct {
 	MaskBuffer    int              // pixels added around masked cloud/shadow/cirrus (unflagged edges)
 	Rules         Rules
 	MinPixels     int // minimum mapping unit in pixels (8-connected)
-	ChunkRows     int // rows processed at a time; 0 = 512 (the block height of Sentinel-2 COGs, so no block is decoded twice)
+	// KeepEdgeRegions keeps regions touching the window's border whatever their size: in a
+	// chunk of a fanned-out AOI they may continue in the next chunk (the merge applies the
+	// minimum mapping unit to the stitched region).
+	KeepEdgeRegions bool
+	ChunkRows       int // rows processed at a time; 0 = 512 (the block height of Sentinel-2 COGs, so no block is decoded twice)
 	// Window, when not empty, restricts the work to that part of Grid (a chunk of a
 	// fanned-out AOI). Pixels near its edges are masked exactly as in a whole-grid run:
 	// the cloud-mask buffer reads a halo around the window.
@@ -176,7 +180,7 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 		progress("read, composite, classify", float64(row+h-win.Row)/float64(win.Height))
 	}
 	progress("regions", 0)
-	res.Labels, res.Regions = regions(res, recs, p.MinPixels, before, after)
+	res.Labels, res.Regions = regions(res, recs, p.MinPixels, p.KeepEdgeRegions, before, after)
 	progress("regions", 1)
 	return res, nil
 }
@@ -361,9 +365,9 @@ func (p *DetectParams) classifyChunk(res *Result, aoiMask []bool, cb, ca *chunkB
 
 // regions labels change regions (dropping those under the minimum mapping unit) and
 // aggregates the per-pixel records into region statistics.
-func regions(res *Result, recs []pixelRec, minPixels int, before, after []*sceneReader) ([]int32, []Region) {
+func regions(res *Result, recs []pixelRec, minPixels int, keepEdge bool, before, after []*sceneReader) ([]int32, []Region) {
 	g := res.Grid
-	labels, comps, sizes := labelComponents(res.Class, g.Width, g.Height, max(1, minPixels))
+	labels, comps, sizes := labelComponents(res.Class, g.Width, g.Height, max(1, minPixels), keepEdge)
 	regs := make([]Region, len(comps))
 	bits := make([]uint32, len(comps))
 	first := make([]bool, len(comps))

@@ -72,7 +72,7 @@ func TestLabelComponents(t *testing.T) {
 		3, 0, 1, 1, 1, 0,
 		0, 0, 1, 2, 255, 0, // 255 (not observed) is never a region; the lone 2 is too small
 	}
-	labels, comps, sizes := labelComponents(class, w, h, 2)
+	labels, comps, sizes := labelComponents(class, w, h, 2, false)
 	if len(comps) != 3 {
 		t.Fatalf("%d regions, want 3: %v", len(comps), comps)
 	}

@@ -2,9 +2,11 @@ package raster
 
 // labelComponents labels the 8-connected regions of equal change class (1..254) in class
 // (w x h) with a two-pass union-find (Rosenfeld & Pfaltz 1966). Regions smaller than
-// minPixels are set back to ClassNone in class (the minimum mapping unit). It returns
-// the label raster (0 = background, labels 1..n) and each label's bounding box and size.
-func labelComponents(class []uint8, w, h, minPixels int) ([]int32, []Component, []int) {
+// minPixels are set back to ClassNone in class (the minimum mapping unit), except, with
+// keepEdge, those touching the raster's border (a chunk's region may continue next door).
+// It returns the label raster (0 = background, labels 1..n) and each label's bounding box
+// and size.
+func labelComponents(class []uint8, w, h, minPixels int, keepEdge bool) ([]int32, []Component, []int) {
 	labels := make([]int32, len(class))
 	parent := []int32{0}
 	find := func(x int32) int32 {
@@ -74,10 +76,26 @@ func labelComponents(class []uint8, w, h, minPixels int) ([]int32, []Component, 
 			size[r]++
 		}
 	}
+	edge := make([]bool, len(parent))
+	if keepEdge {
+		mark := func(i int) {
+			if l := labels[i]; l != 0 {
+				edge[l] = true
+			}
+		}
+		for x := 0; x < w; x++ {
+			mark(x)
+			mark((h-1)*w + x)
+		}
+		for y := 0; y < h; y++ {
+			mark(y * w)
+			mark(y*w + w - 1)
+		}
+	}
 	var comps []Component
 	var sizes []int
 	for r := 1; r < len(parent); r++ {
-		if parent[r] == int32(r) && size[r] >= minPixels && size[r] > 0 {
+		if parent[r] == int32(r) && size[r] > 0 && (size[r] >= minPixels || edge[r]) {
 			comps = append(comps, Component{Label: int32(len(comps) + 1), MinCol: w, MinRow: h, MaxCol: -1, MaxRow: -1})
 			sizes = append(sizes, size[r])
 			final[r] = int32(len(comps))

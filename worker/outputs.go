@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/paulmach/orb/geojson"
 
-	"github.com/changewatch/changewatch/aoi"
 	"github.com/changewatch/changewatch/jobs"
 	"github.com/changewatch/changewatch/raster"
 )
@@ -25,10 +23,10 @@ import (
 const manifestName = "manifest.json"
 
 // writeOutputs writes every output but the manifest into dir and returns their names.
-func writeOutputs(ctx context.Context, dir string, area *aoi.AOI, req jobs.DetectRequest, res *raster.Result, feats []feature, before, after []raster.Scene) ([]string, error) {
-	rf := make([]raster.Feature, len(feats))
-	for i := range feats {
-		rf[i] = feats[i].Feature
+func writeOutputs(ctx context.Context, dir string, pl *plan, req jobs.DetectRequest, out *result) ([]string, error) {
+	rf := make([]raster.Feature, len(out.feats))
+	for i := range out.feats {
+		rf[i] = out.feats[i].Feature
 	}
 	for _, v := range []struct{ name, format string }{
 		{"changes.fgb", "FlatGeobuf"}, {"changes.gpkg", "GPKG"}, {"changes.geojson", "GeoJSON"},
@@ -37,17 +35,13 @@ func writeOutputs(ctx context.Context, dir string, area *aoi.AOI, req jobs.Detec
 			return nil, fmt.Errorf("write %s: %w", v.name, err)
 		}
 	}
-	if err := raster.WriteCOG(ctx, filepath.Join(dir, "change_class.tif"), res.Grid, res.Class, float64(raster.ClassNotObserved), "NEAREST"); err != nil {
-		return nil, fmt.Errorf("write change_class.tif: %w", err)
-	}
-	if err := raster.WriteCOG(ctx, filepath.Join(dir, "dndvi.tif"), res.Grid, res.DNDVI, math.NaN(), "AVERAGE"); err != nil {
-		return nil, fmt.Errorf("write dndvi.tif: %w", err)
-	}
-	res.Quicklook.AddClasses(0, 0, res.Grid.Width, res.Class)
-	if err := res.Quicklook.WritePNG(filepath.Join(dir, "quicklook.png")); err != nil {
+	if err := out.rasters(ctx, dir); err != nil {
 		return nil, err
 	}
-	if err := writeItem(filepath.Join(dir, "item.json"), area, req, res, feats, before, after); err != nil {
+	if err := out.quicklook.WritePNG(filepath.Join(dir, "quicklook.png")); err != nil {
+		return nil, err
+	}
+	if err := writeItem(filepath.Join(dir, "item.json"), pl, req, out); err != nil {
 		return nil, err
 	}
 	return outputNames(), nil
@@ -55,11 +49,12 @@ func writeOutputs(ctx context.Context, dir string, area *aoi.AOI, req jobs.Detec
 
 // writeItem writes a STAC 1.0 item describing the result: the AOI as geometry, the two
 // periods, the source scenes and one asset per output file.
-func writeItem(p string, area *aoi.AOI, req jobs.DetectRequest, res *raster.Result, feats []feature, before, after []raster.Scene) error {
+func writeItem(p string, pl *plan, req jobs.DetectRequest, out *result) error {
+	area := pl.area
 	geom := geojson.NewGeometry(area.Geometry)
 	b := area.Bound()
 	counts := map[string]int{}
-	for _, f := range feats {
+	for _, f := range out.feats {
 		counts[f.class]++
 	}
 	asset := func(href, typ, title string, roles ...string) map[string]any {
@@ -83,13 +78,13 @@ func writeItem(p string, area *aoi.AOI, req jobs.DetectRequest, res *raster.Resu
 			"changewatch:aoi_name":      area.Name,
 			"changewatch:before":        req.Before.String(),
 			"changewatch:after":         req.After.String(),
-			"changewatch:scenes_before": sceneIDs(before),
-			"changewatch:scenes_after":  sceneIDs(after),
+			"changewatch:scenes_before": sceneIDs(pl.before),
+			"changewatch:scenes_after":  sceneIDs(pl.after),
 			"changewatch:polygons":      counts,
 			"changewatch:options":       req.Options.WithDefaults(),
-			"proj:epsg":                 res.Grid.EPSG,
-			"proj:shape":                []int{res.Grid.Height, res.Grid.Width},
-			"proj:transform":            res.Grid.GeoTransform(),
+			"proj:epsg":                 out.grid.EPSG,
+			"proj:shape":                []int{out.grid.Height, out.grid.Width},
+			"proj:transform":            out.grid.GeoTransform(),
 		},
 		"links": []any{},
 		"assets": map[string]any{

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -61,23 +62,21 @@ func (p *Pipeline) logger() *slog.Logger {
 // ProgressFunc is told each stage of a run and the fraction of it done.
 type ProgressFunc func(stage string, frac float64)
 
-// Detect runs one request end to end and returns its summary. The outputs are staged in a
-// local folder and published manifest-last to req.Output. progress may be nil.
-func (p *Pipeline) Detect(ctx context.Context, req jobs.DetectRequest, progress ProgressFunc) (*jobs.Summary, error) {
-	if progress == nil {
-		progress = func(string, float64) {}
-	}
-	t0 := time.Now()
-	timings := map[string]float64{}
-	lap := func(name string, since time.Time) time.Time {
-		now := time.Now()
-		timings[name] = math.Round(now.Sub(since).Seconds()*1000) / 1000
-		return now
-	}
+// plan is what a run knows before it reads pixels.
+type plan struct {
+	area          *aoi.AOI
+	utm           aoi.UTM
+	grid          raster.Grid
+	opts          jobs.Options
+	before, after []raster.Scene
+}
+
+// parse validates req and derives the AOI and its grid: the AOI's UTM zone, 10 m, edges on
+// the 60 m lattice of Sentinel-2 tiles.
+func (p *Pipeline) parse(req jobs.DetectRequest) (*plan, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	opts := req.Options.WithDefaults()
 	lim := p.AOILimits
 	if lim == (aoi.Limits{}) {
 		lim = aoi.DefaultLimits
@@ -92,58 +91,131 @@ func (p *Pipeline) Detect(ctx context.Context, req jobs.DetectRequest, progress 
 	if req.AOIName != "" {
 		area.Name = req.AOIName
 	}
-	log := p.logger().With("aoi_id", area.ID)
+	u := area.UTM()
+	minE, minN, maxE, maxN := u.ProjectBound(area.Bound())
+	return &plan{area: area, utm: u, opts: req.Options.WithDefaults(),
+		grid: raster.SnapGrid(u.EPSG(), minE, minN, maxE, maxN, 10, 60)}, nil
+}
 
-	// Plan: find and choose scenes.
-	progress("search scenes", 0)
+// plan parses req and chooses the scenes of both periods.
+func (p *Pipeline) plan(ctx context.Context, req jobs.DetectRequest) (*plan, error) {
+	pl, err := p.parse(req)
+	if err != nil {
+		return nil, err
+	}
 	cat, err := p.catalog(req.Catalog)
 	if err != nil {
 		return nil, err
 	}
-	before, err := p.scenes(ctx, cat, area, req.Before, opts, "before")
-	if err != nil {
+	if pl.before, err = p.scenes(ctx, cat, pl.area, req.Before, pl.opts, "before"); err != nil {
 		return nil, err
 	}
-	after, err := p.scenes(ctx, cat, area, req.After, opts, "after")
-	if err != nil {
+	if pl.after, err = p.scenes(ctx, cat, pl.area, req.After, pl.opts, "after"); err != nil {
 		return nil, err
 	}
-	log.Info("scenes chosen", "before", sceneIDs(before), "after", sceneIDs(after))
-	t := lap("search", t0)
+	p.logger().Info("scenes chosen", "aoi_id", pl.area.ID, "before", sceneIDs(pl.before), "after", sceneIDs(pl.after))
+	return pl, nil
+}
 
-	// Grid: the AOI's UTM zone, 10 m, edges on the 60 m lattice of Sentinel-2 tiles.
-	u := area.UTM()
-	minE, minN, maxE, maxN := u.ProjectBound(area.Bound())
-	grid := raster.SnapGrid(u.EPSG(), minE, minN, maxE, maxN, 10, 60)
-	res, err := raster.Detect(ctx, raster.DetectParams{
-		Grid: grid, AOI: area.ProjectRings(u), Before: before, After: after,
-		Mask: !opts.NoMask, MaskBuffer: *opts.MaskBuffer, Rules: raster.DefaultRules,
-		MinPixels: int(math.Ceil(opts.MinAreaHa * 1e4 / (grid.Res * grid.Res))),
-		Progress:  progress,
-	})
+// minPixels is the minimum mapping unit in pixels of the grid.
+func (pl *plan) minPixels() int {
+	return int(math.Ceil(pl.opts.MinAreaHa * 1e4 / (pl.grid.Res * pl.grid.Res)))
+}
+
+func (pl *plan) params(progress ProgressFunc) raster.DetectParams {
+	return raster.DetectParams{
+		Grid: pl.grid, AOI: pl.area.ProjectRings(pl.utm), Before: pl.before, After: pl.after,
+		Mask: !pl.opts.NoMask, MaskBuffer: *pl.opts.MaskBuffer, Rules: raster.DefaultRules,
+		MinPixels: pl.minPixels(), Progress: progress,
+	}
+}
+
+// timer records the seconds of each stage.
+type timer struct {
+	t0, last time.Time
+	laps     map[string]float64
+}
+
+func newTimer() *timer {
+	now := time.Now()
+	return &timer{t0: now, last: now, laps: map[string]float64{}}
+}
+
+func (t *timer) lap(name string) {
+	now := time.Now()
+	t.laps[name] = round(now.Sub(t.last).Seconds(), 3)
+	t.last = now
+}
+
+func (t *timer) total() map[string]float64 {
+	t.laps["total"] = round(time.Since(t.t0).Seconds(), 3)
+	return t.laps
+}
+
+// Detect runs one request end to end and returns its summary. The outputs are staged in a
+// local folder and published manifest-last to req.Output. progress may be nil.
+func (p *Pipeline) Detect(ctx context.Context, req jobs.DetectRequest, progress ProgressFunc) (*jobs.Summary, error) {
+	if progress == nil {
+		progress = func(string, float64) {}
+	}
+	tm := newTimer()
+	progress("search scenes", 0)
+	pl, err := p.plan(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	tm.lap("search")
+	res, err := raster.Detect(ctx, pl.params(progress))
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
-	t = lap("detect", t)
+	tm.lap("detect")
 	progress("polygons", 0)
 	if err := res.Vectorize(ctx); err != nil {
 		return nil, err
 	}
-	feats := features(area, req, res)
-	t = lap("polygonize", t)
+	out := &result{
+		grid: res.Grid, feats: features(pl.area, req, res.Regions), quicklook: res.Quicklook,
+		observed: res.Observed, notObserved: res.NotObserved,
+		rasters: func(ctx context.Context, dir string) error {
+			res.Quicklook.AddClasses(0, 0, res.Grid.Width, res.Class)
+			if err := raster.WriteCOG(ctx, filepath.Join(dir, "change_class.tif"), res.Grid, res.Class, float64(raster.ClassNotObserved), "NEAREST"); err != nil {
+				return fmt.Errorf("write change_class.tif: %w", err)
+			}
+			if err := raster.WriteCOG(ctx, filepath.Join(dir, "dndvi.tif"), res.Grid, res.DNDVI, math.NaN(), "AVERAGE"); err != nil {
+				return fmt.Errorf("write dndvi.tif: %w", err)
+			}
+			return nil
+		},
+	}
+	tm.lap("polygonize")
+	return p.publishResult(ctx, req, pl, out, progress, tm)
+}
 
-	// Outputs: staged locally, then published manifest last.
+// result is what a run publishes: polygons, the rasters (written by a function, since a
+// fanned-out run assembles them from chunks), the quicklook and coverage counts.
+type result struct {
+	grid                  raster.Grid
+	feats                 []feature
+	quicklook             *raster.Quicklook
+	observed, notObserved int
+	rasters               func(ctx context.Context, dir string) error
+}
+
+// publishResult writes every output in a staging folder, publishes it manifest last, and
+// returns the summary.
+func (p *Pipeline) publishResult(ctx context.Context, req jobs.DetectRequest, pl *plan, out *result, progress ProgressFunc, tm *timer) (*jobs.Summary, error) {
 	progress("write outputs", 0)
 	stage, err := os.MkdirTemp(p.WorkDir, "changewatch-stage-")
 	if err != nil {
 		return nil, fmt.Errorf("staging folder: %w", err)
 	}
 	defer os.RemoveAll(stage)
-	files, err := writeOutputs(ctx, stage, area, req, res, feats, before, after)
+	files, err := writeOutputs(ctx, stage, pl, req, out)
 	if err != nil {
 		return nil, err
 	}
-	t = lap("write", t)
+	tm.lap("write")
 	progress("publish", 0)
 	pub, err := p.publisher(req.Output)
 	if err != nil {
@@ -152,28 +224,26 @@ func (p *Pipeline) Detect(ctx context.Context, req jobs.DetectRequest, progress 
 	if err := pub.publish(ctx, stage, files); err != nil {
 		return nil, fmt.Errorf("publish to %s: %w", req.Output, err)
 	}
-	lap("publish", t)
-	timings["total"] = math.Round(time.Since(t0).Seconds()*1000) / 1000
-
+	tm.lap("publish")
+	g := out.grid
 	sum := &jobs.Summary{
-		AOIID: area.ID, AOIName: area.Name, AOIAreaHa: round(area.AreaHa(), 2),
+		AOIID: pl.area.ID, AOIName: pl.area.Name, AOIAreaHa: round(pl.area.AreaHa(), 2),
 		Before: req.Before, After: req.After,
 		Polygons: map[string]int{}, Hectares: map[string]float64{},
-		ScenesBefore: sceneIDs(before), ScenesAfter: sceneIDs(after),
-		Grid:    fmt.Sprintf("EPSG:%d %g m %dx%d", grid.EPSG, grid.Res, grid.Width, grid.Height),
+		ScenesBefore: sceneIDs(pl.before), ScenesAfter: sceneIDs(pl.after),
+		Grid:    fmt.Sprintf("EPSG:%d %g m %dx%d", g.EPSG, g.Res, g.Width, g.Height),
 		Output:  req.Output,
 		Files:   append(files, manifestName),
-		Timings: timings,
+		Timings: tm.total(),
 	}
-	if n := res.Observed + res.NotObserved; n > 0 {
-		sum.ObservedPct = round(100*float64(res.Observed)/float64(n), 2)
+	if n := out.observed + out.notObserved; n > 0 {
+		sum.ObservedPct = round(100*float64(out.observed)/float64(n), 2)
 	}
-	for _, f := range feats {
-		c := f.class
-		sum.Polygons[c]++
-		sum.Hectares[c] = round(sum.Hectares[c]+f.areaHa, 4)
+	for _, f := range out.feats {
+		sum.Polygons[f.class]++
+		sum.Hectares[f.class] = round(sum.Hectares[f.class]+f.areaHa, 4)
 	}
-	log.Info("detection published", "polygons", len(feats), "output", req.Output, "seconds", timings["total"])
+	p.logger().Info("detection published", "aoi_id", pl.area.ID, "polygons", len(out.feats), "output", req.Output, "seconds", sum.Timings["total"])
 	return sum, nil
 }
 
@@ -264,9 +334,9 @@ var schema = []raster.Field{
 	{Name: "scenes", Value: ""}, {Name: "aoi_id", Value: ""},
 }
 
-func features(area *aoi.AOI, req jobs.DetectRequest, res *raster.Result) []feature {
-	feats := make([]feature, 0, len(res.Regions))
-	for _, r := range res.Regions {
+func features(area *aoi.AOI, req jobs.DetectRequest, regions []raster.Region) []feature {
+	feats := make([]feature, 0, len(regions))
+	for _, r := range regions {
 		cls := raster.ClassName(r.Class)
 		ha := aoi.GeodesicAreaHa(r.Geometry)
 		scenes := slices.Concat(r.BeforeScenes, r.AfterScenes)
