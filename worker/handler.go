@@ -19,12 +19,16 @@ import (
 type Handler struct {
 	Pipeline *Pipeline
 	Logger   *slog.Logger
+	// FanOut, when set, splits AOIs bigger than FanOut.Pixels into chunk tasks.
+	FanOut *FanOut
 }
 
 // Mux routes each task type to its handler.
 func (h *Handler) Mux() *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(jobs.TypeDetectChange, h.detect)
+	mux.HandleFunc(jobs.TypeDetectChunk, h.chunk)
+	mux.HandleFunc(jobs.TypeMerge, h.merge)
 	return mux
 }
 
@@ -52,14 +56,28 @@ func (h *Handler) detect(ctx context.Context, t *asynq.Task) error {
 	log = log.With("aoi_id", req.AOIID)
 	log.Info("detect started", "before", req.Before, "after", req.After, "output", req.Output)
 	rw := t.ResultWriter()
-	sum, err := h.Pipeline.Detect(ctx, req, resultProgress(rw))
+	progress := resultProgress(rw)
+	tm := newTimer()
+	progress("search scenes", 0)
+	pl, err := h.Pipeline.plan(ctx, req)
 	if err != nil {
-		if Permanent(err) {
-			log.Warn("detect failed permanently", "err", err)
-			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		return h.failed(log, err)
+	}
+	tm.lap("search")
+	if h.FanOut != nil && pl.grid.Pixels() > h.FanOut.pixels() {
+		queue, _ := asynq.GetQueueName(ctx)
+		n, merge, err := h.fanOut(ctx, req, pl, queue)
+		if err != nil {
+			return h.failed(log, err)
 		}
-		log.Warn("detect failed, will retry", "err", err)
+		log.Info("fanned out", "chunks", n, "merge_task", merge, "pixels", pl.grid.Pixels())
+		data, _ := json.Marshal(map[string]any{"stage": "fanned out", "chunks": n, "merge_task": merge})
+		_, err = rw.Write(data)
 		return err
+	}
+	sum, err := h.Pipeline.detectPlanned(ctx, req, pl, progress, tm)
+	if err != nil {
+		return h.failed(log, err)
 	}
 	data, err := json.Marshal(sum)
 	if err != nil {
@@ -70,6 +88,16 @@ func (h *Handler) detect(ctx context.Context, t *asynq.Task) error {
 	}
 	log.Info("detect done", "polygons", sum.Polygons, "seconds", sum.Timings["total"])
 	return nil
+}
+
+// failed logs err and returns it, wrapped with asynq.SkipRetry when retrying cannot help.
+func (h *Handler) failed(log *slog.Logger, err error) error {
+	if Permanent(err) {
+		log.Warn("task failed permanently", "err", err)
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	log.Warn("task failed, will retry", "err", err)
+	return err
 }
 
 // resultProgress writes the stage and percent into the task's result, at most every

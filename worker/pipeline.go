@@ -39,6 +39,7 @@ func Permanent(err error) bool {
 type Store interface {
 	stac.ObjectStore
 	PutFile(ctx context.Context, bucket, key, path, contentType string) error
+	GetFile(ctx context.Context, bucket, key, path string) error
 	Delete(ctx context.Context, bucket, key string) error
 }
 
@@ -61,6 +62,14 @@ func (p *Pipeline) logger() *slog.Logger {
 
 // ProgressFunc is told each stage of a run and the fraction of it done.
 type ProgressFunc func(stage string, frac float64)
+
+// orNoop returns f, or a function that does nothing when f is nil.
+func (f ProgressFunc) orNoop() ProgressFunc {
+	if f == nil {
+		return func(string, float64) {}
+	}
+	return f
+}
 
 // plan is what a run knows before it reads pixels.
 type plan struct {
@@ -155,9 +164,7 @@ func (t *timer) total() map[string]float64 {
 // Detect runs one request end to end and returns its summary. The outputs are staged in a
 // local folder and published manifest-last to req.Output. progress may be nil.
 func (p *Pipeline) Detect(ctx context.Context, req jobs.DetectRequest, progress ProgressFunc) (*jobs.Summary, error) {
-	if progress == nil {
-		progress = func(string, float64) {}
-	}
+	progress = progress.orNoop()
 	tm := newTimer()
 	progress("search scenes", 0)
 	pl, err := p.plan(ctx, req)
@@ -165,6 +172,11 @@ func (p *Pipeline) Detect(ctx context.Context, req jobs.DetectRequest, progress 
 		return nil, err
 	}
 	tm.lap("search")
+	return p.detectPlanned(ctx, req, pl, progress, tm)
+}
+
+// detectPlanned runs a planned request in one piece.
+func (p *Pipeline) detectPlanned(ctx context.Context, req jobs.DetectRequest, pl *plan, progress ProgressFunc, tm *timer) (*jobs.Summary, error) {
 	res, err := raster.Detect(ctx, pl.params(progress))
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)

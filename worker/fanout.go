@@ -1,0 +1,634 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hibiken/asynq"
+	"github.com/paulmach/orb"
+
+	"github.com/changewatch/changewatch/jobs"
+	"github.com/changewatch/changewatch/raster"
+)
+
+// FanOut splits big AOIs into chunk tasks that any worker can take. The last chunk to
+// finish enqueues the merge, which stitches regions cut by chunk borders and publishes.
+// A worker's memory is then bounded by the chunk size, whatever the AOI's.
+type FanOut struct {
+	Client *asynq.Client // enqueues chunk and merge tasks
+	// Pixels is the grid size above which a detect task fans out; 0 means 4080 x 4080.
+	Pixels int
+	// Chunk is the side of a chunk in pixels, rounded down to a multiple of 6 (60 m, so
+	// chunk edges stay on the lattice of the 20 m bands); 0 means 4080.
+	Chunk int
+}
+
+func (f *FanOut) pixels() int {
+	if f.Pixels <= 0 {
+		return 4080 * 4080
+	}
+	return f.Pixels
+}
+
+func (f *FanOut) chunk() int {
+	c := f.Chunk
+	if c <= 0 {
+		c = 4080
+	}
+	return max(6, c/6*6)
+}
+
+// runID names a fan-out run; it is derived from the request, so a retried parent task
+// plans the same run and its chunk tasks are recognised as already enqueued.
+func runID(req jobs.DetectRequest) string {
+	h := sha256.Sum256([]byte(req.TaskID()))
+	return hex.EncodeToString(h[:8])
+}
+
+func toJobScenes(s []raster.Scene) []jobs.Scene {
+	out := make([]jobs.Scene, len(s))
+	for i, sc := range s {
+		out[i] = jobs.Scene{ID: sc.ID, Date: sc.Date, Hrefs: sc.Hrefs, DNOffset: sc.DNOffset}
+	}
+	return out
+}
+
+func toRasterScenes(s []jobs.Scene) []raster.Scene {
+	out := make([]raster.Scene, len(s))
+	for i, sc := range s {
+		out[i] = raster.Scene{ID: sc.ID, Date: sc.Date, Hrefs: sc.Hrefs, DNOffset: sc.DNOffset}
+	}
+	return out
+}
+
+// fanOut enqueues the chunk tasks of a planned request and returns their count.
+func (h *Handler) fanOut(ctx context.Context, req jobs.DetectRequest, pl *plan, queue string) (int, string, error) {
+	chunks := chunkRequests(req, pl, h.FanOut.chunk())
+	for i, c := range chunks {
+		t, err := jobs.NewChunkTask(c, queue)
+		if err != nil {
+			return 0, "", err
+		}
+		if _, err := h.FanOut.Client.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return 0, "", fmt.Errorf("enqueue chunk %d of %d: %w", i, len(chunks), err)
+		}
+	}
+	return len(chunks), "merge:" + runID(req), nil
+}
+
+// chunkRequests cuts a planned request's grid into side x side chunks.
+func chunkRequests(req jobs.DetectRequest, pl *plan, side int) []jobs.ChunkRequest {
+	g := pl.grid
+	var out []jobs.ChunkRequest
+	for row := 0; row < g.Height; row += side {
+		for col := 0; col < g.Width; col += side {
+			out = append(out, jobs.ChunkRequest{
+				Request: req, Run: runID(req), Before: toJobScenes(pl.before), After: toJobScenes(pl.after),
+				Index: len(out), Col: col, Row: row, Width: min(side, g.Width-col), Height: min(side, g.Height-row),
+			})
+		}
+	}
+	for i := range out {
+		out[i].Count = len(out)
+	}
+	return out
+}
+
+// chunkResult is what a chunk leaves for the merge, besides its rasters.
+type chunkResult struct {
+	Index                    int
+	Window                   raster.Window
+	Regions                  []raster.Region // label i+1
+	Top, Bottom, Left, Right []int32         // labels along the window's edges
+	Observed, NotObserved    int
+	Quicklook                []byte
+}
+
+func chunkName(i int, suffix string) string { return fmt.Sprintf("chunk-%05d%s", i, suffix) }
+
+// chunk runs one change:chunk task (see Pipeline.chunk); the chunk that finds every
+// chunk done enqueues the merge (its task id is the run's, so racing chunks enqueue it once).
+func (h *Handler) chunk(ctx context.Context, t *asynq.Task) error {
+	log := h.logger(ctx, t)
+	var c jobs.ChunkRequest
+	if err := jobs.Decode(t.Payload(), &c); err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	done, err := h.Pipeline.chunk(ctx, c, resultProgress(t.ResultWriter()))
+	if err != nil {
+		return h.failed(log, fmt.Errorf("chunk %d of %d: %w", c.Index, c.Count, err))
+	}
+	log.Info("chunk done", "index", c.Index, "of", c.Count, "chunks_done", done)
+	if done < c.Count || h.FanOut == nil {
+		return nil
+	}
+	queue, _ := asynq.GetQueueName(ctx)
+	mt, err := jobs.NewMergeTask(jobs.MergeRequest{Request: c.Request, Run: c.Run, Before: c.Before, After: c.After, Count: c.Count}, queue)
+	if err != nil {
+		return err
+	}
+	if _, err := h.FanOut.Client.EnqueueContext(ctx, mt); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("enqueue merge: %w", err)
+	}
+	return nil
+}
+
+// chunk detects over one chunk's window (regions touching the window edge are kept
+// whatever their size: they may continue next door) and leaves its regions, edge labels
+// and rasters in the run's workspace. It returns how many chunks of the run are done.
+func (p *Pipeline) chunk(ctx context.Context, c jobs.ChunkRequest, progress ProgressFunc) (int, error) {
+	pl, err := p.parse(c.Request)
+	if err != nil {
+		return 0, err
+	}
+	pl.before, pl.after = toRasterScenes(c.Before), toRasterScenes(c.After)
+	params := pl.params(progress)
+	params.Window = raster.Window{Col: c.Col, Row: c.Row, Width: c.Width, Height: c.Height}
+	params.KeepEdgeRegions = true
+	res, err := raster.Detect(ctx, params)
+	if err != nil {
+		return 0, err
+	}
+	if err := res.Vectorize(ctx); err != nil {
+		return 0, err
+	}
+	ws, err := p.workspace(c.Request.Output, c.Run)
+	if err != nil {
+		return 0, err
+	}
+	stage, err := os.MkdirTemp(p.WorkDir, "changewatch-chunk-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(stage)
+	if err := writeChunk(ctx, stage, c.Index, params.Window, res, ws); err != nil {
+		return 0, err
+	}
+	names, err := ws.list(ctx)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for _, n := range names {
+		if strings.HasSuffix(n, ".gob") {
+			done++
+		}
+	}
+	return done, nil
+}
+
+// writeChunk puts a chunk's rasters, then its result (last: its presence means the chunk
+// is complete), into the workspace.
+func writeChunk(ctx context.Context, stage string, i int, win raster.Window, res *raster.Result, ws workspace) error {
+	g := res.Grid
+	w, hgt := g.Width, g.Height
+	cr := chunkResult{Index: i, Window: win, Regions: res.Regions, Observed: res.Observed, NotObserved: res.NotObserved,
+		Top: make([]int32, w), Bottom: make([]int32, w), Left: make([]int32, hgt), Right: make([]int32, hgt)}
+	copy(cr.Top, res.Labels[:w])
+	copy(cr.Bottom, res.Labels[(hgt-1)*w:])
+	for y := 0; y < hgt; y++ {
+		cr.Left[y], cr.Right[y] = res.Labels[y*w], res.Labels[y*w+w-1]
+	}
+	q, err := res.Quicklook.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	cr.Quicklook = q
+	files := []struct {
+		suffix string
+		data   any
+		nodata float64
+	}{
+		{"-class.tif", res.Class, float64(raster.ClassNotObserved)},
+		{"-labels.tif", res.Labels, 0},
+		{"-dndvi.tif", res.DNDVI, math.NaN()},
+	}
+	for _, f := range files {
+		p := filepath.Join(stage, chunkName(i, f.suffix))
+		if err := raster.WriteCOG(ctx, p, g, f.data, f.nodata, "NEAREST"); err != nil {
+			return err
+		}
+		if err := ws.put(ctx, chunkName(i, f.suffix), p); err != nil {
+			return err
+		}
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(cr); err != nil {
+		return fmt.Errorf("encode chunk result: %w", err)
+	}
+	p := filepath.Join(stage, chunkName(i, ".gob"))
+	if err := writeFileAtomic(p, buf.Bytes()); err != nil {
+		return err
+	}
+	return ws.put(ctx, chunkName(i, ".gob"), p)
+}
+
+// merge runs one change:merge task: stitch the chunks' regions across chunk borders,
+// apply the minimum mapping unit to the stitched regions, assemble the rasters chunk by
+// chunk, publish like a single run, then clear the workspace.
+func (h *Handler) merge(ctx context.Context, t *asynq.Task) error {
+	log := h.logger(ctx, t)
+	var m jobs.MergeRequest
+	if err := jobs.Decode(t.Payload(), &m); err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	sum, err := h.Pipeline.merge(ctx, m, resultProgress(t.ResultWriter()))
+	if err != nil {
+		return h.failed(log, err)
+	}
+	data, err := json.Marshal(sum)
+	if err != nil {
+		return err
+	}
+	if _, err := t.ResultWriter().Write(data); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	log.Info("merge done", "aoi_id", sum.AOIID, "polygons", sum.Polygons)
+	return nil
+}
+
+// merge is the merge step proper (no queue involved, so it is testable on its own).
+func (p *Pipeline) merge(ctx context.Context, m jobs.MergeRequest, progress ProgressFunc) (*jobs.Summary, error) {
+	progress = progress.orNoop()
+	tm := newTimer()
+	pl, err := p.parse(m.Request)
+	if err != nil {
+		return nil, err
+	}
+	pl.before, pl.after = toRasterScenes(m.Before), toRasterScenes(m.After)
+	ws, err := p.workspace(m.Request.Output, m.Run)
+	if err != nil {
+		return nil, err
+	}
+	stage, err := os.MkdirTemp(p.WorkDir, "changewatch-merge-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(stage)
+	progress("merge chunks", 0)
+	chunks := make([]chunkResult, m.Count)
+	for i := range chunks {
+		lp := filepath.Join(stage, chunkName(i, ".gob"))
+		if err := ws.get(ctx, chunkName(i, ".gob"), lp); err != nil {
+			return nil, fmt.Errorf("merge: chunk %d: %w", i, err)
+		}
+		data, err := os.ReadFile(lp)
+		if err != nil {
+			return nil, err
+		}
+		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&chunks[i]); err != nil {
+			return nil, fmt.Errorf("merge: decode chunk %d: %w", i, err)
+		}
+		os.Remove(lp)
+	}
+	regions, dropped, err := stitch(pl, chunks)
+	if err != nil {
+		return nil, err
+	}
+	tm.lap("stitch")
+	out := &result{grid: pl.grid, feats: features(pl.area, m.Request, regions)}
+	for i := range chunks {
+		var q raster.Quicklook
+		if err := q.UnmarshalBinary(chunks[i].Quicklook); err != nil {
+			return nil, err
+		}
+		if out.quicklook == nil {
+			out.quicklook = &q
+		} else if err := out.quicklook.Merge(&q); err != nil {
+			return nil, err
+		}
+		out.observed += chunks[i].Observed
+		out.notObserved += chunks[i].NotObserved
+	}
+	out.rasters = func(ctx context.Context, dir string) error {
+		return mosaicChunks(ctx, dir, pl.grid, chunks, dropped, ws, out.quicklook)
+	}
+	sum, err := p.publishResult(ctx, m.Request, pl, out, progress, tm)
+	if err != nil {
+		return nil, err
+	}
+	if err := ws.clear(ctx); err != nil {
+		p.logger().Warn("workspace not cleared", "run", m.Run, "err", err)
+	}
+	return sum, nil
+}
+
+// partKey names a chunk's region: chunk index, label.
+type partKey struct {
+	chunk int
+	label int32
+}
+
+// stitch joins regions of equal class that touch (8-connectivity) across chunk borders,
+// aggregates their statistics and geometries, and applies the minimum mapping unit. It
+// returns the regions in raster order of their first pixel (the order of a whole-grid
+// run) and the chunk regions that were dropped.
+func stitch(pl *plan, chunks []chunkResult) ([]raster.Region, map[partKey]bool, error) {
+	g := pl.grid
+	base := make([]int, len(chunks)+1)
+	for i, c := range chunks {
+		base[i+1] = base[i] + len(c.Regions)
+	}
+	parent := make([]int, base[len(chunks)])
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(x int) int {
+		for parent[x] != x {
+			parent[x] = parent[parent[x]]
+			x = parent[x]
+		}
+		return x
+	}
+	type px struct{ row, col int }
+	type owner struct {
+		chunk int
+		label int32
+	}
+	edge := map[px]owner{}
+	for i, c := range chunks {
+		w := c.Window
+		set := func(row, col int, l int32) {
+			if l != 0 {
+				edge[px{row, col}] = owner{i, l}
+			}
+		}
+		for x := 0; x < w.Width; x++ {
+			set(w.Row, w.Col+x, c.Top[x])
+			set(w.Row+w.Height-1, w.Col+x, c.Bottom[x])
+		}
+		for y := 0; y < w.Height; y++ {
+			set(w.Row+y, w.Col, c.Left[y])
+			set(w.Row+y, w.Col+w.Width-1, c.Right[y])
+		}
+	}
+	for p, o := range edge {
+		cls := chunks[o.chunk].Regions[o.label-1].Class
+		for dy := -1; dy <= 1; dy++ {
+			for dx := -1; dx <= 1; dx++ {
+				q, ok := edge[px{p.row + dy, p.col + dx}]
+				if !ok || q.chunk == o.chunk || chunks[q.chunk].Regions[q.label-1].Class != cls {
+					continue
+				}
+				a, b := find(base[o.chunk]+int(o.label)-1), find(base[q.chunk]+int(q.label)-1)
+				if a != b {
+					parent[max(a, b)] = min(a, b)
+				}
+			}
+		}
+	}
+	groups := map[int][]partKey{}
+	for i, c := range chunks {
+		for j := range c.Regions {
+			r := find(base[i] + j)
+			groups[r] = append(groups[r], partKey{i, int32(j + 1)})
+		}
+	}
+	minPixels := pl.minPixels()
+	dropped := map[partKey]bool{}
+	type anchored struct {
+		raster.Region
+		row, col int
+	}
+	var out []anchored
+	for _, parts := range groups {
+		var reg anchored
+		reg.row, reg.col = math.MaxInt, math.MaxInt
+		var geoms []orb.MultiPolygon
+		beforeSeen, afterSeen := map[string]bool{}, map[string]bool{}
+		reg.MinCol, reg.MinRow = math.MaxInt, math.MaxInt
+		for _, k := range parts {
+			c := &chunks[k.chunk]
+			r := c.Regions[k.label-1]
+			n := float64(r.Pixels)
+			reg.Class = r.Class
+			reg.Pixels += r.Pixels
+			reg.Confidence += r.Confidence * n
+			reg.DNDVI += r.DNDVI * n
+			reg.DNBR += r.DNBR * n
+			reg.DMNDWI += r.DMNDWI * n
+			reg.DBSI += r.DBSI * n
+			reg.ClearBefore += r.ClearBefore * n
+			reg.ClearAfter += r.ClearAfter * n
+			for _, s := range r.BeforeScenes {
+				beforeSeen[s] = true
+			}
+			for _, s := range r.AfterScenes {
+				afterSeen[s] = true
+			}
+			row := int(math.Floor((g.Y0 - r.AnchorY) / g.Res))
+			col := int(math.Floor((r.AnchorX - g.X0) / g.Res))
+			if row < reg.row || row == reg.row && col < reg.col {
+				reg.row, reg.col, reg.AnchorX, reg.AnchorY = row, col, r.AnchorX, r.AnchorY
+			}
+			reg.MinCol = min(reg.MinCol, c.Window.Col+r.MinCol)
+			reg.MinRow = min(reg.MinRow, c.Window.Row+r.MinRow)
+			reg.MaxCol = max(reg.MaxCol, c.Window.Col+r.MaxCol)
+			reg.MaxRow = max(reg.MaxRow, c.Window.Row+r.MaxRow)
+			geoms = append(geoms, r.Geometry)
+		}
+		if reg.Pixels < minPixels {
+			for _, k := range parts {
+				dropped[k] = true
+			}
+			continue
+		}
+		n := float64(reg.Pixels)
+		reg.Confidence /= n
+		reg.DNDVI /= n
+		reg.DNBR /= n
+		reg.DMNDWI /= n
+		reg.DBSI /= n
+		reg.ClearBefore /= n
+		reg.ClearAfter /= n
+		for _, s := range pl.before {
+			if beforeSeen[s.ID] {
+				reg.BeforeScenes = append(reg.BeforeScenes, s.ID)
+			}
+		}
+		for _, s := range pl.after {
+			if afterSeen[s.ID] {
+				reg.AfterScenes = append(reg.AfterScenes, s.ID)
+			}
+		}
+		geom, err := raster.UnionMultiPolygons(geoms)
+		if err != nil {
+			return nil, nil, err
+		}
+		reg.Geometry = geom
+		out = append(out, reg)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].row != out[j].row {
+			return out[i].row < out[j].row
+		}
+		return out[i].col < out[j].col
+	})
+	regions := make([]raster.Region, len(out))
+	for i := range out {
+		regions[i] = out[i].Region
+		regions[i].Label = int32(i + 1)
+	}
+	return regions, dropped, nil
+}
+
+// mosaicChunks assembles change_class.tif (regions dropped by the stitched minimum mapping
+// unit cleared) and dndvi.tif from the chunks' rasters, one chunk in memory at a time, and
+// counts the final classes into the quicklook.
+func mosaicChunks(ctx context.Context, dir string, g raster.Grid, chunks []chunkResult, dropped map[partKey]bool, ws workspace, ql *raster.Quicklook) error {
+	classOut := filepath.Join(dir, "change_class.tif")
+	dndviOut := filepath.Join(dir, "dndvi.tif")
+	cm, err := raster.NewMosaic(classOut, g, []uint8{}, float64(raster.ClassNotObserved))
+	if err != nil {
+		return err
+	}
+	defer cm.Discard()
+	dm, err := raster.NewMosaic(dndviOut, g, []float32{}, math.NaN())
+	if err != nil {
+		return err
+	}
+	defer dm.Discard()
+	for i, c := range chunks {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		w := c.Window
+		n := w.Width * w.Height
+		class, labels, dndvi := make([]uint8, n), make([]int32, n), make([]float32, n)
+		for _, f := range []struct {
+			suffix string
+			dst    any
+		}{{"-class.tif", class}, {"-labels.tif", labels}, {"-dndvi.tif", dndvi}} {
+			lp := filepath.Join(dir, chunkName(i, f.suffix))
+			if err := ws.get(ctx, chunkName(i, f.suffix), lp); err != nil {
+				return fmt.Errorf("merge: chunk %d: %w", i, err)
+			}
+			err := raster.ReadWindowFile(lp, f.dst, w.Width, w.Height)
+			os.Remove(lp)
+			if err != nil {
+				return fmt.Errorf("merge: chunk %d: %w", i, err)
+			}
+		}
+		for j, l := range labels {
+			if l != 0 && dropped[partKey{i, l}] {
+				class[j] = raster.ClassNone
+			}
+		}
+		ql.AddClasses(w.Col, w.Row, w.Width, class)
+		if err := cm.Write(w.Col, w.Row, w.Width, w.Height, class); err != nil {
+			return err
+		}
+		if err := dm.Write(w.Col, w.Row, w.Width, w.Height, dndvi); err != nil {
+			return err
+		}
+	}
+	if err := cm.Finish(ctx, classOut, "NEAREST"); err != nil {
+		return err
+	}
+	return dm.Finish(ctx, dndviOut, "AVERAGE")
+}
+
+// workspace holds a fan-out run's intermediate files next to its output:
+// <output>/.work/<run>/. Each put is atomic (rename, or one S3 PUT).
+type workspace interface {
+	put(ctx context.Context, name, localPath string) error
+	get(ctx context.Context, name, localPath string) error
+	list(ctx context.Context) ([]string, error)
+	clear(ctx context.Context) error
+}
+
+func (p *Pipeline) workspace(output, run string) (workspace, error) {
+	if strings.HasPrefix(output, "s3://") {
+		if p.Store == nil {
+			return nil, &jobs.BadRequest{Field: "output", Problem: "an s3:// output needs object storage to be configured"}
+		}
+		bucket, prefix, _ := strings.Cut(strings.TrimPrefix(output, "s3://"), "/")
+		return &s3Workspace{store: p.Store, bucket: bucket, prefix: path.Join(strings.Trim(prefix, "/"), ".work", run) + "/"}, nil
+	}
+	return &dirWorkspace{dir: filepath.Join(output, ".work", run)}, nil
+}
+
+type dirWorkspace struct{ dir string }
+
+func (d *dirWorkspace) put(ctx context.Context, name, localPath string) error {
+	if err := os.MkdirAll(d.dir, 0o755); err != nil {
+		return err
+	}
+	return copyFileAtomic(localPath, filepath.Join(d.dir, name))
+}
+
+func (d *dirWorkspace) get(ctx context.Context, name, localPath string) error {
+	return copyFileAtomic(filepath.Join(d.dir, name), localPath)
+}
+
+func (d *dirWorkspace) list(ctx context.Context) ([]string, error) {
+	ents, err := os.ReadDir(d.dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+func (d *dirWorkspace) clear(ctx context.Context) error {
+	if err := os.RemoveAll(d.dir); err != nil {
+		return err
+	}
+	os.Remove(filepath.Dir(d.dir)) // .work, when no other run uses it
+	return nil
+}
+
+type s3Workspace struct {
+	store          Store
+	bucket, prefix string
+}
+
+func (s *s3Workspace) put(ctx context.Context, name, localPath string) error {
+	return s.store.PutFile(ctx, s.bucket, s.prefix+name, localPath, "application/octet-stream")
+}
+
+func (s *s3Workspace) get(ctx context.Context, name, localPath string) error {
+	return s.store.GetFile(ctx, s.bucket, s.prefix+name, localPath)
+}
+
+func (s *s3Workspace) list(ctx context.Context) ([]string, error) {
+	keys, err := s.store.List(ctx, s.bucket, s.prefix)
+	if err != nil {
+		return nil, err
+	}
+	for i := range keys {
+		keys[i] = strings.TrimPrefix(keys[i], s.prefix)
+	}
+	return keys, nil
+}
+
+func (s *s3Workspace) clear(ctx context.Context) error {
+	keys, err := s.store.List(ctx, s.bucket, s.prefix)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := s.store.Delete(ctx, s.bucket, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

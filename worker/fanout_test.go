@@ -1,0 +1,115 @@
+package worker
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/changewatch/changewatch/jobs"
+	"github.com/changewatch/changewatch/raster"
+)
+
+// TestFanOutMatchesSingleRun: a chunked run (16 chunks, regions cut by chunk borders
+// stitched in the merge) publishes the same polygons, ids, areas and class raster as the
+// unchunked run on the same scenes, and leaves no workspace behind.
+func TestFanOutMatchesSingleRun(t *testing.T) {
+	s := scenes(t)
+	ctx := context.Background()
+	single, chunked := t.TempDir(), t.TempDir()
+	p := &Pipeline{}
+	sum1, err := p.Detect(ctx, request(t, s.AOIGeoJSON, s.Root, single), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := request(t, s.AOIGeoJSON, s.Root, chunked)
+	pl, err := p.plan(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks := chunkRequests(req, pl, 300)
+	if len(chunks) < 9 {
+		t.Fatalf("%d chunks", len(chunks))
+	}
+	for _, c := range chunks {
+		done, err := p.chunk(ctx, c, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done != c.Index+1 {
+			t.Fatalf("chunk %d: %d chunks done", c.Index, done)
+		}
+	}
+	sum2, err := p.merge(ctx, jobs.MergeRequest{Request: req, Run: chunks[0].Run, Before: chunks[0].Before, After: chunks[0].After, Count: len(chunks)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("single %v, chunked %v", sum1.Polygons, sum2.Polygons)
+	for c, n := range sum1.Polygons {
+		if sum2.Polygons[c] != n {
+			t.Errorf("%s: %d polygons chunked, %d single", c, sum2.Polygons[c], n)
+		}
+		if a, b := sum1.Hectares[c], sum2.Hectares[c]; math.Abs(a-b) > 1e-3*a {
+			t.Errorf("%s: %.4f ha chunked, %.4f single", c, b, a)
+		}
+	}
+	read := func(dir string) map[string]raster.Feature {
+		feats, err := raster.ReadVector(ctx, filepath.Join(dir, "changes.fgb"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]raster.Feature{}
+		for _, f := range feats {
+			for _, fl := range f.Fields {
+				if fl.Name == "id" {
+					m[fl.Value.(string)] = f
+				}
+			}
+		}
+		return m
+	}
+	a, b := read(single), read(chunked)
+	if len(a) != len(b) {
+		t.Fatalf("%d polygons single, %d chunked", len(a), len(b))
+	}
+	for id, f := range a {
+		g, ok := b[id]
+		if !ok {
+			t.Fatalf("polygon %s of the single run is missing from the chunked run", id)
+		}
+		fa, fb := field(f, "area_ha"), field(g, "area_ha")
+		if math.Abs(fa-fb) > 1e-3*fa {
+			t.Errorf("polygon %s: %.4f ha chunked, %.4f single", id, fb, fa)
+		}
+		if math.Abs(field(f, "dndvi")-field(g, "dndvi")) > 1e-3 {
+			t.Errorf("polygon %s: dndvi %.4f chunked, %.4f single", id, field(g, "dndvi"), field(f, "dndvi"))
+		}
+	}
+	_, ca, _, err := raster.ReadAll(filepath.Join(single, "change_class.tif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cb, _, err := raster.ReadAll(filepath.Join(chunked, "change_class.tif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ca {
+		if ca[i] != cb[i] {
+			t.Fatalf("change_class.tif differs at pixel %d: %v chunked, %v single", i, cb[i], ca[i])
+		}
+	}
+	if _, err := os.Stat(filepath.Join(chunked, ".work")); !os.IsNotExist(err) {
+		t.Errorf("workspace left behind: %v", err)
+	}
+	checkOutputs(t, chunked, sum2)
+}
+
+func field(f raster.Feature, name string) float64 {
+	for _, fl := range f.Fields {
+		if fl.Name == name {
+			return fl.Value.(float64)
+		}
+	}
+	return math.NaN()
+}
