@@ -44,6 +44,9 @@ func scenes(t *testing.T) *synth.Result {
 }
 
 func TestMain(m *testing.M) {
+	if addr := os.Getenv(childWorkerEnv); addr != "" {
+		runChildWorker(addr)
+	}
 	code := m.Run()
 	if synthDir != "" {
 		os.RemoveAll(synthDir)

@@ -123,6 +123,8 @@ type ServerConfig struct {
 	Concurrency     int           // tasks run at once; 0 = 1
 	ShutdownTimeout time.Duration // how long running tasks may finish after SIGTERM; 0 = 30 s
 	Logger          *slog.Logger
+	// RetryDelay overrides asynq's exponential backoff between retries (tests).
+	RetryDelay asynq.RetryDelayFunc
 }
 
 // NewServer returns an asynq server on rdb that serves the queues by priority. On
@@ -145,6 +147,7 @@ func NewServer(rdb redis.UniversalClient, cfg ServerConfig) *asynq.Server {
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Logger:          asynqLogger{log.With("component", "asynq")},
 		LogLevel:        asynq.WarnLevel,
+		RetryDelayFunc:  cfg.RetryDelay,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			id, _ := asynq.GetTaskID(ctx)
 			log.Error("task failed", "task_id", id, "type", t.Type(), "err", err, "retried", !errors.Is(err, asynq.SkipRetry))
