@@ -10,6 +10,7 @@
 //	changewatch worker --redis URL --concurrency N
 //	changewatch enqueue --aoi AOI.geojson --catalog ... --out ... [--before A/B] [--after C/D] [--queue adhoc]
 //	changewatch status [TASK_ID]
+//	changewatch scheduler --redis URL --watch DIR|s3://b/p --catalog C --out O [--sync 1m]
 //
 // This file is wiring only: flags and environment into config, config into the packages.
 package main
@@ -46,6 +47,7 @@ var commands = []command{
 	{"worker", "process queued tasks from Redis until SIGTERM", runWorker},
 	{"enqueue", "validate an AOI and queue its change detection", runEnqueue},
 	{"status", "queue sizes, running tasks with progress, recent failures; or one task", runStatus},
+	{"scheduler", "re-check every watched AOI on its schedule (default monthly)", runScheduler},
 }
 
 func main() {
@@ -88,7 +90,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: changewatch COMMAND [flags]   (changewatch COMMAND -h for its flags)")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/changewatch/changewatch/aoi"
 	"github.com/changewatch/changewatch/jobs"
+	"github.com/changewatch/changewatch/watch"
 	"github.com/changewatch/changewatch/worker"
 )
 
@@ -48,6 +48,8 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "after SIGTERM, how long running tasks may finish before they are handed back to the queue")
 	logLevel := fs.String("log-level", env("info", "CHANGEWATCH_LOG_LEVEL"), "log level (env CHANGEWATCH_LOG_LEVEL)")
 	workDir := fs.String("work-dir", env("", "CHANGEWATCH_WORK_DIR"), "folder for staging outputs (env CHANGEWATCH_WORK_DIR; default the system temp folder)")
+	fanPixels := fs.Int("fanout-pixels", 4080*4080, "AOI grids with more 10 m pixels than this are split into chunk tasks")
+	chunk := fs.Int("chunk", 4080, "side of a chunk in pixels (rounded down to a multiple of 6); bounds a worker's memory")
 	var s3 s3Flags
 	s3.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -69,7 +71,8 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	h := &worker.Handler{Pipeline: &worker.Pipeline{Store: store, Logger: log, WorkDir: *workDir}, Logger: log}
+	h := &worker.Handler{Pipeline: &worker.Pipeline{Store: store, Logger: log, WorkDir: *workDir}, Logger: log,
+		FanOut: &worker.FanOut{Client: asynq.NewClientFromRedisClient(rdb), Pixels: *fanPixels, Chunk: *chunk}}
 	srv := worker.NewServer(rdb, worker.ServerConfig{Concurrency: *concurrency, ShutdownTimeout: *shutdown, Logger: log})
 	if err := srv.Start(h.Mux()); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -136,8 +139,9 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 // buildRequest makes the request of one AOI; empty periods default to the monthly ones
-// (jobs.MonthlyPeriods). The output prefix gets <aoi id>/<after period> appended, so
-// successive runs of one AOI sit side by side.
+// (jobs.MonthlyPeriods). The output prefix gets <aoi id>/<after period> appended, as the
+// scheduler's (watch.RequestFor), so successive runs of one AOI sit side by side and a
+// monthly request enqueued by hand is the scheduler's own (same task id).
 func buildRequest(area *aoi.AOI, data []byte, before, after, catalog, out string, now time.Time) (jobs.DetectRequest, error) {
 	b, a := jobs.MonthlyPeriods(now)
 	var err error
@@ -154,11 +158,7 @@ func buildRequest(area *aoi.AOI, data []byte, before, after, catalog, out string
 			return jobs.DetectRequest{}, usagef("--before: %v", err)
 		}
 	}
-	req := jobs.DetectRequest{
-		Version: jobs.PayloadVersion, AOIID: area.ID, AOIName: area.Name, AOI: data,
-		Before: b, After: a, Catalog: catalog,
-		Output: strings.TrimSuffix(out, "/") + "/" + area.ID + "/" + a.Start.Format("2006-01") + "_" + a.End.Format("2006-01"),
-	}
+	req := watch.RequestFor(area, data, b, a, catalog, out)
 	return req, req.Validate()
 }
 
