@@ -27,7 +27,7 @@ var (
 )
 
 // scenes generates the synthetic scene set once for all tests of the package.
-func scenes(t *testing.T) *synth.Result {
+func scenes(t testing.TB) *synth.Result {
 	t.Helper()
 	synthOnce.Do(func() {
 		raster.Init(raster.S3Config{})
@@ -54,7 +54,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func request(t *testing.T, aoiPath, catalog, out string) jobs.DetectRequest {
+func request(t testing.TB, aoiPath, catalog, out string) jobs.DetectRequest {
 	t.Helper()
 	data, err := os.ReadFile(aoiPath)
 	if err != nil {

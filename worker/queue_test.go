@@ -51,7 +51,7 @@ func startWorker(t *testing.T, rdb *redis.Client, h *Handler, concurrency int) *
 }
 
 // waitTask polls until the task reaches one of the states, or fails the test.
-func waitTask(t *testing.T, ins *asynq.Inspector, queue, id string, timeout time.Duration, states ...asynq.TaskState) *asynq.TaskInfo {
+func waitTask(t testing.TB, ins *asynq.Inspector, queue, id string, timeout time.Duration, states ...asynq.TaskState) *asynq.TaskInfo {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last *asynq.TaskInfo
@@ -249,19 +249,32 @@ func TestGracefulShutdown(t *testing.T) {
 // childWorkerEnv makes this test binary run as a worker process (see TestMain).
 const childWorkerEnv = "CHANGEWATCH_TEST_CHILD_WORKER"
 
-// runChildWorker is the body of a worker child process: it serves tasks until killed.
+// Settings of a child worker process (see TestMain), from its environment.
+const (
+	childDBEnv   = "CHANGEWATCH_TEST_CHILD_DB"   // Redis database
+	childSlowEnv = "CHANGEWATCH_TEST_CHILD_SLOW" // wait 2 s before each task
+)
+
+// runChildWorker is the body of a worker child process: it serves tasks until killed,
+// fanning out AOIs over 300 x 300 pixels into 516-pixel chunks.
 func runChildWorker(addr string) {
 	raster.Init(raster.S3Config{})
-	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: testRedisDB})
+	db := testRedisDB
+	fmt.Sscan(os.Getenv(childDBEnv), &db)
+	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: db})
 	srv := NewServer(rdb, ServerConfig{Concurrency: 1})
-	mux := (&Handler{Pipeline: &Pipeline{}}).Mux()
-	// The child takes its time before working, so the parent's SIGKILL surely lands
-	// while the task is active (a task is as long as its scenes make it).
-	slow := asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
-		time.Sleep(2 * time.Second)
-		return mux.ProcessTask(ctx, t)
-	})
-	if err := srv.Start(slow); err != nil {
+	h := &Handler{Pipeline: &Pipeline{}, FanOut: &FanOut{Client: asynq.NewClientFromRedisClient(rdb), Pixels: 300 * 300, Chunk: 516}}
+	var handler asynq.Handler = h.Mux()
+	if os.Getenv(childSlowEnv) != "" {
+		// The child takes its time before working, so the parent's SIGKILL surely lands
+		// while the task is active (a task is as long as its scenes make it).
+		mux := h.Mux()
+		handler = asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+			time.Sleep(2 * time.Second)
+			return mux.ProcessTask(ctx, t)
+		})
+	}
+	if err := srv.Start(handler); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -282,12 +295,7 @@ func TestKilledWorkerTaskIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), childWorkerEnv+"="+testenv.Redis(t))
-	child.Stderr = os.Stderr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
+	child := startChild(t, testRedisDB, true)
 	waitTask(t, ins, info.Queue, info.ID, time.Minute, asynq.TaskStateActive)
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -306,4 +314,23 @@ func TestKilledWorkerTaskIsRetried(t *testing.T) {
 	}
 	t.Logf("retried %d time(s) after the kill; %v", got.Retried, sum.Polygons)
 	checkOutputs(t, out, &sum)
+}
+
+// startChild starts this test binary as a worker process on Redis database db.
+func startChild(t testing.TB, db int, slow bool) *exec.Cmd {
+	t.Helper()
+	child := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
+	child.Env = append(os.Environ(), childWorkerEnv+"="+testenv.Redis(t), fmt.Sprintf("%s=%d", childDBEnv, db))
+	if slow {
+		child.Env = append(child.Env, childSlowEnv+"=1")
+	}
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		child.Process.Kill()
+		child.Wait()
+	})
+	return child
 }
