@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,29 +11,107 @@ import (
 	"github.com/changewatch/changewatch/jobs"
 )
 
-// The demo is the README's first command: it must run end to end and score well.
+// The demo is the README's first command: it must run end to end, on a redis-server
+// child and on miniredis, and score well. Both runs share --out, so the second one reuses
+// the scenes of the first.
 func TestDemo(t *testing.T) {
 	out := t.TempDir()
-	code, stdout, stderr := runCLI(t, "demo", "--out", out, "--size", "512", "--seed", "3")
-	if code != 0 {
-		t.Fatalf("exit code %d: %s", code, stderr)
+	for _, tc := range []struct {
+		name      string
+		miniredis bool
+		want      string // on stderr: which Redis was used
+	}{
+		{"redis-server", false, "redis: redis-server child process"},
+		{"miniredis", true, "redis: in-process miniredis"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.miniredis {
+				t.Setenv(demoMiniredisEnv, "1")
+			} else {
+				t.Setenv(demoMiniredisEnv, "")
+				if _, err := exec.LookPath("redis-server"); err != nil {
+					if os.Getenv("CI") == "true" {
+						t.Fatal("redis-server is not installed")
+					}
+					t.Skip("redis-server is not installed")
+				}
+			}
+			code, stdout, stderr := runCLI(t, "demo", "--out", out, "--size", "512", "--seed", "3", "--timeout", "3m")
+			if code != 0 {
+				t.Fatalf("exit code %d: %s", code, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr does not say %q:\n%s", tc.want, stderr)
+			}
+			var got struct {
+				Results []jobs.Summary `json:"results"`
+				Scores  *struct{ F1 float64 }
+			}
+			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+				t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
+			}
+			if len(got.Results) != 2 {
+				t.Fatalf("%d results, want 2:\n%s", len(got.Results), stdout)
+			}
+			for _, r := range got.Results {
+				if total(r.Polygons) == 0 || len(r.Files) == 0 {
+					t.Errorf("%s: polygons %v, files %v", r.AOIID, r.Polygons, r.Files)
+				}
+				if !strings.HasPrefix(r.Output, "s3://results/"+r.AOIID+"/") {
+					t.Errorf("%s: output %s", r.AOIID, r.Output)
+				}
+				// Progress lines name the AOI and end with its publication.
+				if !strings.Contains(stderr, r.AOIID) || !strings.Contains(stderr, "completed published") {
+					t.Errorf("no progress lines for %s:\n%s", r.AOIID, stderr)
+				}
+				local := filepath.Join(out, "results", r.AOIID, "2024-01_2024-03")
+				for _, f := range []string{"manifest.json", "changes.fgb"} {
+					if _, err := os.Stat(filepath.Join(local, f)); err != nil {
+						t.Errorf("local copy: %v", err)
+					}
+				}
+			}
+			if got.Scores == nil || got.Scores.F1 < 0.9 {
+				t.Errorf("block scores %+v, want F1 >= 0.9:\n%s", got.Scores, stderr)
+			}
+			if !strings.Contains(stderr, " active ") {
+				t.Errorf("no progress line of a running task:\n%s", stderr)
+			}
+		})
 	}
-	var got struct {
-		Summary jobs.Summary `json:"summary"`
-		Scores  struct{ F1 float64 }
+	if _, err := os.Stat(filepath.Join(out, "scenes", demoStampName)); err != nil {
+		t.Error(err)
 	}
-	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
-		t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
-	}
-	for _, stage := range []string{"search scenes", "read, composite, classify", "write outputs", "publish"} {
-		if !strings.Contains(stderr, stage) {
-			t.Errorf("no progress line for %q in:\n%s", stage, stderr)
+}
+
+// The AOIs held in the binary are the ones in testdata/aoi.
+func TestDemoAOIsMatchTestdata(t *testing.T) {
+	for _, a := range demoAOIs {
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "aoi", a.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(data) != a.geojson {
+			t.Errorf("the demo's copy of %s differs from testdata/aoi/%s", a.file, a.file)
 		}
 	}
-	if got.Scores.F1 < 0.9 || len(got.Summary.Polygons) == 0 {
-		t.Fatalf("demo F1 %.3f, polygons %v", got.Scores.F1, got.Summary.Polygons)
+}
+
+// The scene stamp makes a second run reuse the scenes; another size or seed regenerates.
+func TestDemoScenesReuse(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	if _, reused, err := demoScenes(ctx, dir, 256, 5); err != nil || reused {
+		t.Fatalf("first: reused %v, err %v", reused, err)
 	}
-	if _, err := os.Stat(filepath.Join(out, "result", "manifest.json")); err != nil {
-		t.Fatal(err)
+	res, reused, err := demoScenes(ctx, dir, 256, 5)
+	if err != nil || !reused {
+		t.Fatalf("second: reused %v, err %v", reused, err)
+	}
+	if res.Root != dir || !strings.HasPrefix(res.TruthGeoJSON, dir) || len(res.ItemPaths) == 0 {
+		t.Fatalf("reused result %+v", res)
+	}
+	if _, reused, err := demoScenes(ctx, dir, 256, 6); err != nil || reused {
+		t.Fatalf("other seed: reused %v, err %v", reused, err)
 	}
 }

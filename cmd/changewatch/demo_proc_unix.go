@@ -1,0 +1,11 @@
+//go:build unix && !linux
+
+package main
+
+import "syscall"
+
+// childProcAttr puts a child process in its own process group (a Ctrl-C in the terminal
+// does not reach it; changewatch stops it after shutting down what uses it).
+func childProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}

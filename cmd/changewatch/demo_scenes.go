@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/changewatch/changewatch/synth"
+)
+
+// demoStampName is the file in the scenes folder that says which scenes are there.
+const demoStampName = "demo-stamp.json"
+
+// demoStampVersion changes when the stamp's form or synth's output changes in a way that
+// makes old scene folders unusable.
+const demoStampVersion = 1
+
+// demoStamp is written after a complete synth.Generate; its paths are relative to the
+// scenes folder, so the folder may be moved.
+type demoStamp struct {
+	Version int           `json:"version"`
+	Size    int           `json:"size"`
+	Seed    int64         `json:"seed"`
+	Result  *synth.Result `json:"result"`
+}
+
+// demoScenes returns the synthetic scene set of size and seed in dir: the one already
+// there when its stamp says so and its files are present, else a freshly generated one.
+func demoScenes(ctx context.Context, dir string, size int, seed int64) (res *synth.Result, reused bool, err error) {
+	stampPath := filepath.Join(dir, demoStampName)
+	if r, ok := readDemoStamp(stampPath, dir, size, seed); ok {
+		return r, true, nil
+	}
+	// No stamp while generating: an interrupted run is never taken for a complete one.
+	if err := os.Remove(stampPath); err != nil && !os.IsNotExist(err) {
+		return nil, false, fmt.Errorf("scenes: %w", err)
+	}
+	// Scenes of another size or seed have the same item ids; start from a clean layout.
+	if err := os.RemoveAll(filepath.Join(dir, "sentinel-s2-l2a-cogs")); err != nil {
+		return nil, false, fmt.Errorf("scenes: %w", err)
+	}
+	res, err = synth.Generate(ctx, dir, synth.Config{Size: size, Seed: seed})
+	if err != nil {
+		return nil, false, err
+	}
+	if err := writeDemoStamp(stampPath, dir, size, seed, res); err != nil {
+		return nil, false, err
+	}
+	return res, false, nil
+}
+
+func readDemoStamp(path, dir string, size int, seed int64) (*synth.Result, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	var st demoStamp
+	if json.Unmarshal(data, &st) != nil || st.Version != demoStampVersion || st.Size != size || st.Seed != seed || st.Result == nil {
+		return nil, false
+	}
+	r := st.Result
+	r.Root = dir
+	for _, p := range append([]*string{&r.TruthGeoJSON, &r.TruthTIF, &r.AOIGeoJSON}, ptrs(r.ItemPaths)...) {
+		if *p == "" || filepath.IsAbs(*p) {
+			return nil, false
+		}
+		*p = filepath.Join(dir, *p)
+		if _, err := os.Stat(*p); err != nil {
+			return nil, false
+		}
+	}
+	return r, len(r.ItemPaths) > 0
+}
+
+func writeDemoStamp(path, dir string, size int, seed int64, res *synth.Result) error {
+	r := *res
+	r.ItemPaths = append([]string(nil), res.ItemPaths...)
+	r.Root = "."
+	for _, p := range append([]*string{&r.TruthGeoJSON, &r.TruthTIF, &r.AOIGeoJSON}, ptrs(r.ItemPaths)...) {
+		rel, err := filepath.Rel(dir, *p)
+		if err != nil {
+			return fmt.Errorf("scenes stamp: %w", err)
+		}
+		*p = rel
+	}
+	data, err := json.Marshal(demoStamp{Version: demoStampVersion, Size: size, Seed: seed, Result: &r})
+	if err != nil {
+		return fmt.Errorf("scenes stamp: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("scenes stamp: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("scenes stamp: %w", err)
+	}
+	return nil
+}
+
+func ptrs(s []string) []*string {
+	out := make([]*string, len(s))
+	for i := range s {
+		out[i] = &s[i]
+	}
+	return out
+}
+
+// demoPutter is what uploading the catalog needs from object storage.
+type demoPutter interface {
+	PutFile(ctx context.Context, bucket, key, path, contentType string) error
+}
+
+// uploadCatalog puts every file of the Earth Search layout under root
+// (sentinel-s2-l2a-cogs/...) to bucket under prefix, keeping the layout, and returns the
+// number of files and bytes.
+func uploadCatalog(ctx context.Context, store demoPutter, root, bucket, prefix string) (files int, bytes int64, err error) {
+	base := filepath.Join(root, "sentinel-s2-l2a-cogs")
+	err = filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		key := prefix + "/" + filepath.ToSlash(rel)
+		if err := store.PutFile(ctx, bucket, key, p, contentTypeOf(p)); err != nil {
+			return err
+		}
+		files++
+		bytes += info.Size()
+		return nil
+	})
+	if err != nil {
+		return files, bytes, fmt.Errorf("upload catalog: %w", err)
+	}
+	return files, bytes, nil
+}
+
+func contentTypeOf(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".tif", ".tiff":
+		return "image/tiff; application=geotiff; profile=cloud-optimized"
+	case ".json":
+		return "application/json"
+	}
+	return ""
+}
