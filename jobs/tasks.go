@@ -64,9 +64,7 @@ func NewDetectTask(r DetectRequest, queue string) (*asynq.Task, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode detect request: %w", err)
 	}
-	return asynq.NewTask(TypeDetectChange, payload,
-		asynq.Queue(queue), asynq.TaskID(r.TaskID()), asynq.Timeout(DetectTimeout),
-		asynq.MaxRetry(DetectMaxRetry), asynq.Retention(queueRetention[queue])), nil
+	return asynq.NewTask(TypeDetectChange, payload, taskOpts(queue, r.TaskID(), queueRetention[queue])...), nil
 }
 
 // DecodeDetectRequest decodes a change:detect payload (see Decode).
@@ -137,12 +135,23 @@ type MergeRequest struct {
 	Count   int           `json:"count"`
 }
 
-func taskOpts(queue, id string) []asynq.Option {
-	if _, ok := QueuePriorities[queue]; !ok {
-		queue = QueueAdhoc
-	}
+// Retention of the tasks of a fan-out. Their ids are derived from the request, so they must
+// be forgotten before the parent is: a request enqueued again once its parent task expired
+// must find no chunk or merge of the previous run still holding its ids. Chunks are only
+// needed until the merge; the merge (whose result is the run's summary) is kept a day less
+// than the parent.
+const chunkRetention = time.Hour
+
+func taskOpts(queue, id string, retention time.Duration) []asynq.Option {
 	return []asynq.Option{asynq.Queue(queue), asynq.TaskID(id), asynq.Timeout(DetectTimeout),
-		asynq.MaxRetry(DetectMaxRetry), asynq.Retention(queueRetention[queue])}
+		asynq.MaxRetry(DetectMaxRetry), asynq.Retention(retention)}
+}
+
+func knownQueue(queue string) string {
+	if _, ok := QueuePriorities[queue]; !ok {
+		return QueueAdhoc
+	}
+	return queue
 }
 
 // NewChunkTask returns the task of one chunk, on queue (the parent's).
@@ -152,7 +161,8 @@ func NewChunkTask(c ChunkRequest, queue string) (*asynq.Task, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode chunk request: %w", err)
 	}
-	return asynq.NewTask(TypeDetectChunk, payload, taskOpts(queue, fmt.Sprintf("chunk:%s:%d", c.Run, c.Index))...), nil
+	queue = knownQueue(queue)
+	return asynq.NewTask(TypeDetectChunk, payload, taskOpts(queue, fmt.Sprintf("chunk:%s:%d", c.Run, c.Index), chunkRetention)...), nil
 }
 
 // NewMergeTask returns the merge task of a run, on queue (the parent's). Its id is the
@@ -163,7 +173,8 @@ func NewMergeTask(m MergeRequest, queue string) (*asynq.Task, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode merge request: %w", err)
 	}
-	return asynq.NewTask(TypeMerge, payload, taskOpts(queue, "merge:"+m.Run)...), nil
+	queue = knownQueue(queue)
+	return asynq.NewTask(TypeMerge, payload, taskOpts(queue, "merge:"+m.Run, queueRetention[queue]-24*time.Hour)...), nil
 }
 
 // Decode decodes a versioned payload into v; an unknown version or malformed payload is a
