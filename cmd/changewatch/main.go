@@ -43,7 +43,7 @@ var commands = []command{
 	{"detect", "detect change over one AOI between two periods (no queue)", runDetect},
 	{"eval", "score detections against a truth layer (precision, recall, F1, IoU)", runEval},
 	{"synth", "generate a synthetic Sentinel-2 L2A scene pair with planted change and its truth", runSynth},
-	{"demo", "generate bundled synthetic scenes, detect, and score: no account, no cloud, no config", runDemo},
+	{"demo", "everything embedded (Redis, S3, a worker): two bundled AOIs through the queue, scored; no account, no cloud, no config", runDemo},
 	{"worker", "process queued tasks from Redis until SIGTERM", runWorker},
 	{"enqueue", "validate an AOI and queue its change detection", runEnqueue},
 	{"status", "queue sizes, running tasks with progress, recent failures; or one task", runStatus},
