@@ -64,6 +64,27 @@ type Region struct {
 	Geometry         orb.MultiPolygon // EPSG:4326, set by Vectorize
 }
 
+// stats points at the region's per-pixel statistics (means once a region is complete).
+func (r *Region) stats() [7]*float64 {
+	return [7]*float64{&r.Confidence, &r.DNDVI, &r.DNBR, &r.DMNDWI, &r.DBSI, &r.ClearBefore, &r.ClearAfter}
+}
+
+// ScaleStats multiplies every statistic by k: by the pixel count to turn means into sums,
+// by its inverse to turn sums back into means.
+func (r *Region) ScaleStats(k float64) {
+	for _, v := range r.stats() {
+		*v *= k
+	}
+}
+
+// AddStats adds o's statistics to r's.
+func (r *Region) AddStats(o *Region) {
+	ov := o.stats()
+	for i, v := range r.stats() {
+		*v += *ov[i]
+	}
+}
+
 // Result is the per-pixel and per-region outcome of Detect.
 type Result struct {
 	Grid    Grid      // the grid of the pixels below: DetectParams.Grid, or its Window
@@ -399,14 +420,7 @@ func regions(res *Result, recs []pixelRec, minPixels int, keepEdge bool, before,
 	}
 	for i := range regs {
 		rg := &regs[i]
-		n := float64(rg.Pixels)
-		rg.Confidence /= n
-		rg.DNDVI /= n
-		rg.DNBR /= n
-		rg.DMNDWI /= n
-		rg.DBSI /= n
-		rg.ClearBefore /= n
-		rg.ClearAfter /= n
+		rg.ScaleStats(1 / float64(rg.Pixels))
 		for k, r := range before {
 			if bits[i]&(1<<k) != 0 {
 				rg.BeforeScenes = append(rg.BeforeScenes, r.scene.ID)

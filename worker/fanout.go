@@ -413,16 +413,11 @@ func stitch(pl *plan, chunks []chunkResult) ([]raster.Region, map[partKey]bool, 
 		for _, k := range parts {
 			c := &chunks[k.chunk]
 			r := c.Regions[k.label-1]
-			n := float64(r.Pixels)
 			reg.Class = r.Class
 			reg.Pixels += r.Pixels
-			reg.Confidence += r.Confidence * n
-			reg.DNDVI += r.DNDVI * n
-			reg.DNBR += r.DNBR * n
-			reg.DMNDWI += r.DMNDWI * n
-			reg.DBSI += r.DBSI * n
-			reg.ClearBefore += r.ClearBefore * n
-			reg.ClearAfter += r.ClearAfter * n
+			sums := r
+			sums.ScaleStats(float64(r.Pixels))
+			reg.AddStats(&sums)
 			for _, s := range r.BeforeScenes {
 				beforeSeen[s] = true
 			}
@@ -446,14 +441,7 @@ func stitch(pl *plan, chunks []chunkResult) ([]raster.Region, map[partKey]bool, 
 			}
 			continue
 		}
-		n := float64(reg.Pixels)
-		reg.Confidence /= n
-		reg.DNDVI /= n
-		reg.DNBR /= n
-		reg.DMNDWI /= n
-		reg.DBSI /= n
-		reg.ClearBefore /= n
-		reg.ClearAfter /= n
+		reg.ScaleStats(1 / float64(reg.Pixels))
 		for _, s := range pl.before {
 			if beforeSeen[s.ID] {
 				reg.BeforeScenes = append(reg.BeforeScenes, s.ID)
