@@ -33,16 +33,23 @@ type Scene struct {
 	Scale    float64 // 0 means 1e-4
 }
 
-// sceneReader reads windows of one scene's bands resampled onto an analysis grid. Each band
-// is a warped VRT over the source COG: GDAL then fetches only the source blocks a window
-// touches (range requests for remote COGs), reprojects when the tile is in another UTM zone,
-// and resamples 20 m bands onto the 10 m grid (bilinear for reflectance, nearest for SCL).
+// sceneReader reads windows of one scene's bands resampled onto an analysis grid. GDAL
+// fetches only the source blocks a window touches (range requests for remote COGs).
+//
+// When a band's grid is aligned with the analysis grid (same CRS, north-up, a pixel size
+// that is a whole multiple of the grid's, origins on each other's pixel edges: the usual
+// case, since the grid is snapped to the 60 m lattice of Sentinel-2 tiles), the window is
+// read with plain RasterIO and 20 m bands are upsampled here, bilinearly for reflectance
+// and by nearest neighbour for SCL (aligned.go); this is 3-4x faster than the warper.
+// Otherwise (a tile of another UTM zone, a lon/lat file) the band goes through a warped VRT
+// that reprojects and resamples the same way.
 // A sceneReader's datasets are used by one goroutine per band at a time.
 type sceneReader struct {
-	scene Scene
-	paths [len(BandKeys)]string
-	src   [len(BandKeys)]*godal.Dataset
-	vrt   [len(BandKeys)]*godal.Dataset
+	scene   Scene
+	paths   [len(BandKeys)]string
+	src     [len(BandKeys)]*godal.Dataset
+	vrt     [len(BandKeys)]*godal.Dataset
+	aligned [len(BandKeys)]*alignment
 }
 
 func openScene(ctx context.Context, s Scene, g Grid) (*sceneReader, error) {
@@ -68,6 +75,10 @@ func openScene(ctx context.Context, s Scene, g Grid) (*sceneReader, error) {
 			return nil, fmt.Errorf("open scene %s band %s: %w", s.ID, key, classify(path, err))
 		}
 		r.src[i], r.paths[i] = src, path
+		if a := align(src, g); a != nil {
+			r.aligned[i] = a
+			continue
+		}
 		alg, ot := "bilinear", "UInt16"
 		if gt, err := src.GeoTransform(); err == nil && gt[1] == g.Res {
 			alg = "near" // same resolution: an exact copy when the grids align
@@ -112,10 +123,16 @@ func f(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // read reads the w x h window at (col,row) of the grid from band i into dst (len w*h).
 func (r *sceneReader) read(i, col, row, w, h int, dst any) error {
-	if r.vrt[i] == nil {
+	var err error
+	switch {
+	case r.aligned[i] != nil:
+		err = r.aligned[i].read(r.src[i].Bands()[0], col, row, w, h, dst, i == iSCL)
+	case r.vrt[i] != nil:
+		err = r.vrt[i].Bands()[0].Read(col, row, dst, w, h)
+	default:
 		return nil
 	}
-	if err := r.vrt[i].Bands()[0].Read(col, row, dst, w, h); err != nil {
+	if err != nil {
 		return fmt.Errorf("read scene %s band %s rows %d-%d: %w", r.scene.ID, BandKeys[i], row, row+h, classify(r.paths[i], err))
 	}
 	return nil
@@ -129,7 +146,7 @@ func (r *sceneReader) scale() float32 {
 	return float32(r.scene.Scale)
 }
 
-func (r *sceneReader) hasSCL() bool { return r.vrt[iSCL] != nil }
+func (r *sceneReader) hasSCL() bool { return r.src[iSCL] != nil }
 
 func (r *sceneReader) close() {
 	for i := range r.vrt {

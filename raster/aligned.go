@@ -1,0 +1,190 @@
+package raster
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/airbusgeo/godal"
+)
+
+// alignment maps the analysis grid onto a source band whose pixels are k x k grid pixels
+// with edges on grid pixel edges: grid pixel (x, y) lies in source pixel
+// (floor((x-ox)/k), floor((y-oy)/k)), where (ox, oy) is the source's top-left corner in grid
+// pixels.
+type alignment struct {
+	k, ox, oy int
+	sw, sh    int // source size
+	u16       []uint16
+	u8        []uint8
+}
+
+// align returns the alignment of src on g, or nil when src needs warping.
+func align(src *godal.Dataset, g Grid) *alignment {
+	gt, err := src.GeoTransform()
+	if err != nil || gt[2] != 0 || gt[4] != 0 || gt[1] <= 0 || gt[5] != -gt[1] {
+		return nil
+	}
+	sr := src.SpatialRef()
+	if sr == nil {
+		return nil
+	}
+	epsg := cogEPSG(sr)
+	sr.Close()
+	if epsg != g.EPSG {
+		return nil
+	}
+	whole := func(v float64) (int, bool) {
+		r := math.Round(v)
+		return int(r), math.Abs(v-r) < 1e-6
+	}
+	k, ok1 := whole(gt[1] / g.Res)
+	ox, ok2 := whole((gt[0] - g.X0) / g.Res)
+	oy, ok3 := whole((g.Y0 - gt[3]) / g.Res)
+	if !ok1 || !ok2 || !ok3 || k < 1 {
+		return nil
+	}
+	st := src.Structure()
+	return &alignment{k: k, ox: ox, oy: oy, sw: st.SizeX, sh: st.SizeY}
+}
+
+func floorDiv(a, k int) int {
+	q := a / k
+	if a%k != 0 && (a < 0) != (k < 0) {
+		q--
+	}
+	return q
+}
+
+// read fills dst ([]uint16 or []uint8, w x h) with the grid window at (col,row): a copy when
+// the pixel sizes are equal, else an upsampling by k, nearest neighbour when nearest is
+// set (classes), bilinear otherwise (reflectance; a kernel touching nodata, 0, falls back to
+// the nearest pixel). Grid pixels outside the source are 0 (nodata).
+func (a *alignment) read(band godal.Band, col, row, w, h int, dst any, nearest bool) error {
+	// Source window needed: for bilinear one more pixel on each side.
+	pad := 0
+	if a.k > 1 && !nearest {
+		pad = 1
+	}
+	sx0 := max(0, floorDiv(col-a.ox, a.k)-pad)
+	sy0 := max(0, floorDiv(row-a.oy, a.k)-pad)
+	sx1 := min(a.sw-1, floorDiv(col+w-1-a.ox, a.k)+pad)
+	sy1 := min(a.sh-1, floorDiv(row+h-1-a.oy, a.k)+pad)
+	switch d := dst.(type) {
+	case []uint16:
+		clear(d[:w*h])
+		if sx1 < sx0 || sy1 < sy0 {
+			return nil
+		}
+		sw, sh := sx1-sx0+1, sy1-sy0+1
+		if cap(a.u16) < sw*sh {
+			a.u16 = make([]uint16, sw*sh)
+		}
+		src := a.u16[:sw*sh]
+		if err := band.Read(sx0, sy0, src, sw, sh); err != nil {
+			return err
+		}
+		if nearest || a.k == 1 {
+			upsampleNearest(d, src, a, col, row, w, h, sx0, sy0, sw, sh)
+		} else {
+			upsampleBilinear(d, src, a, col, row, w, h, sx0, sy0, sw, sh)
+		}
+	case []uint8:
+		clear(d[:w*h])
+		if sx1 < sx0 || sy1 < sy0 {
+			return nil
+		}
+		sw, sh := sx1-sx0+1, sy1-sy0+1
+		if cap(a.u8) < sw*sh {
+			a.u8 = make([]uint8, sw*sh)
+		}
+		src := a.u8[:sw*sh]
+		if err := band.Read(sx0, sy0, src, sw, sh); err != nil {
+			return err
+		}
+		upsampleNearest(d, src, a, col, row, w, h, sx0, sy0, sw, sh)
+	default:
+		return fmt.Errorf("aligned read: unsupported buffer %T", dst)
+	}
+	return nil
+}
+
+// upsampleNearest copies each grid pixel from the source pixel that contains it.
+func upsampleNearest[T uint8 | uint16](dst, src []T, a *alignment, col, row, w, h, sx0, sy0, sw, sh int) {
+	xs := make([]int, w) // source column per grid column, -1 outside
+	for x := range xs {
+		sx := floorDiv(col+x-a.ox, a.k) - sx0
+		if sx < 0 || sx >= sw {
+			sx = -1
+		}
+		xs[x] = sx
+	}
+	for y := 0; y < h; y++ {
+		sy := floorDiv(row+y-a.oy, a.k) - sy0
+		if sy < 0 || sy >= sh {
+			continue
+		}
+		srow := src[sy*sw : (sy+1)*sw]
+		drow := dst[y*w : (y+1)*w]
+		for x, sx := range xs {
+			if sx >= 0 {
+				drow[x] = srow[sx]
+			}
+		}
+	}
+}
+
+// upsampleBilinear interpolates each grid pixel centre between the four nearest source
+// pixel centres (the same kernel as GDAL's bilinear resampling), clamping at the source
+// edges.
+func upsampleBilinear(dst, src []uint16, a *alignment, col, row, w, h, sx0, sy0, sw, sh int) {
+	k := float64(a.k)
+	type tap struct {
+		i0, i1 int
+		f      float32
+		inside bool
+	}
+	taps := func(start, off, n, s0, sn, full int) []tap {
+		t := make([]tap, n)
+		for i := range t {
+			g := start + i - off // grid pixel relative to the source origin
+			u := (float64(g)+0.5)/k - 0.5
+			i0 := int(math.Floor(u))
+			f := float32(u - float64(i0))
+			src := floorDiv(g, a.k) // the source pixel containing the grid pixel
+			c0, c1 := min(max(i0, 0), full-1)-s0, min(max(i0+1, 0), full-1)-s0
+			t[i] = tap{c0, c1, f, src >= 0 && src < full && c0 >= 0 && c1 < sn}
+		}
+		return t
+	}
+	tx := taps(col, a.ox, w, sx0, sw, a.sw)
+	ty := taps(row, a.oy, h, sy0, sh, a.sh)
+	for y, vy := range ty {
+		if !vy.inside {
+			continue
+		}
+		r0 := src[vy.i0*sw : (vy.i0+1)*sw]
+		r1 := src[vy.i1*sw : (vy.i1+1)*sw]
+		drow := dst[y*w : (y+1)*w]
+		for x, vx := range tx {
+			if !vx.inside {
+				continue
+			}
+			a00, a01, a10, a11 := r0[vx.i0], r0[vx.i1], r1[vx.i0], r1[vx.i1]
+			if a00 == 0 || a01 == 0 || a10 == 0 || a11 == 0 {
+				// nodata in the kernel: the nearest source pixel
+				nx, ny := vx.i0, r0
+				if vx.f >= 0.5 {
+					nx = vx.i1
+				}
+				if vy.f >= 0.5 {
+					ny = r1
+				}
+				drow[x] = ny[nx]
+				continue
+			}
+			top := float32(a00) + vx.f*(float32(a01)-float32(a00))
+			bot := float32(a10) + vx.f*(float32(a11)-float32(a10))
+			drow[x] = uint16(top + vy.f*(bot-top) + 0.5)
+		}
+	}
+}
