@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 
 	"github.com/paulmach/orb"
@@ -197,7 +198,7 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 		if err := ca.load(after, c0, r0, c1-c0, r1-r0, p.Mask, p.MaskBuffer); err != nil {
 			return nil, err
 		}
-		recs = p.classifyChunk(res, aoiMask, cb, ca, before, after, win, row, h, row-r0, win.Col-c0, c1-c0, recs)
+		recs = p.classifyParallel(res, aoiMask, cb, ca, before, after, win, row, h, row-r0, win.Col-c0, c1-c0, recs)
 		progress("read, composite, classify", float64(row+h-win.Row)/float64(win.Height))
 	}
 	progress("regions", 0)
@@ -326,15 +327,57 @@ func (c *chunkBuffers) composite(rs []*sceneReader, j int, order []int, blues []
 	return c.spectrum(rs[k], k, j), len(order), bits
 }
 
-// classifyChunk classifies rows [row,row+h) (grid rows) of the window. The chunk buffers
-// are bw pixels wide; window column 0 is buffer column colOff, grid row `row` is buffer
-// row rowOff.
-func (p *DetectParams) classifyChunk(res *Result, aoiMask []bool, cb, ca *chunkBuffers, before, after []*sceneReader, win Window, row, h, rowOff, colOff, bw int, recs []pixelRec) []pixelRec {
+// classified is what classifying some rows produced.
+type classified struct {
+	recs                  []pixelRec
+	observed, notObserved int
+}
+
+// classifyParallel classifies rows [row,row+h) of a loaded chunk on every core: the rows
+// are split at multiples of the quicklook's cell height, so each goroutine writes its own
+// pixels and quicklook cells; records come back in raster order.
+func (p *DetectParams) classifyParallel(res *Result, aoiMask []bool, cb, ca *chunkBuffers, before, after []*sceneReader, win Window, row, h, rowOff, colOff, bw int, recs []pixelRec) []pixelRec {
+	step := res.Quicklook.step
+	n := runtime.GOMAXPROCS(0)
+	per := max(step, (h+n-1)/n/step*step)
+	var parts []classified
+	var wg sync.WaitGroup
+	var bounds [][2]int
+	for y0 := 0; y0 < h; {
+		y1 := min(h, (row+y0+per)/step*step-row) // end on a quicklook cell boundary
+		if y1 <= y0 {
+			y1 = min(h, y0+per)
+		}
+		bounds = append(bounds, [2]int{y0, y1})
+		y0 = y1
+	}
+	parts = make([]classified, len(bounds))
+	for i, b := range bounds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[i] = p.classifyRows(res, aoiMask, cb, ca, before, after, win, row, b[0], b[1], rowOff, colOff, bw)
+		}()
+	}
+	wg.Wait()
+	for _, c := range parts {
+		recs = append(recs, c.recs...)
+		res.Observed += c.observed
+		res.NotObserved += c.notObserved
+	}
+	return recs
+}
+
+// classifyRows classifies rows [row+y0,row+y1) (grid rows) of the window. The chunk
+// buffers are bw pixels wide; window column 0 is buffer column colOff, grid row `row` is
+// buffer row rowOff.
+func (p *DetectParams) classifyRows(res *Result, aoiMask []bool, cb, ca *chunkBuffers, before, after []*sceneReader, win Window, row, y0, y1, rowOff, colOff, bw int) classified {
+	var out classified
 	w := win.Width
 	order := make([]int, 0, MaxScenesPerPeriod)
 	blues := make([]float32, MaxScenesPerPeriod)
 	rules := &p.Rules
-	for y := 0; y < h; y++ {
+	for y := y0; y < y1; y++ {
 		for x := 0; x < w; x++ {
 			idx := (row-win.Row+y)*w + x
 			j := (rowOff+y)*bw + colOff + x
@@ -348,10 +391,10 @@ func (p *DetectParams) classifyChunk(res *Result, aoiMask []bool, cb, ca *chunkB
 			if nb == 0 || na == 0 {
 				res.Class[idx] = ClassNotObserved
 				res.DNDVI[idx] = float32(math.NaN())
-				res.NotObserved++
+				out.notObserved++
 				continue
 			}
-			res.Observed++
+			out.observed++
 			ib, ia := sb.Index(), sa.Index()
 			dndvi := ia.NDVI - ib.NDVI
 			res.DNDVI[idx] = dndvi
@@ -374,14 +417,14 @@ func (p *DetectParams) classifyChunk(res *Result, aoiMask []bool, cb, ca *chunkB
 			}
 			conf := str * (0.5 + 0.5*float32(agree)/float32(max(na, 2)))
 			res.Class[idx] = cls
-			recs = append(recs, pixelRec{
+			out.recs = append(out.recs, pixelRec{
 				idx: uint32(idx), conf: conf, dndvi: dndvi, dnbr: ib.NBR - ia.NBR,
 				dmndwi: ia.MNDWI - ib.MNDWI, dbsi: ia.BSI - ib.BSI,
 				bits: bb | ba<<16, nb: uint8(nb), na: uint8(na),
 			})
 		}
 	}
-	return recs
+	return out
 }
 
 // regions labels change regions (dropping those under the minimum mapping unit) and
