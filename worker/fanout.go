@@ -126,7 +126,11 @@ func (h *Handler) chunk(ctx context.Context, t *asynq.Task) error {
 	if err := jobs.Decode(t.Payload(), &c); err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	done, err := h.Pipeline.chunk(ctx, c, resultProgress(t.ResultWriter()))
+	ws, err := h.Pipeline.workspace(c.Request.Output, c.Run)
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	done, err := h.Pipeline.chunk(ctx, c, ws, resultProgress(t.ResultWriter()))
 	if err != nil {
 		return h.failed(log, fmt.Errorf("chunk %d of %d: %w", c.Index, c.Count, err))
 	}
@@ -148,7 +152,7 @@ func (h *Handler) chunk(ctx context.Context, t *asynq.Task) error {
 // chunk detects over one chunk's window (regions touching the window edge are kept
 // whatever their size: they may continue next door) and leaves its regions, edge labels
 // and rasters in the run's workspace. It returns how many chunks of the run are done.
-func (p *Pipeline) chunk(ctx context.Context, c jobs.ChunkRequest, progress ProgressFunc) (int, error) {
+func (p *Pipeline) chunk(ctx context.Context, c jobs.ChunkRequest, ws workspace, progress ProgressFunc) (int, error) {
 	pl, err := p.parse(c.Request)
 	if err != nil {
 		return 0, err
@@ -162,10 +166,6 @@ func (p *Pipeline) chunk(ctx context.Context, c jobs.ChunkRequest, progress Prog
 		return 0, err
 	}
 	if err := res.Vectorize(ctx); err != nil {
-		return 0, err
-	}
-	ws, err := p.workspace(c.Request.Output, c.Run)
-	if err != nil {
 		return 0, err
 	}
 	stage, err := os.MkdirTemp(p.WorkDir, "changewatch-chunk-")
@@ -244,7 +244,11 @@ func (h *Handler) merge(ctx context.Context, t *asynq.Task) error {
 	if err := jobs.Decode(t.Payload(), &m); err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	sum, err := h.Pipeline.merge(ctx, m, resultProgress(t.ResultWriter()))
+	ws, err := h.Pipeline.workspace(m.Request.Output, m.Run)
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	sum, err := h.Pipeline.merge(ctx, m, ws, resultProgress(t.ResultWriter()))
 	if err != nil {
 		return h.failed(log, err)
 	}
@@ -260,7 +264,7 @@ func (h *Handler) merge(ctx context.Context, t *asynq.Task) error {
 }
 
 // merge is the merge step proper (no queue involved, so it is testable on its own).
-func (p *Pipeline) merge(ctx context.Context, m jobs.MergeRequest, progress ProgressFunc) (*jobs.Summary, error) {
+func (p *Pipeline) merge(ctx context.Context, m jobs.MergeRequest, ws workspace, progress ProgressFunc) (*jobs.Summary, error) {
 	progress = progress.orNoop()
 	tm := newTimer()
 	pl, err := p.parse(m.Request)
@@ -268,10 +272,6 @@ func (p *Pipeline) merge(ctx context.Context, m jobs.MergeRequest, progress Prog
 		return nil, err
 	}
 	pl.before, pl.after = toRasterScenes(m.Before), toRasterScenes(m.After)
-	ws, err := p.workspace(m.Request.Output, m.Run)
-	if err != nil {
-		return nil, err
-	}
 	stage, err := os.MkdirTemp(p.WorkDir, "changewatch-merge-")
 	if err != nil {
 		return nil, err

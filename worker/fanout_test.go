@@ -29,11 +29,15 @@ func TestFanOutMatchesSingleRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	chunks := chunkRequests(req, pl, 300)
+	ws, err := p.workspace(req.Output, chunks[0].Run)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(chunks) < 9 {
 		t.Fatalf("%d chunks", len(chunks))
 	}
 	for _, c := range chunks {
-		done, err := p.chunk(ctx, c, nil)
+		done, err := p.chunk(ctx, c, ws, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +45,7 @@ func TestFanOutMatchesSingleRun(t *testing.T) {
 			t.Fatalf("chunk %d: %d chunks done", c.Index, done)
 		}
 	}
-	sum2, err := p.merge(ctx, jobs.MergeRequest{Request: req, Run: chunks[0].Run, Before: chunks[0].Before, After: chunks[0].After, Count: len(chunks)}, nil)
+	sum2, err := p.merge(ctx, jobs.MergeRequest{Request: req, Run: chunks[0].Run, Before: chunks[0].Before, After: chunks[0].After, Count: len(chunks)}, ws, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,4 +116,29 @@ func field(f raster.Feature, name string) float64 {
 		}
 	}
 	return math.NaN()
+}
+
+// TestDetectChunkedInProcess: Detect cuts a grid over ChunkPixels into chunks and merges
+// them in the same process; the result equals the one-piece run.
+func TestDetectChunkedInProcess(t *testing.T) {
+	s := scenes(t)
+	ctx := context.Background()
+	single, chunked := t.TempDir(), t.TempDir()
+	sum1, err := (&Pipeline{}).Detect(ctx, request(t, s.AOIGeoJSON, s.Root, single), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum2, err := (&Pipeline{ChunkPixels: 400 * 400, ChunkSide: 402}).Detect(ctx, request(t, s.AOIGeoJSON, s.Root, chunked), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sum2.Timings["chunks"]; !ok {
+		t.Fatalf("not chunked: timings %v", sum2.Timings)
+	}
+	for c, n := range sum1.Polygons {
+		if sum2.Polygons[c] != n || math.Abs(sum1.Hectares[c]-sum2.Hectares[c]) > 1e-3*sum1.Hectares[c] {
+			t.Errorf("%s: %d polygons / %.4f ha chunked, %d / %.4f single", c, sum2.Polygons[c], sum2.Hectares[c], n, sum1.Hectares[c])
+		}
+	}
+	checkOutputs(t, chunked, sum2)
 }

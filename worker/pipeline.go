@@ -4,6 +4,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -51,6 +52,12 @@ type Pipeline struct {
 	AOILimits aoi.Limits
 	// WorkDir holds staging folders; "" means os.TempDir().
 	WorkDir string
+	// ChunkPixels bounds the grid processed in one piece by Detect: a bigger grid is cut
+	// into chunks of ChunkSide pixels, detected one after the other and merged exactly as
+	// a fanned-out run (so memory follows the chunk, not the AOI). 0 means 4080 x 4080.
+	ChunkPixels int
+	// ChunkSide is the chunks' side in pixels (a multiple of 6); 0 means 4080.
+	ChunkSide int
 }
 
 func (p *Pipeline) logger() *slog.Logger {
@@ -172,7 +179,39 @@ func (p *Pipeline) Detect(ctx context.Context, req jobs.DetectRequest, progress 
 		return nil, err
 	}
 	tm.lap("search")
+	if pl.grid.Pixels() > cmp.Or(p.ChunkPixels, 4080*4080) {
+		return p.detectChunked(ctx, req, pl, progress)
+	}
 	return p.detectPlanned(ctx, req, pl, progress, tm)
+}
+
+// detectChunked runs a big grid chunk after chunk in this process, with the fan-out's
+// chunk and merge steps and a local workspace, so memory stays bounded by the chunk.
+func (p *Pipeline) detectChunked(ctx context.Context, req jobs.DetectRequest, pl *plan, progress ProgressFunc) (*jobs.Summary, error) {
+	dir, err := os.MkdirTemp(p.WorkDir, "changewatch-chunks-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	ws := &dirWorkspace{dir: dir}
+	t0 := time.Now()
+	side := max(6, cmp.Or(p.ChunkSide, 4080)/6*6)
+	chunks := chunkRequests(req, pl, side)
+	for i, c := range chunks {
+		stage := fmt.Sprintf("chunk %d/%d", i+1, len(chunks))
+		if _, err := p.chunk(ctx, c, ws, func(s string, f float64) { progress(stage+": "+s, f) }); err != nil {
+			return nil, fmt.Errorf("%s: %w", stage, err)
+		}
+	}
+	chunkTime := time.Since(t0)
+	c := chunks[0]
+	sum, err := p.merge(ctx, jobs.MergeRequest{Request: req, Run: c.Run, Before: c.Before, After: c.After, Count: c.Count}, ws, progress)
+	if err != nil {
+		return nil, err
+	}
+	sum.Timings["chunks"] = round(chunkTime.Seconds(), 3)
+	sum.Timings["total"] = round(time.Since(t0).Seconds(), 3)
+	return sum, nil
 }
 
 // detectPlanned runs a planned request in one piece.
