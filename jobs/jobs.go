@@ -138,7 +138,7 @@ type DetectRequest struct {
 	AOI     json.RawMessage `json:"aoi"`                // GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection (EPSG:4326)
 	Before  Period          `json:"before"`
 	After   Period          `json:"after"`
-	Catalog string          `json:"catalog"` // static STAC catalog: local folder or s3://bucket/prefix
+	Catalog string          `json:"catalog"` // STAC API URL, or static STAC catalog: local folder or s3://bucket/prefix
 	Output  string          `json:"output"`  // local folder or s3://bucket/prefix
 	Options Options         `json:"options"`
 }

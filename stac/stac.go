@@ -2,13 +2,15 @@
 // Earth Search v1 publishes them (collection "sentinel-2-l2a", asset keys blue, green,
 // red, nir, swir16, swir22, scl).
 //
-// A Searcher answers a Query with the items that cover an area in a time range. Static
-// is the Searcher over a static catalog: item JSON files below a local folder or an
-// s3://bucket/prefix. A STAC API client (POST /search with paging) is meant to be a
-// second Searcher in this package: it maps Query to the request body, decodes each
-// returned feature with ParseItem (href "" makes ParseItem use the item's self link),
-// re-checks Query.Match locally, and ends with the same selection Static uses
-// (drop items missing RequiredAssets, Dedupe, sort by datetime then id).
+// A Searcher answers a Query with the items that cover an area in a time range. Two
+// implement it: Static, over a static catalog (item JSON files below a local folder
+// or an s3://bucket/prefix), and API, over a STAC API's Item Search (POST /search,
+// following "next" links, with retries). Open picks one from a --catalog value. Both
+// decode items with ParseItem, re-check Query.Match locally and end with the same
+// selection: drop items missing the required assets (logged), Dedupe (a newer
+// sequence replaces an older one only when it covers its footprint), sort by
+// datetime then id. Item.Coverage measures how much of an AOI a scene's footprint
+// covers, for ranking.
 package stac
 
 import (
@@ -196,41 +198,68 @@ func (q Query) Match(it Item) bool {
 	return true
 }
 
-// Dedupe keeps, for each (MGRSTile, acquisition day in UTC, Platform), only the item with
-// the highest Sequence (the newer reprocessing); ties go to the higher processing
-// baseline, then to the greater id, so the result does not depend on input order.
-// Items without an MGRS tile are kept as they are. The winners keep their input order.
+// Dedupe drops the items superseded by a newer processing of the same acquisition.
+// Within a group of items with the same MGRSTile, acquisition day (UTC) and Platform,
+// items are ranked by Sequence (the "_1" in S2B_42MUT_20240319_1_L2A), then processing
+// baseline, then id, highest first; an item is dropped only when an item kept before
+// it covers its footprint (geometry, else bbox): at least 99 % of the footprint's
+// planar area, see supersedeCoverage. Otherwise both are kept: Earth Search also uses
+// the sequence for a second datastrip of the same tile and day (the real
+// S2B_42MUT_20240319_0/_1 pair overlap on only part of their footprints), and these
+// are two observations with different valid areas. An exact duplicate (same id
+// returned twice) is dropped, the first one kept.
 //
-// Caution: Earth Search also uses the sequence for a second datastrip over the same tile
-// and day (the real S2B_42MUT_20240319_0/_1 pair have different footprints), so the
-// dropped item may cover ground the kept one does not.
+// Items without an MGRS tile are kept as they are. The result does not depend on the
+// input order except among exact duplicates; the kept items keep their input order.
 func Dedupe(items []Item) []Item {
 	type key struct{ tile, day, platform string }
-	best := make(map[key]int, len(items))
+	groups := make(map[key][]int, len(items))
 	for i, it := range items {
 		if it.MGRSTile == "" {
 			continue
 		}
 		k := key{it.MGRSTile, it.Datetime.UTC().Format(time.DateOnly), it.Platform}
-		j, ok := best[k]
-		if !ok || supersedes(it, items[j]) {
-			best[k] = i
+		groups[k] = append(groups[k], i)
+	}
+	drop := make([]bool, len(items))
+	for _, g := range groups {
+		if len(g) < 2 {
+			continue
+		}
+		slices.SortStableFunc(g, func(i, j int) int {
+			switch {
+			case supersedes(items[i], items[j]):
+				return -1
+			case supersedes(items[j], items[i]):
+				return 1
+			}
+			return 0
+		})
+		kept := g[:0:0]
+		for _, i := range g {
+			fp := items[i].footprint()
+			for _, j := range kept {
+				if items[j].Coverage(fp) >= supersedeCoverage {
+					drop[i] = true
+					break
+				}
+			}
+			if !drop[i] {
+				kept = append(kept, i)
+			}
 		}
 	}
-	keep := make([]bool, len(items))
-	for _, i := range best {
-		keep[i] = true
-	}
-	out := make([]Item, 0, len(best))
+	out := make([]Item, 0, len(items))
 	for i, it := range items {
-		if it.MGRSTile == "" || keep[i] {
+		if !drop[i] {
 			out = append(out, it)
 		}
 	}
 	return out
 }
 
-// supersedes reports whether a should replace b in Dedupe.
+// supersedes reports whether a ranks above b in Dedupe: higher sequence, then higher
+// processing baseline, then greater id.
 func supersedes(a, b Item) bool {
 	if a.Sequence != b.Sequence {
 		return a.Sequence > b.Sequence

@@ -330,6 +330,11 @@ func ids(items []Item) []string {
 	return out
 }
 
+// square is an item footprint: the lon/lat rectangle x0..x1, y0..y1.
+func square(x0, y0, x1, y1 float64) orb.Polygon {
+	return orb.Bound{Min: orb.Point{x0, y0}, Max: orb.Point{x1, y1}}.ToPolygon()
+}
+
 func TestDedupe(t *testing.T) {
 	seq0 := parseShared(t, v1Items+"/S2B_42MUT_20240319_0_L2A.json")
 	seq1 := parseShared(t, v1Items+"/S2B_42MUT_20240319_1_L2A.json")
@@ -339,14 +344,48 @@ func TestDedupe(t *testing.T) {
 	otherPlatform.ID, otherPlatform.Platform = "S2A_42MUT_20240319_0_L2A", "sentinel-2a"
 	nextDay := seq0
 	nextDay.ID, nextDay.Datetime = "S2B_42MUT_20240320_0_L2A", seq0.Datetime.Add(24*time.Hour)
+
+	// Synthetic reprocessings of one acquisition over tile 35NPB.
+	synth := func(seq int, baseline string, fp orb.Geometry) Item {
+		return Item{
+			ID:       fmt.Sprintf("S2B_35NPB_20240115_%d_L2A", seq),
+			Datetime: mustTime(t, "2024-01-15T08:32:11Z").Add(time.Duration(seq) * time.Second),
+			Platform: "sentinel-2b", MGRSTile: "35NPB", Sequence: seq, ProcessingBaseline: baseline,
+			Geometry: fp,
+		}
+	}
+	tile := square(27.9, 0.9, 28.9, 1.9)
+	s0, s1 := synth(0, "05.10", tile), synth(1, "05.10", tile)
+	s1Larger := synth(1, "05.10", orb.Polygon{{{27.8, 0.8}, {29, 0.85}, {28.95, 2}, {27.85, 1.95}, {27.8, 0.8}}})
+	s1Smaller := synth(1, "05.10", square(27.9, 0.9, 28.9, 1.5))     // covers 60 % of _0
+	s1AlmostAll := synth(1, "05.10", square(27.9, 0.9, 28.9, 1.895)) // 99.5 %
+	s1MostOf := synth(1, "05.10", square(27.9, 0.9, 28.9, 1.88))     // 98 %: a sliver stays
+	s2Half := synth(2, "05.10", square(27.9, 0.9, 28.9, 1.4))
+	s0NoGeom := s0
+	s0NoGeom.Geometry, s0NoGeom.BBox = nil, [4]float64{28, 1, 28.5, 1.5} // bbox inside _1
+	s0Newer := synth(0, "05.11", tile)
+	s0Newer.ID = "S2B_35NPB_20240115_0_L2A_b" // same sequence, newer baseline
+
 	tests := []struct {
 		name string
 		in   []Item
 		want []string
 	}{
-		{"real pair", []Item{seq0, seq1}, []string{seq1.ID}},
-		{"real pair reversed", []Item{seq1, seq0}, []string{seq1.ID}},
-		{"others kept in order", []Item{other, seq0, noTile, seq1, otherPlatform, nextDay}, []string{other.ID, noTile.ID, seq1.ID, otherPlatform.ID, nextDay.ID}},
+		// The real pair overlaps on 20 % of _0 and 45 % of _1: two datastrips, both kept.
+		{"real pair", []Item{seq0, seq1}, []string{seq0.ID, seq1.ID}},
+		{"real pair reversed", []Item{seq1, seq0}, []string{seq1.ID, seq0.ID}},
+		{"others kept in order", []Item{other, seq0, noTile, seq1, otherPlatform, nextDay}, []string{other.ID, seq0.ID, noTile.ID, seq1.ID, otherPlatform.ID, nextDay.ID}},
+		{"_1 same footprint", []Item{s0, s1}, []string{s1.ID}},
+		{"_1 same footprint reversed", []Item{s1, s0}, []string{s1.ID}},
+		{"_1 covers _0", []Item{s0, s1Larger}, []string{s1Larger.ID}},
+		{"_1 covers 99.5 %", []Item{s0, s1AlmostAll}, []string{s1AlmostAll.ID}},
+		{"_1 covers 98 %", []Item{s0, s1MostOf}, []string{s0.ID, s1MostOf.ID}},
+		{"_1 inside _0: both kept", []Item{s0, s1Smaller}, []string{s0.ID, s1Smaller.ID}},
+		{"_0 without geometry, bbox inside _1", []Item{s0NoGeom, s1}, []string{s1.ID}},
+		// _2 covers half of _0; _1 (kept) covers all of it.
+		{"three sequences", []Item{s2Half, s0, s1}, []string{s2Half.ID, s1.ID}},
+		{"same sequence, newer baseline", []Item{s0, s0Newer}, []string{s0Newer.ID}},
+		{"exact duplicate", []Item{s1, s0, s1}, []string{s1.ID}},
 		{"empty", nil, []string{}},
 	}
 	for _, tt := range tests {
@@ -565,16 +604,17 @@ func staticCases(t *testing.T) []staticCase {
 	// West of S2B_42MUT_20240319_0_L2A's footprint but inside its bbox; outside _1's bbox.
 	westOfMUT := orb.Bound{Min: orb.Point{67.33, -6.57}, Max: orb.Point{67.37, -6.53}}
 	return []staticCase{
-		{"march", Query{Bound: world, Start: march, End: endMarch}, []string{knt, mut1}, true},
+		{"march", Query{Bound: world, Start: march, End: endMarch}, []string{knt, mut1, mut0}, true},
 		{"end of 18 march", Query{Bound: world, Start: march, End: mustTime(t, "2024-03-18T23:59:59.999999999Z")}, []string{knt}, true},
 		{"brazil", Query{Bound: orb.Bound{Min: orb.Point{-45, -21}, Max: orb.Point{-43, -19}}, Start: march, End: endMarch}, []string{knt}, false},
-		{"indian ocean", Query{Bound: orb.Bound{Min: orb.Point{67, -8}, Max: orb.Point{69, -6}}}, []string{mut1}, false},
+		{"indian ocean", Query{Bound: orb.Bound{Min: orb.Point{67, -8}, Max: orb.Point{69, -6}}}, []string{mut1, mut0}, false},
+		{"north of 42MUT: only _1 covers it", Query{Intersects: orb.Bound{Min: orb.Point{67.6, -6.45}, Max: orb.Point{67.7, -6.4}}.ToPolygon()}, []string{mut1}, false},
 		{"south of 42MUT: only _0 covers it", Query{Intersects: orb.Bound{Min: orb.Point{67.5, -7.2}, Max: orb.Point{67.6, -7.1}}.ToPolygon()}, []string{mut0}, false},
 		{"bbox only", Query{Bound: westOfMUT}, []string{mut0}, false},
 		{"geometry refines bbox", Query{Bound: westOfMUT, Intersects: westOfMUT.ToPolygon()}, nil, false},
-		{"all time", Query{}, []string{rkh, knt, mut1}, true},
+		{"all time", Query{}, []string{rkh, knt, mut1, mut0}, true},
 		{"2020", Query{Start: mustTime(t, "2020-01-01T00:00:00Z"), End: mustTime(t, "2020-12-31T23:59:59Z")}, []string{rkh}, false},
-		// The cloud filter runs before Dedupe: _1 (4.8 %) fails it, so _0 (3.1 %) is kept.
+		// _1 (4.8 %) fails the cloud filter, _0 (3.1 %) passes it.
 		{"max cloud 4", Query{MaxCloudCover: 4}, []string{mut0}, false},
 		{"collection 1", Query{Collections: []string{"sentinel-2-c1-l2a"}}, []string{"S2A_T30XWN_20240318T132853_L2A"}, false},
 		{"nothing", Query{Bound: orb.Bound{Min: orb.Point{28, 1}, Max: orb.Point{29, 2}}}, nil, false},

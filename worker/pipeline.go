@@ -33,7 +33,7 @@ var ErrNoScenes = errors.New("no usable scenes")
 // scenes, a corrupt raster).
 func Permanent(err error) bool {
 	return errors.Is(err, jobs.ErrBadRequest) || errors.Is(err, aoi.ErrInvalid) ||
-		errors.Is(err, ErrNoScenes) || errors.Is(err, raster.ErrCorrupt)
+		errors.Is(err, ErrNoScenes) || errors.Is(err, raster.ErrCorrupt) || errors.Is(err, stac.ErrPermanent)
 }
 
 // Store is what the pipeline needs from object storage: read catalogs, publish outputs.
@@ -311,15 +311,16 @@ func (p *Pipeline) catalog(root string) (stac.Searcher, error) {
 	if strings.HasPrefix(root, "s3://") && store == nil {
 		return nil, &jobs.BadRequest{Field: "catalog", Problem: "an s3:// catalog needs object storage to be configured"}
 	}
-	cat, err := stac.NewStatic(root, store, p.logger())
+	cat, err := stac.Open(root, store, p.logger())
 	if err != nil {
 		return nil, fmt.Errorf("catalog %s: %w", root, err)
 	}
 	return cat, nil
 }
 
-// scenes searches one period and keeps the best opts.MaxScenes scenes (least cloudy
-// first, then by date), in date order.
+// scenes searches one period and keeps the best opts.MaxScenes scenes, in date order:
+// ranked by the share of the AOI their footprint covers (a scene with nodata over the AOI
+// is ranked down; shares within 1 % are equal), then by cloud cover.
 func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, area *aoi.AOI, per jobs.Period, opts jobs.Options, name string) ([]raster.Scene, error) {
 	items, err := cat.Search(ctx, stac.Query{
 		Bound: area.Bound(), Intersects: area.Geometry,
@@ -332,7 +333,16 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, area *aoi.AOI,
 	if len(items) == 0 {
 		return nil, fmt.Errorf("%s period %s: %w over aoi %s", name, per, ErrNoScenes, area.ID)
 	}
-	sort.SliceStable(items, func(i, j int) bool { return items[i].CloudCover < items[j].CloudCover })
+	cov := make(map[string]float64, len(items))
+	for _, it := range items {
+		cov[it.ID] = it.Coverage(area.Geometry)
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		if ci, cj := cov[items[i].ID], cov[items[j].ID]; math.Abs(ci-cj) > 0.01 {
+			return ci > cj
+		}
+		return items[i].CloudCover < items[j].CloudCover
+	})
 	if len(items) > opts.MaxScenes {
 		items = items[:opts.MaxScenes]
 	}

@@ -71,7 +71,7 @@ type detectFlags struct {
 
 func (d *detectFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.aoiPath, "aoi", "", "area of interest: GeoJSON Polygon/MultiPolygon, Feature or FeatureCollection, EPSG:4326 (required)")
-	fs.StringVar(&d.catalog, "catalog", "", "static STAC catalog: folder or s3://bucket/prefix with Sentinel-2 L2A item JSON files (required)")
+	fs.StringVar(&d.catalog, "catalog", "", "STAC API URL (http(s)://, e.g. https://earth-search.aws.element84.com/v1) or static STAC catalog: folder or s3://bucket/prefix of Sentinel-2 L2A item JSON files (required)")
 	fs.StringVar(&d.before, "before", "", "before period START/END, e.g. 2023-01-01/2023-03-31 (required)")
 	fs.StringVar(&d.after, "after", "", "after period START/END, e.g. 2024-01-01/2024-03-31 (required)")
 	fs.StringVar(&d.out, "out", "", "output folder or s3://bucket/prefix (required)")

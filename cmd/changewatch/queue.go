@@ -89,7 +89,7 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlagSet("enqueue", stderr)
 	redisURL := redisFlag(fs)
 	aoiPath := fs.String("aoi", "", "area of interest GeoJSON, EPSG:4326 (required)")
-	catalog := fs.String("catalog", env("", "CHANGEWATCH_CATALOG"), "static STAC catalog: folder or s3://bucket/prefix (env CHANGEWATCH_CATALOG; required)")
+	catalog := fs.String("catalog", env("", "CHANGEWATCH_CATALOG"), "STAC API URL or static STAC catalog (folder or s3://bucket/prefix) (env CHANGEWATCH_CATALOG; required)")
 	out := fs.String("out", env("", "CHANGEWATCH_OUTPUT"), "output folder or s3://bucket/prefix; the AOI id and the after period are appended (env CHANGEWATCH_OUTPUT; required)")
 	before := fs.String("before", "", "before period START/END; default: the after months one year earlier")
 	after := fs.String("after", "", "after period START/END; default: the last full month")

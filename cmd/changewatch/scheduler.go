@@ -27,7 +27,7 @@ func runScheduler(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var c schedulerConfig
 	redisURL := redisFlag(fs)
 	fs.StringVar(&c.watch, "watch", env("", "CHANGEWATCH_WATCH"), "watch list: folder or s3://bucket/prefix of AOI GeoJSON files (*.geojson, *.json), one AOI each (env CHANGEWATCH_WATCH; required)")
-	fs.StringVar(&c.catalog, "catalog", env("", "CHANGEWATCH_CATALOG"), "default static STAC catalog: folder or s3://bucket/prefix; a file's \"catalog\" property overrides it (env CHANGEWATCH_CATALOG; required)")
+	fs.StringVar(&c.catalog, "catalog", env("", "CHANGEWATCH_CATALOG"), "default STAC API URL or static STAC catalog (folder or s3://bucket/prefix); a file's \"catalog\" property overrides it (env CHANGEWATCH_CATALOG; required)")
 	fs.StringVar(&c.out, "out", env("", "CHANGEWATCH_OUTPUT"), "default output folder or s3://bucket/prefix; <aoi id>/<YYYY-MM>_<YYYY-MM> is appended; a file's \"output\" property overrides it (env CHANGEWATCH_OUTPUT; required)")
 	fs.DurationVar(&c.sync, "sync", time.Minute, "how often the watch list is re-read (added, changed and removed files take effect then)")
 	fs.BoolVar(&c.noCatchUp, "no-catch-up", false, "do not enqueue, at start, the last scheduled run of each AOI (a run already enqueued or done is never repeated)")
