@@ -44,7 +44,6 @@ func Init(s3 S3Config) {
 			"GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
 			"GDAL_HTTP_MULTIPLEX":                "YES",
 			"GDAL_CACHEMAX":                      "256",
-			"VSI_CACHE":                          "TRUE",
 			"GDAL_NUM_THREADS":                   "ALL_CPUS",
 		} {
 			setConfig(k, v)

@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	changewatch detect --aoi AOI.geojson --catalog DIR|s3://b/p --before A/B --after C/D --out DIR|s3://b/p
+//	changewatch detect --aoi AOI.geojson --catalog URL|DIR|s3://b/p --before A/B --after C/D --out DIR|s3://b/p
 //	changewatch eval --truth truth.geojson --detections changes.fgb
 //	changewatch synth --out DIR [--size 1024] [--seed 1]
 //	changewatch demo [--out ./demo-out]
@@ -48,6 +48,7 @@ var commands = []command{
 	{"enqueue", "validate an AOI and queue its change detection", runEnqueue},
 	{"status", "queue sizes, running tasks with progress, recent failures; or one task", runStatus},
 	{"scheduler", "re-check every watched AOI on its schedule (default monthly)", runScheduler},
+	{"bench", "benchmark detect against GDAL's decode floor and a gdal_calc baseline", runBench},
 }
 
 func main() {
