@@ -83,6 +83,7 @@ func copyToCOG(src *godal.Dataset, path, predictor, ovrResampling string) error 
 	_ = os.Remove(tmp)
 	out, err := src.Translate(tmp, []string{"-of", "COG"}, godal.CreationOption(
 		"COMPRESS=DEFLATE",
+		"LEVEL=1", // 1.5 % larger than the default level 6, 40 % less CPU (measured on dNDVI and S2 bands)
 		"PREDICTOR="+predictor,
 		"BLOCKSIZE="+strconv.Itoa(cogBlockSize),
 		"OVERVIEW_RESAMPLING="+strings.ToUpper(ovrResampling),

@@ -22,7 +22,8 @@ type Mosaic struct {
 }
 
 // NewMosaic creates the scratch raster of g (path+".mosaic.tif") of the type of sample
-// ([]uint8, []uint16, []int16, []int32 or []float32), filled with nodata.
+// ([]uint8, []uint16, []int16, []int32 or []float32). It is sparse: blocks never written
+// read as nodata, and nothing is written twice.
 func NewMosaic(path string, g Grid, sample any, nodata float64) (*Mosaic, error) {
 	dtype, _, predictor, err := cogDataType(sample)
 	if err != nil {
@@ -31,7 +32,7 @@ func NewMosaic(path string, g Grid, sample any, nodata float64) (*Mosaic, error)
 	Init(S3Config{})
 	scratch := path + ".mosaic.tif"
 	ds, err := godal.Create(godal.GTiff, scratch, 1, dtype, g.Width, g.Height,
-		godal.CreationOption("TILED=YES", "COMPRESS=ZSTD", "BIGTIFF=IF_SAFER", "SPARSE_OK=TRUE"))
+		godal.CreationOption("TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1", "BIGTIFF=IF_SAFER", "SPARSE_OK=TRUE"))
 	if err != nil {
 		return nil, fmt.Errorf("mosaic %s: %w", path, err)
 	}
@@ -47,14 +48,52 @@ func NewMosaic(path string, g Grid, sample any, nodata float64) (*Mosaic, error)
 	if err == nil {
 		err = ds.Bands()[0].SetNoData(nodata)
 	}
-	if err == nil {
-		err = ds.Bands()[0].Fill(nodata, 0)
-	}
 	if err != nil {
 		m.Discard()
 		return nil, fmt.Errorf("mosaic %s: %w", path, err)
 	}
 	return m, nil
+}
+
+// WriteTIFF writes one band as a plain tiled GeoTIFF, ZSTD level 1, no overviews: a fast
+// format for intermediate files (a chunk's rasters on their way to the merge), read back
+// with ReadWindowFile. Written to path+".tmp" and renamed.
+func WriteTIFF(ctx context.Context, path string, g Grid, data any, nodata float64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dtype, n, _, err := cogDataType(data)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if n != g.Pixels() {
+		return fmt.Errorf("write %s: %d values for a %dx%d grid", path, n, g.Width, g.Height)
+	}
+	Init(S3Config{})
+	tmp := path + ".tmp"
+	ds, err := godal.Create(godal.GTiff, tmp, 1, dtype, g.Width, g.Height,
+		godal.CreationOption("TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1", "BIGTIFF=IF_SAFER"))
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	err = ds.SetGeoTransform(g.GeoTransform())
+	if err == nil {
+		err = ds.Bands()[0].SetNoData(nodata)
+	}
+	if err == nil {
+		err = ds.Bands()[0].Write(0, 0, data, g.Width, g.Height)
+	}
+	if cerr := ds.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 // Write puts data (w x h pixels, the mosaic's type) at (col,row).

@@ -217,7 +217,7 @@ func writeChunk(ctx context.Context, stage string, i int, win raster.Window, res
 	}
 	for _, f := range files {
 		p := filepath.Join(stage, chunkName(i, f.suffix))
-		if err := raster.WriteCOG(ctx, p, g, f.data, f.nodata, "NEAREST"); err != nil {
+		if err := raster.WriteTIFF(ctx, p, g, f.data, f.nodata); err != nil {
 			return err
 		}
 		if err := ws.put(ctx, chunkName(i, f.suffix), p); err != nil {
@@ -523,10 +523,16 @@ func mosaicChunks(ctx context.Context, dir string, g raster.Grid, chunks []chunk
 			return err
 		}
 	}
-	if err := cm.Finish(ctx, classOut, "NEAREST"); err != nil {
-		return err
-	}
-	return dm.Finish(ctx, dndviOut, "AVERAGE")
+	// The two COG copies are independent: run them side by side.
+	var classErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		classErr = cm.Finish(ctx, classOut, "NEAREST")
+	}()
+	dndviErr := dm.Finish(ctx, dndviOut, "AVERAGE")
+	<-done
+	return errors.Join(classErr, dndviErr)
 }
 
 // workspace holds a fan-out run's intermediate files next to its output:

@@ -65,6 +65,7 @@ type detectFlags struct {
 	noMask                               bool
 	maskBuffer, maxScenes                int
 	maxCloud                             float64
+	chunk                                int
 	logLevel                             string
 	s3                                   s3Flags
 }
@@ -80,6 +81,7 @@ func (d *detectFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&d.maskBuffer, "mask-buffer", jobs.DefaultMaskBuffer, "pixels (10 m) added around SCL clouds and shadows")
 	fs.IntVar(&d.maxScenes, "max-scenes", jobs.DefaultMaxScenes, "scenes composited per period (least cloudy first, at most 16)")
 	fs.Float64Var(&d.maxCloud, "max-cloud", jobs.DefaultMaxCloud, "skip scenes whose eo:cloud_cover is above this percentage")
+	fs.IntVar(&d.chunk, "chunk", 4080, "grids larger than chunk x chunk pixels are processed chunk by chunk and merged: bounds memory")
 	fs.StringVar(&d.logLevel, "log-level", env("warn", "CHANGEWATCH_LOG_LEVEL"), "log level: debug, info, warn, error (env CHANGEWATCH_LOG_LEVEL)")
 	d.s3.register(fs)
 }
@@ -144,7 +146,7 @@ func detect(ctx context.Context, d *detectFlags, req jobs.DetectRequest, log *sl
 	if err != nil {
 		return nil, err
 	}
-	p := &worker.Pipeline{Logger: log}
+	p := &worker.Pipeline{Logger: log, ChunkPixels: d.chunk * d.chunk, ChunkSide: d.chunk}
 	if store != nil {
 		p.Store = store
 	}
