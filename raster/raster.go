@@ -77,7 +77,16 @@ func Init(s3 S3Config) {
 }
 
 // GDALPath turns a local path, an s3:// URL or an http(s):// URL into a name GDAL opens.
+//
+// Object URLs of AWS S3 (virtual-hosted https://BUCKET.s3[.REGION].amazonaws.com/KEY and
+// path-style https://s3[.REGION].amazonaws.com/BUCKET/KEY, the form of Earth Search's
+// sentinel-cogs hrefs) go through /vsis3/ like s3:// URLs, so every object is read through
+// the one configured S3 path (endpoint, region, credentials): a deployment can point it at a
+// mirror bucket.
 func GDALPath(href string) string {
+	if bucket, key, ok := awsObjectURL(href); ok {
+		return "/vsis3/" + bucket + "/" + key
+	}
 	switch {
 	case strings.HasPrefix(href, "s3://"):
 		return "/vsis3/" + strings.TrimPrefix(href, "s3://")
@@ -85,6 +94,32 @@ func GDALPath(href string) string {
 		return "/vsicurl/" + href
 	}
 	return href
+}
+
+// awsObjectURL recognises the https URL forms of AWS S3 objects (see GDALPath).
+func awsObjectURL(href string) (bucket, key string, ok bool) {
+	rest, found := strings.CutPrefix(href, "https://")
+	if !found {
+		return "", "", false
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	host, _, _ = strings.Cut(host, ":")
+	if !strings.HasSuffix(host, ".amazonaws.com") || path == "" {
+		return "", "", false
+	}
+	labels := strings.Split(strings.TrimSuffix(host, ".amazonaws.com"), ".")
+	for i, l := range labels {
+		if l != "s3" && !strings.HasPrefix(l, "s3-") {
+			continue
+		}
+		if i == 0 { // path style: s3[.region].amazonaws.com/bucket/key
+			b, k, ok := strings.Cut(path, "/")
+			return b, k, ok && b != "" && k != ""
+		}
+		// virtual-hosted: bucket.s3[.region].amazonaws.com/key (bucket names may hold dots)
+		return strings.Join(labels[:i], "."), path, true
+	}
+	return "", "", false
 }
 
 // Grid is a north-up raster grid: pixel (col,row) covers

@@ -16,6 +16,7 @@ import (
 	"github.com/changewatch/changewatch/jobs"
 	"github.com/changewatch/changewatch/raster"
 	"github.com/changewatch/changewatch/s3store"
+	"github.com/changewatch/changewatch/stac"
 	"github.com/changewatch/changewatch/synth"
 )
 
@@ -312,5 +313,59 @@ func TestBadInputIsPermanent(t *testing.T) {
 				t.Fatalf("error %v: want a permanent error", err)
 			}
 		})
+	}
+}
+
+// TestRealEarthSearchSceneThroughS3: the real Earth Search item and COGs, laid out in a
+// bucket named sentinel-cogs on the real S3 server exactly as in the public bucket, are
+// found through an s3:// catalog and read through the https://sentinel-cogs.s3.us-west-2.
+// amazonaws.com hrefs of the item, remapped to the configured (local) endpoint.
+func TestRealEarthSearchSceneThroughS3(t *testing.T) {
+	endpoint, access, secret := testenv.S3Endpoint(t)
+	ctx := context.Background()
+	store, err := s3store.New(ctx, s3store.Config{Endpoint: endpoint, Region: "us-east-1", PathStyle: true, AccessKey: access, SecretKey: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raster.Init(raster.S3Config{Endpoint: endpoint, Region: "us-east-1", PathStyle: true, AccessKey: access, SecretKey: secret})
+	if err := store.EnsureBucket(ctx, "sentinel-cogs"); err != nil {
+		t.Fatal(err)
+	}
+	const prefix = "sentinel-s2-l2a-cogs/29/R/KH/2020/2/S2A_29RKH_20200219_0_L2A/"
+	dir := filepath.Join(testenv.SharedData(t), "sentinel2/sentinel-cogs", prefix)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if err := store.PutFile(ctx, "sentinel-cogs", prefix+e.Name(), filepath.Join(dir, e.Name()), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cat, err := stac.NewStatic("s3://sentinel-cogs/sentinel-s2-l2a-cogs", store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := cat.Search(ctx, stac.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || !strings.HasPrefix(items[0].Assets["red"].Href, "https://sentinel-cogs.s3.us-west-2.amazonaws.com/") {
+		t.Fatalf("items %+v", items)
+	}
+	it := items[0]
+	sc := raster.Scene{ID: it.ID, Date: it.Datetime, DNOffset: it.DNOffset(), Hrefs: map[string]string{}}
+	for _, k := range raster.BandKeys {
+		sc.Hrefs[k] = it.Assets[k].Href
+	}
+	// A 20 x 15 km window of the tile on its own 100 m grid (the sample is downsampled 10x).
+	g := raster.Grid{EPSG: 32629, X0: 199980 + 30000, Y0: 2800020 - 40000, Res: 100, Width: 200, Height: 150}
+	res, err := raster.Detect(ctx, raster.DetectParams{Grid: g, Before: []raster.Scene{sc}, After: []raster.Scene{sc},
+		Mask: true, MaskBuffer: 1, Rules: raster.DefaultRules, MinPixels: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Observed < g.Pixels()/2 || len(res.Regions) != 0 {
+		t.Fatalf("observed %d of %d pixels, %d change regions (want most observed, no change between a scene and itself)", res.Observed, g.Pixels(), len(res.Regions))
 	}
 }
