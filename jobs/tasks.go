@@ -104,10 +104,11 @@ const (
 // Scene is one planned acquisition, fixed by the parent task so every chunk composites
 // exactly the same scenes whatever the catalog says later.
 type Scene struct {
-	ID       string            `json:"id"`
-	Date     time.Time         `json:"date"`
-	Hrefs    map[string]string `json:"hrefs"` // band key -> href
-	DNOffset float64           `json:"dn_offset"`
+	ID       string              `json:"id"`
+	Date     time.Time           `json:"date"`
+	Hrefs    map[string]string   `json:"hrefs"`          // band key -> href
+	More     []map[string]string `json:"more,omitempty"` // further tiles of the same acquisition
+	DNOffset float64             `json:"dn_offset"`
 }
 
 // ChunkRequest is one chunk of a fanned-out detection.

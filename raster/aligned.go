@@ -76,10 +76,7 @@ func (a *alignment) read(band godal.Band, col, row, w, h int, dst any, nearest b
 			return nil
 		}
 		sw, sh := sx1-sx0+1, sy1-sy0+1
-		if cap(a.u16) < sw*sh {
-			a.u16 = make([]uint16, sw*sh)
-		}
-		src := a.u16[:sw*sh]
+		src := grow(&a.u16, sw*sh)
 		if err := band.Read(sx0, sy0, src, sw, sh); err != nil {
 			return err
 		}
@@ -94,10 +91,7 @@ func (a *alignment) read(band godal.Band, col, row, w, h int, dst any, nearest b
 			return nil
 		}
 		sw, sh := sx1-sx0+1, sy1-sy0+1
-		if cap(a.u8) < sw*sh {
-			a.u8 = make([]uint8, sw*sh)
-		}
-		src := a.u8[:sw*sh]
+		src := grow(&a.u8, sw*sh)
 		if err := band.Read(sx0, sy0, src, sw, sh); err != nil {
 			return err
 		}

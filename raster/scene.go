@@ -27,6 +27,11 @@ type Scene struct {
 	// Hrefs maps band keys to a local path, s3:// or https:// URL. "scl" may be absent
 	// (e.g. L1C data) when masking is off.
 	Hrefs map[string]string
+	// More holds further tiles of the same acquisition (same platform and day: an AOI
+	// across MGRS tiles, possibly in two UTM zones). They are read into the same
+	// observation: where tiles overlap the first with data wins, so the overlap is used
+	// and not counted twice.
+	More []map[string]string
 	// DNOffset is subtracted from digital numbers before scaling:
 	// reflectance = (DN - DNOffset) * Scale. 1000 from processing baseline 04.00 on.
 	DNOffset float64
@@ -36,7 +41,7 @@ type Scene struct {
 // sceneReader reads windows of one scene's bands resampled onto an analysis grid. GDAL
 // fetches only the source blocks a window touches (range requests for remote COGs).
 //
-// When a band's grid is aligned with the analysis grid (same CRS, north-up, a pixel size
+// When a tile's band is aligned with the analysis grid (same CRS, north-up, a pixel size
 // that is a whole multiple of the grid's, origins on each other's pixel edges: the usual
 // case, since the grid is snapped to the 60 m lattice of Sentinel-2 tiles), the window is
 // read with plain RasterIO and 20 m bands are upsampled here, bilinearly for reflectance
@@ -45,58 +50,89 @@ type Scene struct {
 // that reprojects and resamples the same way.
 // A sceneReader's datasets are used by one goroutine per band at a time.
 type sceneReader struct {
-	scene   Scene
-	paths   [len(BandKeys)]string
-	src     [len(BandKeys)]*godal.Dataset
-	vrt     [len(BandKeys)]*godal.Dataset
-	aligned [len(BandKeys)]*alignment
+	scene Scene
+	bands [len(BandKeys)][]*bandPart // one part per tile
+}
+
+// bandPart is one tile of one band.
+type bandPart struct {
+	path    string
+	src     *godal.Dataset
+	vrt     *godal.Dataset // when not aligned
+	aligned *alignment
+	u16     []uint16 // scratch for the tiles after the first
+	u8      []uint8
 }
 
 func openScene(ctx context.Context, s Scene, g Grid) (*sceneReader, error) {
 	r := &sceneReader{scene: s}
-	te := g.Bounds()
-	for i, key := range BandKeys {
-		if err := ctx.Err(); err != nil {
-			r.close()
-			return nil, err
-		}
-		href, ok := s.Hrefs[key]
-		if !ok {
-			if key == "scl" {
-				continue
+	for t, hrefs := range append([]map[string]string{s.Hrefs}, s.More...) {
+		for i, key := range BandKeys {
+			if err := ctx.Err(); err != nil {
+				r.close()
+				return nil, err
 			}
-			r.close()
-			return nil, fmt.Errorf("scene %s: no %s band", s.ID, key)
+			href, ok := hrefs[key]
+			if !ok {
+				if key == "scl" {
+					continue
+				}
+				r.close()
+				return nil, fmt.Errorf("scene %s tile %d: no %s band", s.ID, t+1, key)
+			}
+			part, err := openPart(GDALPath(href), key, g)
+			if err != nil {
+				r.close()
+				return nil, fmt.Errorf("scene %s band %s: %w", s.ID, key, err)
+			}
+			r.bands[i] = append(r.bands[i], part)
 		}
-		path := GDALPath(href)
-		src, err := godal.Open(path, godal.RasterOnly())
-		if err != nil {
-			r.close()
-			return nil, fmt.Errorf("open scene %s band %s: %w", s.ID, key, classify(path, err))
-		}
-		r.src[i], r.paths[i] = src, path
-		if a := align(src, g); a != nil {
-			r.aligned[i] = a
-			continue
-		}
-		alg, ot := "bilinear", "UInt16"
-		if gt, err := src.GeoTransform(); err == nil && gt[1] == g.Res {
-			alg = "near" // same resolution: an exact copy when the grids align
-		}
-		if key == "scl" {
-			alg, ot = "near", "Byte"
-		}
-		sw := []string{"-of", "VRT", "-t_srs", "EPSG:" + strconv.Itoa(g.EPSG),
-			"-te", f(te[0]), f(te[1]), f(te[2]), f(te[3]), "-tr", f(g.Res), f(g.Res),
-			"-r", alg, "-ot", ot, "-srcnodata", "0", "-dstnodata", "0", "-wo", "NUM_THREADS=1"}
-		vrt, err := src.Warp("", sw)
-		if err != nil {
-			r.close()
-			return nil, fmt.Errorf("warp scene %s band %s onto the analysis grid: %w", s.ID, key, classify(path, err))
-		}
-		r.vrt[i] = vrt
 	}
 	return r, nil
+}
+
+// openPart opens one tile's band on grid g: aligned, or through a warped VRT.
+func openPart(path, key string, g Grid) (*bandPart, error) {
+	src, err := godal.Open(path, godal.RasterOnly())
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", classify(path, err))
+	}
+	part := &bandPart{path: path, src: src}
+	if part.aligned = align(src, g); part.aligned != nil {
+		return part, nil
+	}
+	alg, ot := "bilinear", "UInt16"
+	if gt, err := src.GeoTransform(); err == nil && gt[1] == g.Res {
+		alg = "near" // same resolution: an exact copy when the grids align
+	}
+	if key == "scl" {
+		alg, ot = "near", "Byte"
+	}
+	te := g.Bounds()
+	sw := []string{"-of", "VRT", "-t_srs", "EPSG:" + strconv.Itoa(g.EPSG),
+		"-te", f(te[0]), f(te[1]), f(te[2]), f(te[3]), "-tr", f(g.Res), f(g.Res),
+		"-r", alg, "-ot", ot, "-srcnodata", "0", "-dstnodata", "0", "-wo", "NUM_THREADS=1"}
+	vrt, err := src.Warp("", sw)
+	if err != nil {
+		src.Close()
+		return nil, fmt.Errorf("warp onto the analysis grid: %w", classify(path, err))
+	}
+	part.vrt = vrt
+	return part, nil
+}
+
+func (p *bandPart) read(col, row, w, h int, dst any, nearest bool) error {
+	if p.aligned != nil {
+		return p.aligned.read(p.src.Bands()[0], col, row, w, h, dst, nearest)
+	}
+	return p.vrt.Bands()[0].Read(col, row, dst, w, h)
+}
+
+func (p *bandPart) close() {
+	if p.vrt != nil {
+		p.vrt.Close()
+	}
+	p.src.Close()
 }
 
 // ErrCorrupt marks a raster GDAL cannot open or decode (a truncated or damaged file, not a
@@ -121,21 +157,50 @@ func classify(path string, err error) error {
 
 func f(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-// read reads the w x h window at (col,row) of the grid from band i into dst (len w*h).
+// read reads the w x h window at (col,row) of the grid from band i into dst (len w*h): the
+// first tile, then each further tile where the window has no data yet.
 func (r *sceneReader) read(i, col, row, w, h int, dst any) error {
-	var err error
-	switch {
-	case r.aligned[i] != nil:
-		err = r.aligned[i].read(r.src[i].Bands()[0], col, row, w, h, dst, i == iSCL)
-	case r.vrt[i] != nil:
-		err = r.vrt[i].Bands()[0].Read(col, row, dst, w, h)
-	default:
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read scene %s band %s rows %d-%d: %w", r.scene.ID, BandKeys[i], row, row+h, classify(r.paths[i], err))
+	for t, part := range r.bands[i] {
+		var err error
+		if t == 0 {
+			err = part.read(col, row, w, h, dst, i == iSCL)
+		} else {
+			err = part.fill(col, row, w, h, dst, i == iSCL)
+		}
+		if err != nil {
+			return fmt.Errorf("read scene %s band %s rows %d-%d: %w", r.scene.ID, BandKeys[i], row, row+h, classify(part.path, err))
+		}
 	}
 	return nil
+}
+
+// fill reads the window into scratch and copies it where dst is 0 (nodata).
+func (p *bandPart) fill(col, row, w, h int, dst any, nearest bool) error {
+	switch d := dst.(type) {
+	case []uint16:
+		buf := grow(&p.u16, w*h)
+		if err := p.read(col, row, w, h, buf, nearest); err != nil {
+			return err
+		}
+		fillZeros(d[:w*h], buf)
+	case []uint8:
+		buf := grow(&p.u8, w*h)
+		if err := p.read(col, row, w, h, buf, nearest); err != nil {
+			return err
+		}
+		fillZeros(d[:w*h], buf)
+	default:
+		return fmt.Errorf("unsupported buffer %T", dst)
+	}
+	return nil
+}
+
+func fillZeros[T uint8 | uint16](dst, src []T) {
+	for i, v := range dst {
+		if v == 0 {
+			dst[i] = src[i]
+		}
+	}
 }
 
 // scale is the reflectance of one digital number.
@@ -146,17 +211,13 @@ func (r *sceneReader) scale() float32 {
 	return float32(r.scene.Scale)
 }
 
-func (r *sceneReader) hasSCL() bool { return r.src[iSCL] != nil }
+func (r *sceneReader) hasSCL() bool { return len(r.bands[iSCL]) > 0 }
 
 func (r *sceneReader) close() {
-	for i := range r.vrt {
-		if r.vrt[i] != nil {
-			r.vrt[i].Close()
-			r.vrt[i] = nil
+	for i := range r.bands {
+		for _, p := range r.bands[i] {
+			p.close()
 		}
-		if r.src[i] != nil {
-			r.src[i].Close()
-			r.src[i] = nil
-		}
+		r.bands[i] = nil
 	}
 }

@@ -318,9 +318,11 @@ func (p *Pipeline) catalog(root string) (stac.Searcher, error) {
 	return cat, nil
 }
 
-// scenes searches one period and keeps the best opts.MaxScenes scenes, in date order:
-// ranked by the share of the AOI their footprint covers (a scene with nodata over the AOI
-// is ranked down; shares within 1 % are equal), then by cloud cover.
+// scenes searches one period and keeps the best opts.MaxScenes acquisitions, in date
+// order. An acquisition is every tile of one platform on one day (an AOI across MGRS tiles,
+// possibly in two UTM zones, is read from all of them into one observation). Acquisitions
+// are ranked by the share of the AOI their footprints cover (a scene with nodata over the
+// AOI is ranked down; shares within 1 % are equal), then by cloud cover.
 func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, area *aoi.AOI, per jobs.Period, opts jobs.Options, name string) ([]raster.Scene, error) {
 	items, err := cat.Search(ctx, stac.Query{
 		Bound: area.Bound(), Intersects: area.Geometry,
@@ -333,29 +335,53 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, area *aoi.AOI,
 	if len(items) == 0 {
 		return nil, fmt.Errorf("%s period %s: %w over aoi %s", name, per, ErrNoScenes, area.ID)
 	}
-	cov := make(map[string]float64, len(items))
-	for _, it := range items {
-		cov[it.ID] = it.Coverage(area.Geometry)
+	type acquisition struct {
+		items    []stac.Item
+		coverage float64
+		cloud    float64
 	}
-	sort.SliceStable(items, func(i, j int) bool {
-		if ci, cj := cov[items[i].ID], cov[items[j].ID]; math.Abs(ci-cj) > 0.01 {
+	var acqs []*acquisition
+	byKey := map[string]*acquisition{}
+	for _, it := range items { // items come sorted by datetime, then id
+		key := it.Platform + "|" + it.Datetime.UTC().Format(time.DateOnly)
+		a := byKey[key]
+		if a == nil {
+			a = &acquisition{}
+			byKey[key] = a
+			acqs = append(acqs, a)
+		}
+		a.items = append(a.items, it)
+		a.coverage = min(1, a.coverage+it.Coverage(area.Geometry))
+		a.cloud += it.CloudCover
+	}
+	for _, a := range acqs {
+		a.cloud /= float64(len(a.items)) // mean over the acquisition's tiles
+	}
+	sort.SliceStable(acqs, func(i, j int) bool {
+		if ci, cj := acqs[i].coverage, acqs[j].coverage; math.Abs(ci-cj) > 0.01 {
 			return ci > cj
 		}
-		return items[i].CloudCover < items[j].CloudCover
+		return acqs[i].cloud < acqs[j].cloud
 	})
-	if len(items) > opts.MaxScenes {
-		items = items[:opts.MaxScenes]
+	if len(acqs) > opts.MaxScenes {
+		acqs = acqs[:opts.MaxScenes]
 	}
-	sort.SliceStable(items, func(i, j int) bool { return items[i].Datetime.Before(items[j].Datetime) })
-	out := make([]raster.Scene, len(items))
-	for i, it := range items {
-		hrefs := map[string]string{}
-		for _, k := range raster.BandKeys {
-			if a, ok := it.Assets[k]; ok {
-				hrefs[k] = a.Href
+	sort.SliceStable(acqs, func(i, j int) bool { return acqs[i].items[0].Datetime.Before(acqs[j].items[0].Datetime) })
+	out := make([]raster.Scene, len(acqs))
+	for i, a := range acqs {
+		ids := make([]string, len(a.items))
+		tiles := make([]map[string]string, len(a.items))
+		for t, it := range a.items {
+			ids[t] = it.ID
+			tiles[t] = map[string]string{}
+			for _, k := range raster.BandKeys {
+				if as, ok := it.Assets[k]; ok {
+					tiles[t][k] = as.Href
+				}
 			}
 		}
-		out[i] = raster.Scene{ID: it.ID, Date: it.Datetime, Hrefs: hrefs, DNOffset: it.DNOffset()}
+		first := a.items[0]
+		out[i] = raster.Scene{ID: strings.Join(ids, "+"), Date: first.Datetime, Hrefs: tiles[0], More: tiles[1:], DNOffset: first.DNOffset()}
 	}
 	return out, nil
 }
