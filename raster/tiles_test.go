@@ -99,3 +99,25 @@ func TestMultiTileScenes(t *testing.T) {
 		})
 	}
 }
+
+// ClearFraction ranks the synthetic after scenes by what they show clear: each has its own
+// clouds, one a nodata swath; all are mostly clear, none entirely.
+func TestClearFraction(t *testing.T) {
+	p := synthScenes(t, 512)
+	for _, s := range append(p.Before, p.After...) {
+		f, err := raster.ClearFraction(context.Background(), s, p.Grid, nil, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %.3f clear", s.ID, f)
+		if f < 0.5 || f >= 1 {
+			t.Errorf("%s: clear fraction %.3f", s.ID, f)
+		}
+	}
+	// a scene that does not cover the grid at all is never clear
+	far := p.Grid
+	far.X0 += 1e6
+	if f, err := raster.ClearFraction(context.Background(), p.After[0], far, nil, 8); err != nil || f != 0 {
+		t.Fatalf("scene off the grid: %v %v", f, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -367,5 +368,21 @@ func TestRealEarthSearchSceneThroughS3(t *testing.T) {
 	}
 	if res.Observed < g.Pixels()/2 || len(res.Regions) != 0 {
 		t.Fatalf("observed %d of %d pixels, %d change regions (want most observed, no change between a scene and itself)", res.Observed, g.Pixels(), len(res.Regions))
+	}
+}
+
+// TestScenesRankedByClearView: with two after-scenes allowed, the one with the nodata
+// swath over the AOI (the least clear over it, though its tile-wide cloud cover is not the
+// highest) is left out.
+func TestScenesRankedByClearView(t *testing.T) {
+	s := scenes(t)
+	req := request(t, s.AOIGeoJSON, s.Root, t.TempDir())
+	req.Options.MaxScenes = 2
+	sum, err := (&Pipeline{}).Detect(context.Background(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.ScenesAfter) != 2 || slices.Contains(sum.ScenesAfter, s.SwathID) {
+		t.Fatalf("after scenes %v, want two without the swath scene %s", sum.ScenesAfter, s.SwathID)
 	}
 }

@@ -123,10 +123,10 @@ func (p *Pipeline) plan(ctx context.Context, req jobs.DetectRequest) (*plan, err
 	if err != nil {
 		return nil, err
 	}
-	if pl.before, err = p.scenes(ctx, cat, pl.area, req.Before, pl.opts, "before"); err != nil {
+	if pl.before, err = p.scenes(ctx, cat, pl, req.Before, "before"); err != nil {
 		return nil, err
 	}
-	if pl.after, err = p.scenes(ctx, cat, pl.area, req.After, pl.opts, "after"); err != nil {
+	if pl.after, err = p.scenes(ctx, cat, pl, req.After, "after"); err != nil {
 		return nil, err
 	}
 	p.logger().Info("scenes chosen", "aoi_id", pl.area.ID, "before", sceneIDs(pl.before), "after", sceneIDs(pl.after))
@@ -321,9 +321,12 @@ func (p *Pipeline) catalog(root string) (stac.Searcher, error) {
 // scenes searches one period and keeps the best opts.MaxScenes acquisitions, in date
 // order. An acquisition is every tile of one platform on one day (an AOI across MGRS tiles,
 // possibly in two UTM zones, is read from all of them into one observation). Acquisitions
-// are ranked by the share of the AOI their footprints cover (a scene with nodata over the
-// AOI is ranked down; shares within 1 % are equal), then by cloud cover.
-func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, area *aoi.AOI, per jobs.Period, opts jobs.Options, name string) ([]raster.Scene, error) {
+// are ranked by the share of the AOI they show clear, from their SCL over the AOI on a grid
+// 8 times coarser (their overviews: a few reads each), not by the tile-wide
+// eo:cloud_cover; without masking, by the share of the AOI their footprints cover. Shares
+// within 1 % are equal; then the lower cloud cover wins.
+func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per jobs.Period, name string) ([]raster.Scene, error) {
+	area, opts := pl.area, pl.opts
 	items, err := cat.Search(ctx, stac.Query{
 		Bound: area.Bound(), Intersects: area.Geometry,
 		Start: per.Start, End: per.Last(), Collections: []string{"sentinel-2-l2a"},
@@ -337,8 +340,9 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, area *aoi.AOI,
 	}
 	type acquisition struct {
 		items    []stac.Item
-		coverage float64
+		coverage float64 // share of the AOI covered, then seen clear
 		cloud    float64
+		scene    raster.Scene
 	}
 	var acqs []*acquisition
 	byKey := map[string]*acquisition{}
@@ -354,8 +358,18 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, area *aoi.AOI,
 		a.coverage = min(1, a.coverage+it.Coverage(area.Geometry))
 		a.cloud += it.CloudCover
 	}
+	aoiUTM := area.ProjectRings(pl.utm)
 	for _, a := range acqs {
 		a.cloud /= float64(len(a.items)) // mean over the acquisition's tiles
+		a.scene = acquisitionScene(a.items)
+		if !opts.NoMask {
+			clear, err := raster.ClearFraction(ctx, a.scene, pl.grid, aoiUTM, 8)
+			if err != nil {
+				return nil, fmt.Errorf("%s period: rank scenes: %w", name, err)
+			}
+			a.coverage = clear
+			p.logger().Debug("scene clear over the aoi", "scene", a.scene.ID, "clear", round(clear, 3), "cloud_cover", a.cloud)
+		}
 	}
 	sort.SliceStable(acqs, func(i, j int) bool {
 		if ci, cj := acqs[i].coverage, acqs[j].coverage; math.Abs(ci-cj) > 0.01 {
@@ -369,21 +383,26 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, area *aoi.AOI,
 	sort.SliceStable(acqs, func(i, j int) bool { return acqs[i].items[0].Datetime.Before(acqs[j].items[0].Datetime) })
 	out := make([]raster.Scene, len(acqs))
 	for i, a := range acqs {
-		ids := make([]string, len(a.items))
-		tiles := make([]map[string]string, len(a.items))
-		for t, it := range a.items {
-			ids[t] = it.ID
-			tiles[t] = map[string]string{}
-			for _, k := range raster.BandKeys {
-				if as, ok := it.Assets[k]; ok {
-					tiles[t][k] = as.Href
-				}
-			}
-		}
-		first := a.items[0]
-		out[i] = raster.Scene{ID: strings.Join(ids, "+"), Date: first.Datetime, Hrefs: tiles[0], More: tiles[1:], DNOffset: first.DNOffset()}
+		out[i] = a.scene
 	}
 	return out, nil
+}
+
+// acquisitionScene is the scene of the tiles of one acquisition.
+func acquisitionScene(items []stac.Item) raster.Scene {
+	ids := make([]string, len(items))
+	tiles := make([]map[string]string, len(items))
+	for t, it := range items {
+		ids[t] = it.ID
+		tiles[t] = map[string]string{}
+		for _, k := range raster.BandKeys {
+			if as, ok := it.Assets[k]; ok {
+				tiles[t][k] = as.Href
+			}
+		}
+	}
+	first := items[0]
+	return raster.Scene{ID: strings.Join(ids, "+"), Date: first.Datetime, Hrefs: tiles[0], More: tiles[1:], DNOffset: first.DNOffset()}
 }
 
 // assetKeys are the bands a scene needs: all of raster.BandKeys, less the scene
