@@ -87,6 +87,7 @@ type Options struct {
 	MaskBuffer *int    `json:"mask_buffer,omitempty"` // pixels around SCL clouds/shadows, default 5 (50 m); 0 is no buffer
 	MaxScenes  int     `json:"max_scenes,omitempty"`  // scenes composited per period, default 8
 	MaxCloud   float64 `json:"max_cloud,omitempty"`   // skip scenes with eo:cloud_cover above, default 90 %
+	MinClear   int     `json:"min_clear,omitempty"`   // clear observations a pixel needs per period, default 1
 }
 
 // Defaults used when an option is zero.
@@ -112,6 +113,9 @@ func (o Options) WithDefaults() Options {
 	if o.MaxCloud == 0 {
 		o.MaxCloud = DefaultMaxCloud
 	}
+	if o.MinClear == 0 {
+		o.MinClear = 1
+	}
 	return o
 }
 
@@ -126,6 +130,8 @@ func (o Options) Validate() error {
 		return &BadRequest{"options.max_scenes", "must be between 1 and 16"}
 	case o.MaxCloud < 0 || o.MaxCloud > 100:
 		return &BadRequest{"options.max_cloud", "must be between 0 and 100 %"}
+	case o.MinClear < 0 || o.MinClear > 16:
+		return &BadRequest{"options.min_clear", "must be between 1 and 16 observations"}
 	}
 	return nil
 }

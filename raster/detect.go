@@ -20,6 +20,9 @@ type DetectParams struct {
 	MaskBuffer    int              // pixels added around masked cloud/shadow/cirrus (unflagged edges)
 	Rules         Rules
 	MinPixels     int // minimum mapping unit in pixels (8-connected)
+	// MinClear is the number of clear observations a pixel needs in each period to be
+	// analysed; with fewer it is "not observed" (never "no change"). 0 means 1.
+	MinClear int
 	// KeepEdgeRegions keeps regions touching the window's border whatever their size: in a
 	// chunk of a fanned-out AOI they may continue in the next chunk (the merge applies the
 	// minimum mapping unit to the stitched region).
@@ -88,12 +91,14 @@ func (r *Region) AddStats(o *Region) {
 
 // Result is the per-pixel and per-region outcome of Detect.
 type Result struct {
-	Grid    Grid      // the grid of the pixels below: DetectParams.Grid, or its Window
-	Full    Grid      // DetectParams.Grid
-	Class   []uint8   // ClassNone, ClassBare, ClassWater, ClassBurn, ClassNotObserved
-	DNDVI   []float32 // after - before NDVI, NaN where not observed
-	Labels  []int32   // region label per pixel, 0 = none
-	Regions []Region
+	Grid  Grid      // the grid of the pixels below: DetectParams.Grid, or its Window
+	Full  Grid      // DetectParams.Grid
+	Class []uint8   // ClassNone, ClassBare, ClassWater, ClassBurn, ClassNotObserved
+	DNDVI []float32 // after - before NDVI, NaN where not observed
+	// Clear observations per pixel in each period (0 outside the AOI).
+	ClearBefore, ClearAfter []uint8
+	Labels                  []int32 // region label per pixel, 0 = none
+	Regions                 []Region
 	// Pixels inside the AOI with / without a clear observation in both periods.
 	Observed, NotObserved int
 	Quicklook             *Quicklook // covers the Full grid
@@ -170,11 +175,13 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 	defer closeAll(after)
 
 	res := &Result{
-		Grid:      wg,
-		Full:      g,
-		Class:     make([]uint8, wg.Pixels()),
-		DNDVI:     make([]float32, wg.Pixels()),
-		Quicklook: newQuicklook(g.Width, g.Height, 400),
+		Grid:        wg,
+		Full:        g,
+		Class:       make([]uint8, wg.Pixels()),
+		DNDVI:       make([]float32, wg.Pixels()),
+		ClearBefore: make([]uint8, wg.Pixels()),
+		ClearAfter:  make([]uint8, wg.Pixels()),
+		Quicklook:   newQuicklook(g.Width, g.Height, 400),
 	}
 	halo := 0
 	if p.Mask {
@@ -377,6 +384,7 @@ func (p *DetectParams) classifyRows(res *Result, aoiMask []bool, cb, ca *chunkBu
 	order := make([]int, 0, MaxScenesPerPeriod)
 	blues := make([]float32, MaxScenesPerPeriod)
 	rules := &p.Rules
+	minClear := max(1, p.MinClear)
 	for y := y0; y < y1; y++ {
 		for x := 0; x < w; x++ {
 			idx := (row-win.Row+y)*w + x
@@ -388,7 +396,8 @@ func (p *DetectParams) classifyRows(res *Result, aoiMask []bool, cb, ca *chunkBu
 			}
 			sb, nb, bb := cb.composite(before, j, order, blues)
 			sa, na, ba := ca.composite(after, j, order, blues)
-			if nb == 0 || na == 0 {
+			res.ClearBefore[idx], res.ClearAfter[idx] = uint8(nb), uint8(na)
+			if nb < minClear || na < minClear {
 				res.Class[idx] = ClassNotObserved
 				res.DNDVI[idx] = float32(math.NaN())
 				out.notObserved++

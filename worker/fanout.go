@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hibiken/asynq"
 	"github.com/paulmach/orb"
@@ -214,6 +215,8 @@ func writeChunk(ctx context.Context, stage string, i int, win raster.Window, res
 		{"-class.tif", res.Class, float64(raster.ClassNotObserved)},
 		{"-labels.tif", res.Labels, 0},
 		{"-dndvi.tif", res.DNDVI, math.NaN()},
+		{"-clear_before.tif", res.ClearBefore, 255},
+		{"-clear_after.tif", res.ClearAfter, 255},
 	}
 	for _, f := range files {
 		p := filepath.Join(stage, chunkName(i, f.suffix))
@@ -473,66 +476,95 @@ func stitch(pl *plan, chunks []chunkResult) ([]raster.Region, map[partKey]bool, 
 	return regions, dropped, nil
 }
 
-// mosaicChunks assembles change_class.tif (regions dropped by the stitched minimum mapping
-// unit cleared) and dndvi.tif from the chunks' rasters, one chunk in memory at a time, and
-// counts the final classes into the quicklook.
+// mosaicChunks assembles the output rasters (change_class.tif with the regions dropped
+// by the stitched minimum mapping unit cleared, dndvi.tif, clear_before.tif,
+// clear_after.tif) from the chunks' rasters, one chunk in memory at a time, and counts the
+// final classes into the quicklook.
 func mosaicChunks(ctx context.Context, dir string, g raster.Grid, chunks []chunkResult, dropped map[partKey]bool, ws workspace, ql *raster.Quicklook) error {
-	classOut := filepath.Join(dir, "change_class.tif")
-	dndviOut := filepath.Join(dir, "dndvi.tif")
-	cm, err := raster.NewMosaic(classOut, g, []uint8{}, float64(raster.ClassNotObserved))
-	if err != nil {
-		return err
+	type layer struct {
+		name       string
+		sample     func(n int) any
+		nodata     float64
+		resampling string
+		m          *raster.Mosaic
 	}
-	defer cm.Discard()
-	dm, err := raster.NewMosaic(dndviOut, g, []float32{}, math.NaN())
-	if err != nil {
-		return err
+	layers := []*layer{
+		{name: "class", sample: func(n int) any { return make([]uint8, n) }, nodata: float64(raster.ClassNotObserved), resampling: "NEAREST"},
+		{name: "dndvi", sample: func(n int) any { return make([]float32, n) }, nodata: math.NaN(), resampling: "AVERAGE"},
+		{name: "clear_before", sample: func(n int) any { return make([]uint8, n) }, nodata: 255, resampling: "NEAREST"},
+		{name: "clear_after", sample: func(n int) any { return make([]uint8, n) }, nodata: 255, resampling: "NEAREST"},
 	}
-	defer dm.Discard()
+	out := func(l *layer) string {
+		if l.name == "class" {
+			return filepath.Join(dir, "change_class.tif")
+		}
+		return filepath.Join(dir, l.name+".tif")
+	}
+	for _, l := range layers {
+		m, err := raster.NewMosaic(out(l), g, l.sample(0), l.nodata)
+		if err != nil {
+			return err
+		}
+		defer m.Discard()
+		l.m = m
+	}
+	labels := func(i int, w raster.Window) ([]int32, error) {
+		buf := make([]int32, w.Width*w.Height)
+		return buf, readChunkFile(ctx, dir, ws, chunkName(i, "-labels.tif"), buf, w)
+	}
 	for i, c := range chunks {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		w := c.Window
-		n := w.Width * w.Height
-		class, labels, dndvi := make([]uint8, n), make([]int32, n), make([]float32, n)
-		for _, f := range []struct {
-			suffix string
-			dst    any
-		}{{"-class.tif", class}, {"-labels.tif", labels}, {"-dndvi.tif", dndvi}} {
-			lp := filepath.Join(dir, chunkName(i, f.suffix))
-			if err := ws.get(ctx, chunkName(i, f.suffix), lp); err != nil {
-				return fmt.Errorf("merge: chunk %d: %w", i, err)
+		for _, l := range layers {
+			data := l.sample(w.Width * w.Height)
+			if err := readChunkFile(ctx, dir, ws, chunkName(i, "-"+l.name+".tif"), data, w); err != nil {
+				return err
 			}
-			err := raster.ReadWindowFile(lp, f.dst, w.Width, w.Height)
-			os.Remove(lp)
-			if err != nil {
-				return fmt.Errorf("merge: chunk %d: %w", i, err)
+			if l.name == "class" {
+				class := data.([]uint8)
+				lab, err := labels(i, w)
+				if err != nil {
+					return err
+				}
+				for j, lb := range lab {
+					if lb != 0 && dropped[partKey{i, lb}] {
+						class[j] = raster.ClassNone
+					}
+				}
+				ql.AddClasses(w.Col, w.Row, w.Width, class)
 			}
-		}
-		for j, l := range labels {
-			if l != 0 && dropped[partKey{i, l}] {
-				class[j] = raster.ClassNone
+			if err := l.m.Write(w.Col, w.Row, w.Width, w.Height, data); err != nil {
+				return err
 			}
-		}
-		ql.AddClasses(w.Col, w.Row, w.Width, class)
-		if err := cm.Write(w.Col, w.Row, w.Width, w.Height, class); err != nil {
-			return err
-		}
-		if err := dm.Write(w.Col, w.Row, w.Width, w.Height, dndvi); err != nil {
-			return err
 		}
 	}
-	// The two COG copies are independent: run them side by side.
-	var classErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		classErr = cm.Finish(ctx, classOut, "NEAREST")
-	}()
-	dndviErr := dm.Finish(ctx, dndviOut, "AVERAGE")
-	<-done
-	return errors.Join(classErr, dndviErr)
+	// The COG copies are independent: run them side by side.
+	errs := make([]error, len(layers))
+	var wg sync.WaitGroup
+	for i, l := range layers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = l.m.Finish(ctx, out(l), l.resampling)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// readChunkFile fetches a chunk's raster from the workspace and reads it into dst.
+func readChunkFile(ctx context.Context, dir string, ws workspace, name string, dst any, w raster.Window) error {
+	lp := filepath.Join(dir, name)
+	if err := ws.get(ctx, name, lp); err != nil {
+		return fmt.Errorf("merge: %s: %w", name, err)
+	}
+	defer os.Remove(lp)
+	if err := raster.ReadWindowFile(lp, dst, w.Width, w.Height); err != nil {
+		return fmt.Errorf("merge: %w", err)
+	}
+	return nil
 }
 
 // workspace holds a fan-out run's intermediate files next to its output:

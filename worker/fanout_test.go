@@ -90,17 +90,19 @@ func TestFanOutMatchesSingleRun(t *testing.T) {
 			t.Errorf("polygon %s: dndvi %.4f chunked, %.4f single", id, field(g, "dndvi"), field(f, "dndvi"))
 		}
 	}
-	_, ca, _, err := raster.ReadAll(filepath.Join(single, "change_class.tif"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, cb, _, err := raster.ReadAll(filepath.Join(chunked, "change_class.tif"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range ca {
-		if ca[i] != cb[i] {
-			t.Fatalf("change_class.tif differs at pixel %d: %v chunked, %v single", i, cb[i], ca[i])
+	for _, name := range []string{"change_class.tif", "clear_before.tif", "clear_after.tif"} {
+		_, ca, _, err := raster.ReadAll(filepath.Join(single, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, cb, _, err := raster.ReadAll(filepath.Join(chunked, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range ca {
+			if ca[i] != cb[i] {
+				t.Fatalf("%s differs at pixel %d: %v chunked, %v single", name, i, cb[i], ca[i])
+			}
 		}
 	}
 	if _, err := os.Stat(filepath.Join(chunked, ".work")); !os.IsNotExist(err) {

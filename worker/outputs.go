@@ -93,6 +93,8 @@ func writeItem(p string, pl *plan, req jobs.DetectRequest, out *result) error {
 			"changes_json": asset("changes.geojson", "application/geo+json", "change polygons (GeoJSON)", "data"),
 			"change_class": asset("change_class.tif", "image/tiff; application=geotiff; profile=cloud-optimized", "change class: 0 none, 1 vegetation to bare, 2 vegetation to water, 3 burn scar, 255 not observed", "data"),
 			"dndvi":        asset("dndvi.tif", "image/tiff; application=geotiff; profile=cloud-optimized", "NDVI after minus before", "data"),
+			"clear_before": asset("clear_before.tif", "image/tiff; application=geotiff; profile=cloud-optimized", "clear observations per pixel, before period", "data"),
+			"clear_after":  asset("clear_after.tif", "image/tiff; application=geotiff; profile=cloud-optimized", "clear observations per pixel, after period", "data"),
 			"quicklook":    asset("quicklook.png", "image/png", "before | after | change", "overview"),
 		},
 	}

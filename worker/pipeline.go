@@ -142,7 +142,7 @@ func (pl *plan) params(progress ProgressFunc) raster.DetectParams {
 	return raster.DetectParams{
 		Grid: pl.grid, AOI: pl.area.ProjectRings(pl.utm), Before: pl.before, After: pl.after,
 		Mask: !pl.opts.NoMask, MaskBuffer: *pl.opts.MaskBuffer, Rules: raster.DefaultRules,
-		MinPixels: pl.minPixels(), Progress: progress,
+		MinPixels: pl.minPixels(), MinClear: pl.opts.MinClear, Progress: progress,
 	}
 }
 
@@ -235,6 +235,12 @@ func (p *Pipeline) detectPlanned(ctx context.Context, req jobs.DetectRequest, pl
 			}
 			if err := raster.WriteCOG(ctx, filepath.Join(dir, "dndvi.tif"), res.Grid, res.DNDVI, math.NaN(), "AVERAGE"); err != nil {
 				return fmt.Errorf("write dndvi.tif: %w", err)
+			}
+			if err := raster.WriteCOG(ctx, filepath.Join(dir, "clear_before.tif"), res.Grid, res.ClearBefore, 255, "NEAREST"); err != nil {
+				return fmt.Errorf("write clear_before.tif: %w", err)
+			}
+			if err := raster.WriteCOG(ctx, filepath.Join(dir, "clear_after.tif"), res.Grid, res.ClearAfter, 255, "NEAREST"); err != nil {
+				return fmt.Errorf("write clear_after.tif: %w", err)
 			}
 			return nil
 		},
@@ -477,5 +483,6 @@ func regionID(aoiID, class string, req jobs.DetectRequest, x, y float64) string 
 
 // outputs lists the staged files (manifest excluded) in publishing order.
 func outputNames() []string {
-	return []string{"changes.fgb", "changes.gpkg", "changes.geojson", "change_class.tif", "dndvi.tif", "quicklook.png", "item.json"}
+	return []string{"changes.fgb", "changes.gpkg", "changes.geojson", "change_class.tif", "dndvi.tif",
+		"clear_before.tif", "clear_after.tif", "quicklook.png", "item.json"}
 }

@@ -65,7 +65,7 @@ type detectFlags struct {
 	noMask                               bool
 	maskBuffer, maxScenes                int
 	maxCloud                             float64
-	chunk                                int
+	chunk, minClear                      int
 	logLevel                             string
 	s3                                   s3Flags
 }
@@ -81,6 +81,7 @@ func (d *detectFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&d.maskBuffer, "mask-buffer", jobs.DefaultMaskBuffer, "pixels (10 m) added around SCL clouds and shadows")
 	fs.IntVar(&d.maxScenes, "max-scenes", jobs.DefaultMaxScenes, "scenes composited per period (least cloudy first, at most 16)")
 	fs.Float64Var(&d.maxCloud, "max-cloud", jobs.DefaultMaxCloud, "skip scenes whose eo:cloud_cover is above this percentage")
+	fs.IntVar(&d.minClear, "min-clear", 1, "clear observations a pixel needs in each period; with fewer it is marked not observed")
 	fs.IntVar(&d.chunk, "chunk", 4080, "grids larger than chunk x chunk pixels are processed chunk by chunk and merged: bounds memory")
 	fs.StringVar(&d.logLevel, "log-level", env("warn", "CHANGEWATCH_LOG_LEVEL"), "log level: debug, info, warn, error (env CHANGEWATCH_LOG_LEVEL)")
 	d.s3.register(fs)
@@ -107,7 +108,7 @@ func (d *detectFlags) request() (jobs.DetectRequest, error) {
 	req := jobs.DetectRequest{
 		Version: jobs.PayloadVersion, AOI: data, Before: before, After: after,
 		Catalog: d.catalog, Output: d.out,
-		Options: jobs.Options{MinAreaHa: d.minArea, NoMask: d.noMask, MaskBuffer: &d.maskBuffer, MaxScenes: d.maxScenes, MaxCloud: d.maxCloud},
+		Options: jobs.Options{MinAreaHa: d.minArea, NoMask: d.noMask, MaskBuffer: &d.maskBuffer, MaxScenes: d.maxScenes, MaxCloud: d.maxCloud, MinClear: d.minClear},
 	}
 	if err := req.Validate(); err != nil {
 		return req, err
