@@ -144,3 +144,24 @@ func TestDetectChunkedInProcess(t *testing.T) {
 	}
 	checkOutputs(t, chunked, sum2)
 }
+
+func TestEnoughScenes(t *testing.T) {
+	in := []bool{true, true, true, false}
+	masks := [][]bool{
+		{true, true, false, false},
+		{true, false, true, false},
+		{false, true, true, true},
+		{true, true, true, true},
+	}
+	tests := []struct{ target, want int }{
+		{1, 2}, // the first two see every AOI pixel once
+		{2, 3},
+		{3, 4},
+		{9, 4}, // never enough: read them all
+	}
+	for _, tt := range tests {
+		if got := enough(len(masks), func(i int) []bool { return masks[i] }, in, tt.target); got != tt.want {
+			t.Errorf("target %d: %d scenes, want %d", tt.target, got, tt.want)
+		}
+	}
+}

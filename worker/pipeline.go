@@ -349,6 +349,7 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 		coverage float64 // share of the AOI covered, then seen clear
 		cloud    float64
 		scene    raster.Scene
+		clear    []bool // coarse pixels seen clear
 	}
 	var acqs []*acquisition
 	byKey := map[string]*acquisition{}
@@ -365,16 +366,17 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 		a.cloud += it.CloudCover
 	}
 	aoiUTM := area.ProjectRings(pl.utm)
+	var inAOI []bool
 	for _, a := range acqs {
 		a.cloud /= float64(len(a.items)) // mean over the acquisition's tiles
 		a.scene = acquisitionScene(a.items)
 		if !opts.NoMask {
-			clear, err := raster.ClearFraction(ctx, a.scene, pl.grid, aoiUTM, 8)
+			clear, in, frac, err := raster.ClearMask(ctx, a.scene, pl.grid, aoiUTM, 8)
 			if err != nil {
 				return nil, fmt.Errorf("%s period: rank scenes: %w", name, err)
 			}
-			a.coverage = clear
-			p.logger().Debug("scene clear over the aoi", "scene", a.scene.ID, "clear", round(clear, 3), "cloud_cover", a.cloud)
+			a.coverage, a.clear, inAOI = frac, clear, in
+			p.logger().Debug("scene clear over the aoi", "scene", a.scene.ID, "clear", round(frac, 3), "cloud_cover", a.cloud)
 		}
 	}
 	sort.SliceStable(acqs, func(i, j int) bool {
@@ -386,12 +388,44 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 	if len(acqs) > opts.MaxScenes {
 		acqs = acqs[:opts.MaxScenes]
 	}
+	if inAOI != nil {
+		acqs = acqs[:enough(len(acqs), func(i int) []bool { return acqs[i].clear }, inAOI, max(opts.MinClear, clearTarget))]
+	}
 	sort.SliceStable(acqs, func(i, j int) bool { return acqs[i].items[0].Datetime.Before(acqs[j].items[0].Datetime) })
 	out := make([]raster.Scene, len(acqs))
 	for i, a := range acqs {
 		out[i] = a.scene
 	}
 	return out, nil
+}
+
+// clearTarget is the number of clear observations per pixel that is enough: the lower
+// median of three rejects one bad observation (haze, an unflagged cloud edge).
+const clearTarget = 3
+
+// enough returns how many of the ranked acquisitions to read: in rank order, until every
+// AOI pixel (of the coarse clear masks) has target clear observations, or all n are taken.
+func enough(n int, clear func(int) []bool, inAOI []bool, target int) int {
+	counts := make([]int, len(inAOI))
+	short := 0
+	for _, in := range inAOI {
+		if in {
+			short++
+		}
+	}
+	for k := 0; k < n; k++ {
+		for i, c := range clear(k) {
+			if c && inAOI[i] {
+				if counts[i]++; counts[i] == target {
+					short--
+				}
+			}
+		}
+		if short == 0 {
+			return k + 1
+		}
+	}
+	return n
 }
 
 // acquisitionScene is the scene of the tiles of one acquisition.
