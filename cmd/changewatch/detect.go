@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,7 +67,7 @@ type detectFlags struct {
 	maskBuffer, maxScenes                int
 	maxCloud                             float64
 	chunk, minClear                      int
-	logLevel                             string
+	logLevel, cpuProfile                 string
 	s3                                   s3Flags
 }
 
@@ -83,6 +84,7 @@ func (d *detectFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&d.maxCloud, "max-cloud", jobs.DefaultMaxCloud, "skip scenes whose eo:cloud_cover is above this percentage")
 	fs.IntVar(&d.minClear, "min-clear", 1, "clear observations a pixel needs in each period; with fewer it is marked not observed")
 	fs.IntVar(&d.chunk, "chunk", 4080, "grids larger than chunk x chunk pixels are processed chunk by chunk and merged: bounds memory")
+	fs.StringVar(&d.cpuProfile, "cpuprofile", "", "write a Go CPU profile (pprof) of the run to this file")
 	fs.StringVar(&d.logLevel, "log-level", env("warn", "CHANGEWATCH_LOG_LEVEL"), "log level: debug, info, warn, error (env CHANGEWATCH_LOG_LEVEL)")
 	d.s3.register(fs)
 }
@@ -134,6 +136,17 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	log, err := newLogger(stderr, d.logLevel)
 	if err != nil {
 		return err
+	}
+	if d.cpuProfile != "" {
+		f, err := os.Create(d.cpuProfile)
+		if err != nil {
+			return usagef("--cpuprofile: %v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	sum, err := detect(ctx, &d, req, log, stderr)
 	if err != nil {
