@@ -369,6 +369,10 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 	var inAOI []bool
 	for _, a := range acqs {
 		a.cloud /= float64(len(a.items)) // mean over the acquisition's tiles
+		// Where a reprocessed sequence (_1) overlaps an older one (_0) of the same tile
+		// and day, the newer is read first and so wins; the older fills only what the
+		// newer lacks.
+		sort.SliceStable(a.items, func(i, j int) bool { return a.items[i].Sequence > a.items[j].Sequence })
 		a.scene = acquisitionScene(a.items)
 		if !opts.NoMask {
 			clear, in, frac, err := raster.ClearMask(ctx, a.scene, pl.grid, aoiUTM, 8)
