@@ -617,6 +617,12 @@ func TestMGRS(t *testing.T) {
 		{29, 554880, 5845140, "NU"}, // ESA SAFE T29UNU, centre
 		{10, 551000, 4180000, "EG"}, // 10SEG, San Francisco: an even zone (rows offset by 5)
 		{35, 744600, 9823000, "QU"}, // 35MQU, Goma, south of the equator
+		// The corners of the Okapi reserve (27.985-29.084 E, 0.965-2.478 N, WRI 2013) in
+		// UTM 35N (gdaltransform): the four tiles of issue 4, 35NPB, 35NQB, 35NPC, 35NQC.
+		{35, 609601, 106656, "PB"},
+		{35, 731883, 106711, "QB"},
+		{35, 609515, 273988, "PC"},
+		{35, 731700, 274130, "QC"},
 	} {
 		if got := mgrsSquare(c.zone, c.e, c.n); got != c.want {
 			t.Errorf("zone %d %.0f %.0f: %s, want %s", c.zone, c.e, c.n, got, c.want)
