@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/changewatch/changewatch/raster"
-	"github.com/changewatch/changewatch/stac"
-	"github.com/changewatch/changewatch/synth"
 )
 
 // BenchmarkDetect runs Detect (read, mask, composite, rules, regions) and Vectorize over a
@@ -25,34 +23,7 @@ import (
 func BenchmarkDetect(b *testing.B) {
 	for _, size := range []int{2048, 5490} {
 		b.Run(strconv.Itoa(size), func(b *testing.B) {
-			raster.Init(raster.S3Config{})
-			dir := b.TempDir()
-			syn, err := synth.Generate(context.Background(), dir, synth.Config{Size: size, Seed: 1})
-			if err != nil {
-				b.Fatal(err)
-			}
-			cat, err := stac.NewStatic(syn.Root, nil, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			items, err := cat.Search(context.Background(), stac.Query{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			var before, after []raster.Scene
-			for _, it := range items {
-				s := raster.Scene{ID: it.ID, Date: it.Datetime, DNOffset: it.DNOffset(), Hrefs: map[string]string{}}
-				for _, k := range raster.BandKeys {
-					s.Hrefs[k] = it.Assets[k].Href
-				}
-				if it.Datetime.Year() < 2024 {
-					before = append(before, s)
-				} else {
-					after = append(after, s)
-				}
-			}
-			p := raster.DetectParams{Grid: syn.Grid, Before: before, After: after, Mask: true, MaskBuffer: 5,
-				Rules: raster.DefaultRules, MinPixels: 20}
+			p := synthScenes(b, size)
 			b.ResetTimer()
 			var elapsed time.Duration
 			for i := 0; i < b.N; i++ {
@@ -67,12 +38,12 @@ func BenchmarkDetect(b *testing.B) {
 				}
 				elapsed += time.Since(t0)
 			}
-			mp := float64(syn.Grid.Pixels()) / 1e6
+			mp := float64(p.Grid.Pixels()) / 1e6
 			mps := mp * float64(b.N) / elapsed.Seconds()
 			peak := peakRSSMiB()
 			b.ReportMetric(mps, "Mpx/s")
 			b.ReportMetric(peak, "peakRSS-MiB")
-			fmt.Printf("detect %dx%d (%d+%d scenes): %.1f Mpx/s, peak RSS %.0f MiB\n", size, size, len(before), len(after), mps, peak)
+			fmt.Printf("detect %dx%d (%d+%d scenes): %.1f Mpx/s, peak RSS %.0f MiB\n", size, size, len(p.Before), len(p.After), mps, peak)
 		})
 	}
 }

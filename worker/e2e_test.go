@@ -195,27 +195,31 @@ func TestStableIDs(t *testing.T) {
 	}
 }
 
+// testS3 connects to the test S3 server, points GDAL's /vsis3/ at it and makes sure bucket
+// exists.
+func testS3(t testing.TB, bucket string) (store *s3store.Client, endpoint, access, secret string) {
+	t.Helper()
+	endpoint, access, secret = testenv.S3Endpoint(t)
+	store, err := s3store.New(context.Background(), s3store.Config{Endpoint: endpoint, Region: "us-east-1", PathStyle: true, AccessKey: access, SecretKey: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raster.Init(raster.S3Config{Endpoint: endpoint, Region: "us-east-1", PathStyle: true, AccessKey: access, SecretKey: secret})
+	if err := store.EnsureBucket(context.Background(), bucket); err != nil {
+		t.Fatal(err)
+	}
+	return store, endpoint, access, secret
+}
+
 // TestS3CatalogAndOutput runs against the real S3-compatible server: the scenes are
 // uploaded in the Earth Search layout, read by GDAL through /vsis3/ range requests, and
 // the outputs published to the bucket, manifest last.
 func TestS3CatalogAndOutput(t *testing.T) {
 	s := scenes(t)
-	endpoint, access, secret := testenv.S3Endpoint(t)
 	ctx := context.Background()
-	cfg := s3store.Config{Endpoint: endpoint, Region: "us-east-1", PathStyle: true, AccessKey: access, SecretKey: secret}
-	store, err := s3store.New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raster.Init(raster.S3Config{Endpoint: endpoint, Region: "us-east-1", PathStyle: true, AccessKey: access, SecretKey: secret})
-	bucket := "cw-e2e-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
-	if len(bucket) > 50 {
-		bucket = bucket[:50]
-	}
-	if err := store.EnsureBucket(ctx, bucket); err != nil {
-		t.Fatal(err)
-	}
-	err = filepath.WalkDir(s.Root, func(p string, d os.DirEntry, err error) error {
+	const bucket = "cw-e2e"
+	store, _, _, _ := testS3(t, bucket)
+	err := filepath.WalkDir(s.Root, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -322,16 +326,8 @@ func TestBadInputIsPermanent(t *testing.T) {
 // found through an s3:// catalog and read through the https://sentinel-cogs.s3.us-west-2.
 // amazonaws.com hrefs of the item, remapped to the configured (local) endpoint.
 func TestRealEarthSearchSceneThroughS3(t *testing.T) {
-	endpoint, access, secret := testenv.S3Endpoint(t)
 	ctx := context.Background()
-	store, err := s3store.New(ctx, s3store.Config{Endpoint: endpoint, Region: "us-east-1", PathStyle: true, AccessKey: access, SecretKey: secret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	raster.Init(raster.S3Config{Endpoint: endpoint, Region: "us-east-1", PathStyle: true, AccessKey: access, SecretKey: secret})
-	if err := store.EnsureBucket(ctx, "sentinel-cogs"); err != nil {
-		t.Fatal(err)
-	}
+	store, _, _, _ := testS3(t, "sentinel-cogs")
 	const prefix = "sentinel-s2-l2a-cogs/29/R/KH/2020/2/S2A_29RKH_20200219_0_L2A/"
 	dir := filepath.Join(testenv.SharedData(t), "sentinel2/sentinel-cogs", prefix)
 	ents, err := os.ReadDir(dir)

@@ -19,7 +19,6 @@ import (
 	"github.com/changewatch/changewatch/internal/testenv"
 	"github.com/changewatch/changewatch/jobs"
 	"github.com/changewatch/changewatch/raster"
-	"github.com/changewatch/changewatch/s3store"
 )
 
 // The worker tests use Redis database 1 (other packages use others: asynq's keys are
@@ -86,16 +85,8 @@ func queuedRequest(t *testing.T, out string) jobs.DetectRequest {
 // server and report their summary through asynq's result.
 func TestQueueEndToEnd(t *testing.T) {
 	rdb := testRedis(t)
-	endpoint, access, secret := testenv.S3Endpoint(t)
 	ctx := context.Background()
-	store, err := s3store.New(ctx, s3store.Config{Endpoint: endpoint, Region: "us-east-1", PathStyle: true, AccessKey: access, SecretKey: secret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	raster.Init(raster.S3Config{Endpoint: endpoint, Region: "us-east-1", PathStyle: true, AccessKey: access, SecretKey: secret})
-	if err := store.EnsureBucket(ctx, "cw-queue"); err != nil {
-		t.Fatal(err)
-	}
+	store, _, _, _ := testS3(t, "cw-queue")
 	client := asynq.NewClientFromRedisClient(rdb)
 	h := &Handler{Pipeline: &Pipeline{Store: store}, FanOut: &FanOut{Client: client, Pixels: 300 * 300, Chunk: 516}}
 	startWorker(t, rdb, h, 2)

@@ -14,9 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/changewatch/changewatch/internal/testenv"
 	"github.com/changewatch/changewatch/raster"
-	"github.com/changewatch/changewatch/s3store"
 	"github.com/changewatch/changewatch/stac"
 )
 
@@ -40,15 +38,8 @@ func (c countingBody) Read(p []byte) (int, error) {
 //	./scripts/test.sh -run '^$' -bench S3WindowReads -benchtime 1x ./worker/
 func BenchmarkS3WindowReads(b *testing.B) {
 	s := scenes(b)
-	endpoint, access, secret := testenv.S3Endpoint(b)
 	ctx := context.Background()
-	store, err := s3store.New(ctx, s3store.Config{Endpoint: endpoint, Region: "us-east-1", PathStyle: true, AccessKey: access, SecretKey: secret})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := store.EnsureBucket(ctx, "cw-bench"); err != nil {
-		b.Fatal(err)
-	}
+	store, endpoint, access, secret := testS3(b, "cw-bench")
 	target, _ := url.Parse(endpoint)
 	var requests, bytes atomic.Int64
 	proxy := httputil.NewSingleHostReverseProxy(target)
@@ -64,7 +55,7 @@ func BenchmarkS3WindowReads(b *testing.B) {
 		w := g.Sub(300+i*17*6, 246+i*6, side, side)
 		// the scenes under a fresh prefix per window, so no cache of GDAL's can help
 		prefix := fmt.Sprintf("catalog-%d/", i)
-		err = filepath.WalkDir(s.Root, func(p string, d os.DirEntry, err error) error {
+		err := filepath.WalkDir(s.Root, func(p string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return err
 			}
