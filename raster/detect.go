@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/paulmach/orb"
@@ -32,8 +33,38 @@ type DetectParams struct {
 	// fanned-out AOI). Pixels near its edges are masked exactly as in a whole-grid run:
 	// the cloud-mask buffer reads a halo around the window.
 	Window Window
+	// Rows, when set, receives the per-pixel outputs strip by strip, top to bottom (its
+	// slices are reused once it returns), and Result's rasters stay nil: memory then does
+	// not grow with the window. The change classes it sees are before the minimum mapping
+	// unit: Result.Dropped lists the pixels to clear.
+	Rows func(Rows) error
 	// Progress, when set, is told the stage and fraction done.
 	Progress func(stage string, frac float64)
+}
+
+// Rows are consecutive full-width rows of Detect's window.
+type Rows struct {
+	Row, Height             int // first window row, rows
+	Class                   []uint8
+	DNDVI                   []int16
+	ClearBefore, ClearAfter []uint8
+}
+
+// dNDVI is stored as a scaled integer (the convention of Sentinel-2 L2A reflectances):
+// dNDVI = raw * DNDVIScale; DNDVINoData marks pixels not observed. The 1e-4 step is far
+// below the noise of NDVI itself.
+const (
+	DNDVIScale        = 1e-4
+	DNDVINoData int16 = math.MinInt16
+)
+
+// quantizeDNDVI returns the raw value of a dNDVI (NaN: nodata).
+func quantizeDNDVI(v float32) int16 {
+	if v != v {
+		return DNDVINoData
+	}
+	q := math.Round(float64(v) / DNDVIScale)
+	return int16(max(-math.MaxInt16, min(math.MaxInt16, q)))
 }
 
 // Window is a pixel rectangle of a grid.
@@ -91,17 +122,51 @@ func (r *Region) AddStats(o *Region) {
 
 // Result is the per-pixel and per-region outcome of Detect.
 type Result struct {
-	Grid  Grid      // the grid of the pixels below: DetectParams.Grid, or its Window
-	Full  Grid      // DetectParams.Grid
-	Class []uint8   // ClassNone, ClassBare, ClassWater, ClassBurn, ClassNotObserved
-	DNDVI []float32 // after - before NDVI, NaN where not observed
-	// Clear observations per pixel in each period (0 outside the AOI).
+	Grid Grid // the grid of the pixels below: DetectParams.Grid, or its Window
+	Full Grid // DetectParams.Grid
+	// Per-pixel rasters of Grid (nil when DetectParams.Rows received them instead):
+	// change class (ClassNone, ClassBare, ClassWater, ClassBurn, ClassNotObserved), dNDVI
+	// (after - before NDVI, scaled: see DNDVIScale), clear observations per pixel in each
+	// period (0 outside the AOI).
+	Class                   []uint8
+	DNDVI                   []int16
 	ClearBefore, ClearAfter []uint8
-	Labels                  []int32 // region label per pixel, 0 = none
 	Regions                 []Region
+	// Dropped lists the pixels (row-major in Grid, ascending) that passed the change rules
+	// but whose region is under the minimum mapping unit: ClassNone in Class.
+	Dropped []uint32
 	// Pixels inside the AOI with / without a clear observation in both periods.
 	Observed, NotObserved int
 	Quicklook             *Quicklook // covers the Full grid
+	pix                   []uint32   // the regions' pixels, region after region, raster order
+	start                 []int      // region i's pixels are pix[start[i]:start[i+1]]
+}
+
+// RegionPixels returns the pixels (row-major in Grid) of Regions[i].
+func (r *Result) RegionPixels(i int) []uint32 { return r.pix[r.start[i]:r.start[i+1]] }
+
+// Labels returns the label raster of Grid: Regions[i] is i+1, 0 elsewhere.
+func (r *Result) Labels() []int32 {
+	l := make([]int32, r.Grid.Pixels())
+	for i := range r.Regions {
+		for _, j := range r.RegionPixels(i) {
+			l[j] = int32(i + 1)
+		}
+	}
+	return l
+}
+
+// CountClasses adds the regions' pixels to the quicklook's change overlay.
+func (r *Result) CountClasses() {
+	col := int(math.Round((r.Grid.X0 - r.Full.X0) / r.Full.Res))
+	row := int(math.Round((r.Full.Y0 - r.Grid.Y0) / r.Full.Res))
+	w := r.Grid.Width
+	for i := range r.Regions {
+		c := r.Regions[i].Class
+		for _, j := range r.RegionPixels(i) {
+			r.Quicklook.addClass(col+int(j)%w, row+int(j)/w, c)
+		}
+	}
 }
 
 // pixelRec keeps the per-pixel values of change pixels until regions are known.
@@ -111,6 +176,7 @@ type pixelRec struct {
 	dbsi                      float32
 	bits                      uint32 // clear before scenes | clear after scenes << 16
 	nb, na                    uint8
+	cls                       uint8
 }
 
 // Detect reads both periods chunk by chunk (so a cancelled context stops it within a
@@ -174,14 +240,17 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 	}
 	defer closeAll(after)
 
-	res := &Result{
-		Grid:        wg,
-		Full:        g,
-		Class:       make([]uint8, wg.Pixels()),
-		DNDVI:       make([]float32, wg.Pixels()),
-		ClearBefore: make([]uint8, wg.Pixels()),
-		ClearAfter:  make([]uint8, wg.Pixels()),
-		Quicklook:   newQuicklook(g.Width, g.Height, 400),
+	res := &Result{Grid: wg, Full: g, Quicklook: newQuicklook(g.Width, g.Height, 400)}
+	w := win.Width
+	var out Rows
+	if p.Rows == nil {
+		res.Class = make([]uint8, wg.Pixels())
+		res.DNDVI = make([]int16, wg.Pixels())
+		res.ClearBefore = make([]uint8, wg.Pixels())
+		res.ClearAfter = make([]uint8, wg.Pixels())
+	} else {
+		n := p.ChunkRows * w
+		out = Rows{Class: make([]uint8, n), DNDVI: make([]int16, n), ClearBefore: make([]uint8, n), ClearAfter: make([]uint8, n)}
 	}
 	halo := 0
 	if p.Mask {
@@ -205,11 +274,24 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 		if err := ca.load(after, c0, r0, c1-c0, r1-r0, p.Mask, p.MaskBuffer); err != nil {
 			return nil, err
 		}
-		recs = p.classifyParallel(res, aoiMask, cb, ca, before, after, win, row, h, row-r0, win.Col-c0, c1-c0, recs)
+		out.Row, out.Height = row-win.Row, h
+		if p.Rows == nil {
+			i0, i1 := out.Row*w, (out.Row+h)*w
+			out.Class, out.DNDVI = res.Class[i0:i1], res.DNDVI[i0:i1]
+			out.ClearBefore, out.ClearAfter = res.ClearBefore[i0:i1], res.ClearAfter[i0:i1]
+		}
+		recs = p.classifyParallel(res, &out, aoiMask, cb, ca, before, after, win, row, h, row-r0, win.Col-c0, c1-c0, recs)
+		if p.Rows != nil {
+			n := h * w
+			if err := p.Rows(Rows{Row: out.Row, Height: h, Class: out.Class[:n], DNDVI: out.DNDVI[:n],
+				ClearBefore: out.ClearBefore[:n], ClearAfter: out.ClearAfter[:n]}); err != nil {
+				return nil, err
+			}
+		}
 		progress("read, composite, classify", float64(row+h-win.Row)/float64(win.Height))
 	}
 	progress("regions", 0)
-	res.Labels, res.Regions = regions(res, recs, p.MinPixels, p.KeepEdgeRegions, before, after)
+	regions(res, recs, p.MinPixels, p.KeepEdgeRegions, before, after)
 	progress("regions", 1)
 	return res, nil
 }
@@ -343,7 +425,7 @@ type classified struct {
 // classifyParallel classifies rows [row,row+h) of a loaded chunk on every core: the rows
 // are split at multiples of the quicklook's cell height, so each goroutine writes its own
 // pixels and quicklook cells; records come back in raster order.
-func (p *DetectParams) classifyParallel(res *Result, aoiMask []bool, cb, ca *chunkBuffers, before, after []*sceneReader, win Window, row, h, rowOff, colOff, bw int, recs []pixelRec) []pixelRec {
+func (p *DetectParams) classifyParallel(res *Result, out *Rows, aoiMask []bool, cb, ca *chunkBuffers, before, after []*sceneReader, win Window, row, h, rowOff, colOff, bw int, recs []pixelRec) []pixelRec {
 	step := res.Quicklook.step
 	n := runtime.GOMAXPROCS(0)
 	per := max(step, (h+n-1)/n/step*step)
@@ -363,7 +445,7 @@ func (p *DetectParams) classifyParallel(res *Result, aoiMask []bool, cb, ca *chu
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			parts[i] = p.classifyRows(res, aoiMask, cb, ca, before, after, win, row, b[0], b[1], rowOff, colOff, bw)
+			parts[i] = p.classifyRows(res, out, aoiMask, cb, ca, before, after, win, row, b[0], b[1], rowOff, colOff, bw)
 		}()
 	}
 	wg.Wait()
@@ -378,7 +460,7 @@ func (p *DetectParams) classifyParallel(res *Result, aoiMask []bool, cb, ca *chu
 // classifyRows classifies rows [row+y0,row+y1) (grid rows) of the window. The chunk
 // buffers are bw pixels wide; window column 0 is buffer column colOff, grid row `row` is
 // buffer row rowOff.
-func (p *DetectParams) classifyRows(res *Result, aoiMask []bool, cb, ca *chunkBuffers, before, after []*sceneReader, win Window, row, y0, y1, rowOff, colOff, bw int) classified {
+func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca *chunkBuffers, before, after []*sceneReader, win Window, row, y0, y1, rowOff, colOff, bw int) classified {
 	var out classified
 	w := win.Width
 	order := make([]int, 0, MaxScenesPerPeriod)
@@ -387,28 +469,28 @@ func (p *DetectParams) classifyRows(res *Result, aoiMask []bool, cb, ca *chunkBu
 	minClear := max(1, p.MinClear)
 	for y := y0; y < y1; y++ {
 		for x := 0; x < w; x++ {
+			k := y*w + x // in the strip
 			idx := (row-win.Row+y)*w + x
 			j := (rowOff+y)*bw + colOff + x
 			if aoiMask != nil && !aoiMask[idx] {
-				res.Class[idx] = ClassNotObserved
-				res.DNDVI[idx] = float32(math.NaN())
+				o.Class[k], o.DNDVI[k], o.ClearBefore[k], o.ClearAfter[k] = ClassNotObserved, DNDVINoData, 0, 0
 				continue
 			}
 			sb, nb, bb := cb.composite(before, j, order, blues)
 			sa, na, ba := ca.composite(after, j, order, blues)
-			res.ClearBefore[idx], res.ClearAfter[idx] = uint8(nb), uint8(na)
+			o.ClearBefore[k], o.ClearAfter[k] = uint8(nb), uint8(na)
 			if nb < minClear || na < minClear {
-				res.Class[idx] = ClassNotObserved
-				res.DNDVI[idx] = float32(math.NaN())
+				o.Class[k], o.DNDVI[k] = ClassNotObserved, DNDVINoData
 				out.notObserved++
 				continue
 			}
 			out.observed++
 			ib, ia := sb.Index(), sa.Index()
 			dndvi := ia.NDVI - ib.NDVI
-			res.DNDVI[idx] = dndvi
+			o.DNDVI[k] = quantizeDNDVI(dndvi)
 			cls, str := rules.Classify(&sb, &sa, &ib, &ia)
 			res.Quicklook.add(win.Col+x, row+y, &sb, &sa)
+			o.Class[k] = cls
 			if cls == ClassNone {
 				continue
 			}
@@ -425,41 +507,54 @@ func (p *DetectParams) classifyRows(res *Result, aoiMask []bool, cb, ca *chunkBu
 				}
 			}
 			conf := str * (0.5 + 0.5*float32(agree)/float32(max(na, 2)))
-			res.Class[idx] = cls
 			out.recs = append(out.recs, pixelRec{
 				idx: uint32(idx), conf: conf, dndvi: dndvi, dnbr: ib.NBR - ia.NBR,
 				dmndwi: ia.MNDWI - ib.MNDWI, dbsi: ia.BSI - ib.BSI,
-				bits: bb | ba<<16, nb: uint8(nb), na: uint8(na),
+				bits: bb | ba<<16, nb: uint8(nb), na: uint8(na), cls: cls,
 			})
 		}
 	}
 	return out
 }
 
-// regions labels change regions (dropping those under the minimum mapping unit) and
-// aggregates the per-pixel records into region statistics.
-func regions(res *Result, recs []pixelRec, minPixels int, keepEdge bool, before, after []*sceneReader) ([]int32, []Region) {
+// regions labels the change regions of the records (raster order), drops those under the
+// minimum mapping unit (clearing them in res.Class when it is held) and aggregates the
+// records into region statistics.
+func regions(res *Result, recs []pixelRec, minPixels int, keepEdge bool, before, after []*sceneReader) {
 	g := res.Grid
-	labels, comps, sizes := labelComponents(res.Class, g.Width, g.Height, max(1, minPixels), keepEdge)
+	idx := make([]uint32, len(recs))
+	cls := make([]uint8, len(recs))
+	for i := range recs {
+		idx[i], cls[i] = recs[i].idx, recs[i].cls
+	}
+	labels, comps, sizes := labelSparse(idx, cls, g.Width, g.Height, max(1, minPixels), keepEdge)
 	regs := make([]Region, len(comps))
 	bits := make([]uint32, len(comps))
-	first := make([]bool, len(comps))
+	res.start = make([]int, len(comps)+1)
 	for i := range regs {
 		regs[i].Component = comps[i]
 		regs[i].Pixels = sizes[i]
+		res.start[i+1] = res.start[i] + sizes[i]
 	}
-	for _, r := range recs {
-		l := labels[r.idx]
+	res.pix = make([]uint32, res.start[len(comps)])
+	next := slices.Clone(res.start[:len(comps)])
+	for i, r := range recs {
+		l := labels[i]
 		if l == 0 {
+			res.Dropped = append(res.Dropped, r.idx)
+			if res.Class != nil {
+				res.Class[r.idx] = ClassNone
+			}
 			continue
 		}
+		res.pix[next[l-1]] = r.idx
+		next[l-1]++
 		rg := &regs[l-1]
-		if !first[l-1] {
-			first[l-1] = true
+		if rg.Class == 0 {
 			x, y := int(r.idx)%g.Width, int(r.idx)/g.Width
 			rg.AnchorX = g.X0 + (float64(x)+0.5)*g.Res
 			rg.AnchorY = g.Y0 - (float64(y)+0.5)*g.Res
-			rg.Class = res.Class[r.idx]
+			rg.Class = r.cls
 		}
 		rg.Confidence += float64(r.conf)
 		rg.DNDVI += float64(r.dndvi)
@@ -484,7 +579,7 @@ func regions(res *Result, recs []pixelRec, minPixels int, keepEdge bool, before,
 			}
 		}
 	}
-	return labels, regs
+	res.Regions = regs
 }
 
 // Vectorize sets each region's Geometry (EPSG:4326) from the label raster.
@@ -493,7 +588,7 @@ func (r *Result) Vectorize(ctx context.Context) error {
 	for i := range r.Regions {
 		comps[i] = r.Regions[i].Component
 	}
-	geoms, err := PolygonizeLabels(ctx, r.Grid, r.Labels, comps)
+	geoms, err := PolygonizePixels(ctx, r.Grid, comps, r.pix, r.start)
 	if err != nil {
 		return fmt.Errorf("vectorize: %w", err)
 	}

@@ -1,6 +1,7 @@
 package raster
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -63,7 +64,7 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestLabelComponents(t *testing.T) {
+func TestLabelSparse(t *testing.T) {
 	const w, h = 6, 5
 	class := []uint8{
 		1, 1, 0, 0, 0, 2,
@@ -72,7 +73,18 @@ func TestLabelComponents(t *testing.T) {
 		3, 0, 1, 1, 1, 0,
 		0, 0, 1, 2, 255, 0, // 255 (not observed) is never a region; the lone 2 is too small
 	}
-	labels, comps, sizes := labelComponents(class, w, h, 2, false)
+	var idx []uint32
+	var cls []uint8
+	for i, c := range class {
+		if c != ClassNone && c != ClassNotObserved {
+			idx, cls = append(idx, uint32(i)), append(cls, c)
+		}
+	}
+	pl, comps, sizes := labelSparse(idx, cls, w, h, 2, false)
+	labels := make([]int32, len(class))
+	for i, j := range idx {
+		labels[j] = pl[i]
+	}
 	if len(comps) != 3 {
 		t.Fatalf("%d regions, want 3: %v", len(comps), comps)
 	}
@@ -82,8 +94,8 @@ func TestLabelComponents(t *testing.T) {
 			t.Errorf("region %d: %d pixels, want %d", i+1, s, wantSizes[i])
 		}
 	}
-	if class[18] != ClassNone || class[27] != ClassNone || labels[18] != 0 {
-		t.Errorf("regions under the minimum mapping unit must be cleared: class %v", class)
+	if labels[18] != 0 || labels[27] != 0 {
+		t.Errorf("regions under the minimum mapping unit must be dropped: labels %v", labels)
 	}
 	if c := comps[2]; c.MinCol != 2 || c.MaxCol != 4 || c.MinRow != 3 || c.MaxRow != 4 {
 		t.Errorf("bbox of region 3: %+v", c)
@@ -151,6 +163,94 @@ func TestRasterizePolygons(t *testing.T) {
 			}
 			if n != tt.want {
 				t.Fatalf("%d pixels, want %d", n, tt.want)
+			}
+		})
+	}
+}
+
+// TestLabelSparseMatchesFloodFill compares the sparse labelling with a plain flood fill on
+// random class rasters (dense and sparse, with gaps of empty rows).
+func TestLabelSparseMatchesFloodFill(t *testing.T) {
+	tests := []struct {
+		name       string
+		w, h       int
+		density    float64
+		minPixels  int
+		keepEdge   bool
+		emptyEvery int
+	}{
+		{"dense", 40, 30, 0.5, 1, false, 0},
+		{"sparse with mmu", 64, 64, 0.15, 3, false, 0},
+		{"edge kept", 50, 20, 0.3, 4, true, 0},
+		{"empty rows", 30, 40, 0.4, 2, false, 3},
+		{"one column", 1, 50, 0.6, 2, true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(tt.w), uint64(tt.h)))
+			class := make([]uint8, tt.w*tt.h)
+			var idx []uint32
+			var cls []uint8
+			for i := range class {
+				if tt.emptyEvery > 0 && (i/tt.w)%tt.emptyEvery == 0 {
+					continue
+				}
+				if rng.Float64() < tt.density {
+					class[i] = uint8(1 + rng.IntN(2))
+					idx, cls = append(idx, uint32(i)), append(cls, class[i])
+				}
+			}
+			got, comps, sizes := labelSparse(idx, cls, tt.w, tt.h, tt.minPixels, tt.keepEdge)
+			// Reference: flood fill, regions numbered in raster order of their first pixel.
+			ref := make([]int32, len(class))
+			var refSizes []int
+			seen := make([]bool, len(class))
+			for i, c := range class {
+				if c == 0 || seen[i] {
+					continue
+				}
+				stack, members := []int{i}, []int{}
+				seen[i] = true
+				edge := false
+				for len(stack) > 0 {
+					p := stack[len(stack)-1]
+					stack = stack[:len(stack)-1]
+					members = append(members, p)
+					x, y := p%tt.w, p/tt.w
+					edge = edge || x == 0 || y == 0 || x == tt.w-1 || y == tt.h-1
+					for dy := -1; dy <= 1; dy++ {
+						for dx := -1; dx <= 1; dx++ {
+							nx, ny := x+dx, y+dy
+							if nx < 0 || ny < 0 || nx >= tt.w || ny >= tt.h {
+								continue
+							}
+							q := ny*tt.w + nx
+							if !seen[q] && class[q] == c {
+								seen[q] = true
+								stack = append(stack, q)
+							}
+						}
+					}
+				}
+				if len(members) >= tt.minPixels || tt.keepEdge && edge {
+					refSizes = append(refSizes, len(members))
+					for _, p := range members {
+						ref[p] = int32(len(refSizes))
+					}
+				}
+			}
+			if len(comps) != len(refSizes) {
+				t.Fatalf("%d regions, flood fill finds %d", len(comps), len(refSizes))
+			}
+			for i := range sizes {
+				if sizes[i] != refSizes[i] {
+					t.Fatalf("region %d: %d pixels, flood fill %d", i+1, sizes[i], refSizes[i])
+				}
+			}
+			for i, j := range idx {
+				if got[i] != ref[j] {
+					t.Fatalf("pixel %d: label %d, flood fill %d", j, got[i], ref[j])
+				}
 			}
 		})
 	}

@@ -59,6 +59,11 @@ func (q *Quicklook) AddClasses(col, row, width int, class []uint8) {
 	}
 }
 
+// addClass counts pixel (x, y) of the full grid as change class c.
+func (q *Quicklook) addClass(x, y int, c uint8) {
+	q.classes[(y/q.step)*q.w+x/q.step][c]++
+}
+
 // Merge adds the sums of o (a quicklook of another window of the same grid) to q.
 func (q *Quicklook) Merge(o *Quicklook) error {
 	if q.w != o.w || q.h != o.h || q.step != o.step {

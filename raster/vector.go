@@ -53,16 +53,16 @@ func wgs84() (*godal.SpatialRef, error) {
 	return sr, nil
 }
 
-// PolygonizeLabels returns, for each component, its outline as a MultiPolygon in EPSG:4326
+// PolygonizePixels returns, for each component, its outline as a MultiPolygon in EPSG:4326
 // (lon/lat), holes kept, pixel-exact (GDAL Polygonize, 8-connected, so a component is one
-// polygon). labels is g.Width*g.Height, row-major. Each component is polygonized in a small
-// window around its bounding box (pixels equal to its label become 1, everything else,
-// including a one-pixel border, 0), so the work scales with the components, not the
-// raster; ctx is checked between components. Rings follow RFC 7946: exterior
-// counter-clockwise, holes clockwise.
-func PolygonizeLabels(ctx context.Context, g Grid, labels []int32, comps []Component) ([]orb.MultiPolygon, error) {
-	if len(labels) != g.Pixels() {
-		return nil, fmt.Errorf("polygonize labels: %d labels for a %dx%d grid", len(labels), g.Width, g.Height)
+// polygon). Component i's pixels are pix[start[i]:start[i+1]], row-major indices into g.
+// Each component is polygonized in a small window around its bounding box (its pixels
+// 1, everything else, including a one-pixel border, 0), so the work scales with the
+// changed pixels, not the raster; ctx is checked between components. Rings follow
+// RFC 7946: exterior counter-clockwise, holes clockwise.
+func PolygonizePixels(ctx context.Context, g Grid, comps []Component, pix []uint32, start []int) ([]orb.MultiPolygon, error) {
+	if len(start) != len(comps)+1 || start[len(comps)] > len(pix) {
+		return nil, fmt.Errorf("polygonize: %d pixel ranges for %d components", len(start)-1, len(comps))
 	}
 	out := make([]orb.MultiPolygon, len(comps))
 	if len(comps) == 0 {
@@ -70,17 +70,17 @@ func PolygonizeLabels(ctx context.Context, g Grid, labels []int32, comps []Compo
 	}
 	src, err := g.srs()
 	if err != nil {
-		return nil, fmt.Errorf("polygonize labels: %w", err)
+		return nil, fmt.Errorf("polygonize: %w", err)
 	}
 	defer src.Close()
 	dst, err := wgs84()
 	if err != nil {
-		return nil, fmt.Errorf("polygonize labels: %w", err)
+		return nil, fmt.Errorf("polygonize: %w", err)
 	}
 	defer dst.Close()
 	trn, err := godal.NewTransform(src, dst)
 	if err != nil {
-		return nil, fmt.Errorf("polygonize labels: transform epsg:%d to epsg:4326: %w", g.EPSG, err)
+		return nil, fmt.Errorf("polygonize: transform epsg:%d to epsg:4326: %w", g.EPSG, err)
 	}
 	defer trn.Close()
 	var buf []uint8
@@ -88,12 +88,12 @@ func PolygonizeLabels(ctx context.Context, g Grid, labels []int32, comps []Compo
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		mp, err := polygonizeComponent(g, labels, c, &buf)
+		mp, err := polygonizeComponent(g, c, pix[start[i]:start[i+1]], &buf)
 		if err != nil {
-			return nil, fmt.Errorf("polygonize label %d: %w", c.Label, err)
+			return nil, fmt.Errorf("polygonize region %d: %w", c.Label, err)
 		}
 		if err := transformMultiPolygon(trn, mp); err != nil {
-			return nil, fmt.Errorf("polygonize label %d: to epsg:4326: %w", c.Label, err)
+			return nil, fmt.Errorf("polygonize region %d: to epsg:4326: %w", c.Label, err)
 		}
 		orientRFC7946(mp)
 		out[i] = mp
@@ -101,13 +101,16 @@ func PolygonizeLabels(ctx context.Context, g Grid, labels []int32, comps []Compo
 	return out, nil
 }
 
-// polygonizeComponent polygonizes the pixels of c in a window of its bounding box plus
+// polygonizeComponent polygonizes pix (c's pixels) in a window of c's bounding box plus
 // one pixel on every side, and returns the outline in g's CRS. buf is reused between calls.
-func polygonizeComponent(g Grid, labels []int32, c Component, buf *[]uint8) (orb.MultiPolygon, error) {
+func polygonizeComponent(g Grid, c Component, pix []uint32, buf *[]uint8) (orb.MultiPolygon, error) {
 	if c.MinCol < 0 || c.MinRow < 0 || c.MaxCol >= g.Width || c.MaxRow >= g.Height ||
 		c.MinCol > c.MaxCol || c.MinRow > c.MaxRow {
 		return nil, fmt.Errorf("bounding box [%d,%d]-[%d,%d] outside the %dx%d grid",
 			c.MinCol, c.MinRow, c.MaxCol, c.MaxRow, g.Width, g.Height)
+	}
+	if len(pix) == 0 {
+		return nil, errors.New("no pixel")
 	}
 	w, h := c.MaxCol-c.MinCol+3, c.MaxRow-c.MinRow+3
 	if cap(*buf) < w*h {
@@ -115,19 +118,12 @@ func polygonizeComponent(g Grid, labels []int32, c Component, buf *[]uint8) (orb
 	}
 	win := (*buf)[:w*h]
 	clear(win)
-	n := 0
-	for row := c.MinRow; row <= c.MaxRow; row++ {
-		src := labels[row*g.Width+c.MinCol : row*g.Width+c.MaxCol+1]
-		dst := win[(row-c.MinRow+1)*w+1:]
-		for i, l := range src {
-			if l == c.Label {
-				dst[i] = 1
-				n++
-			}
+	for _, j := range pix {
+		x, y := int(j)%g.Width-c.MinCol, int(j)/g.Width-c.MinRow
+		if x < 0 || y < 0 || x > c.MaxCol-c.MinCol || y > c.MaxRow-c.MinRow {
+			return nil, fmt.Errorf("pixel %d outside the bounding box", j)
 		}
-	}
-	if n == 0 {
-		return nil, errors.New("no pixel carries the label inside its bounding box")
+		win[(y+1)*w+x+1] = 1
 	}
 
 	rds, err := godal.Create(godal.Memory, "", 1, godal.Byte, w, h)

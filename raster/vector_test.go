@@ -47,6 +47,22 @@ func vtTransform(t *testing.T, mp orb.MultiPolygon, from, to int) orb.MultiPolyg
 	return out
 }
 
+// vtPixels returns the pixels of each component of a label raster, as PolygonizePixels
+// takes them.
+func vtPixels(labels []int32, comps []Component) ([]uint32, []int) {
+	var pix []uint32
+	start := []int{0}
+	for _, c := range comps {
+		for i, l := range labels {
+			if l == c.Label {
+				pix = append(pix, uint32(i))
+			}
+		}
+		start = append(start, len(pix))
+	}
+	return pix, start
+}
+
 // vtComponents returns the components (bounding boxes) of a label raster.
 func vtComponents(labels []int32, w int) []Component {
 	idx := map[int32]int{}
@@ -69,7 +85,7 @@ func vtComponents(labels []int32, w int) []Component {
 	return comps
 }
 
-func TestPolygonizeLabels(t *testing.T) {
+func TestPolygonizePixels(t *testing.T) {
 	vtInit(t)
 	// 12 x 10 pixels of 10 m in UTM 35N; '.' is background, digits are labels.
 	rows := []string{
@@ -94,7 +110,8 @@ func TestPolygonizeLabels(t *testing.T) {
 		}
 	}
 	comps := vtComponents(labels, g.Width)
-	mps, err := PolygonizeLabels(context.Background(), g, labels, comps)
+	pix, start := vtPixels(labels, comps)
+	mps, err := PolygonizePixels(context.Background(), g, comps, pix, start)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,28 +184,29 @@ func TestPolygonizeLabels(t *testing.T) {
 	}
 }
 
-func TestPolygonizeLabelsErrors(t *testing.T) {
+func TestPolygonizePixelsErrors(t *testing.T) {
 	vtInit(t)
 	g := Grid{EPSG: 32635, X0: 500000, Y0: 4600000, Res: 10, Width: 3, Height: 3}
-	labels := make([]int32, 9)
-	labels[4] = 1
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
+	centre := []Component{{Label: 1, MinCol: 1, MinRow: 1, MaxCol: 1, MaxRow: 1}}
 	tests := []struct {
-		name   string
-		ctx    context.Context
-		labels []int32
-		comps  []Component
-		is     error
+		name  string
+		ctx   context.Context
+		comps []Component
+		pix   []uint32
+		start []int
+		is    error
 	}{
-		{"cancelled", ctx, labels, []Component{{Label: 1, MinCol: 1, MinRow: 1, MaxCol: 1, MaxRow: 1}}, context.Canceled},
-		{"wrong label count", context.Background(), labels[:8], nil, nil},
-		{"box outside grid", context.Background(), labels, []Component{{Label: 1, MinCol: 1, MinRow: 1, MaxCol: 3, MaxRow: 1}}, nil},
-		{"label absent", context.Background(), labels, []Component{{Label: 2, MinCol: 0, MinRow: 0, MaxCol: 2, MaxRow: 2}}, nil},
+		{"cancelled", ctx, centre, []uint32{4}, []int{0, 1}, context.Canceled},
+		{"wrong range count", context.Background(), centre, []uint32{4}, []int{0}, nil},
+		{"box outside grid", context.Background(), []Component{{Label: 1, MinCol: 1, MinRow: 1, MaxCol: 3, MaxRow: 1}}, []uint32{4}, []int{0, 1}, nil},
+		{"no pixel", context.Background(), centre, nil, []int{0, 0}, nil},
+		{"pixel outside its box", context.Background(), centre, []uint32{0}, []int{0, 1}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := PolygonizeLabels(tc.ctx, g, tc.labels, tc.comps)
+			_, err := PolygonizePixels(tc.ctx, g, tc.comps, tc.pix, tc.start)
 			if err == nil {
 				t.Fatal("no error")
 			}

@@ -2,7 +2,8 @@ package raster_test
 
 import (
 	"context"
-	"math"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/changewatch/changewatch/raster"
@@ -63,7 +64,7 @@ func TestDetectWindowsMatchWholeGrid(t *testing.T) {
 				i, j := (w.Row+y)*g.Width+w.Col+x, y*w.Width+x
 				// region sieving differs at window edges; compare the raw classification via dNDVI
 				a, b := whole.DNDVI[i], part.DNDVI[j]
-				if a != b && !(math.IsNaN(float64(a)) && math.IsNaN(float64(b))) {
+				if a != b {
 					t.Fatalf("window %+v pixel (%d,%d): dNDVI %v, whole grid %v", w, x, y, b, a)
 				}
 			}
@@ -88,5 +89,61 @@ func TestDetectCancelledBetweenChunks(t *testing.T) {
 	}
 	if chunks != 1 {
 		t.Fatalf("%d chunks processed after cancellation, want 1 (of %d)", chunks, 512/32)
+	}
+}
+
+// TestDetectRowsStreamed checks that streaming the rasters through DetectParams.Rows gives
+// the rasters Detect holds otherwise, once Dropped is cleared, and the same regions.
+func TestDetectRowsStreamed(t *testing.T) {
+	p := synthScenes(t, 512)
+	p.ChunkRows = 96
+	p.MinPixels = 60 // drops some of the planted objects
+	whole, err := raster.Detect(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := whole.Grid.Pixels()
+	class, dndvi := make([]uint8, 0, n), make([]int16, 0, n)
+	cb, ca := make([]uint8, 0, n), make([]uint8, 0, n)
+	next := 0
+	p.Rows = func(r raster.Rows) error {
+		if r.Row != next {
+			return fmt.Errorf("rows from %d, want %d", r.Row, next)
+		}
+		next += r.Height
+		class, dndvi = append(class, r.Class...), append(dndvi, r.DNDVI...)
+		cb, ca = append(cb, r.ClearBefore...), append(ca, r.ClearAfter...)
+		return nil
+	}
+	streamed, err := raster.Detect(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if streamed.Class != nil || streamed.DNDVI != nil {
+		t.Fatal("streamed result holds rasters")
+	}
+	for _, j := range streamed.Dropped {
+		class[j] = raster.ClassNone
+	}
+	if len(streamed.Dropped) == 0 {
+		t.Error("no region under the minimum mapping unit: the test does not exercise Dropped")
+	}
+	for name, eq := range map[string]bool{
+		"class": slices.Equal(class, whole.Class), "dndvi": slices.Equal(dndvi, whole.DNDVI),
+		"clear_before": slices.Equal(cb, whole.ClearBefore), "clear_after": slices.Equal(ca, whole.ClearAfter),
+		"dropped": slices.Equal(streamed.Dropped, whole.Dropped),
+	} {
+		if !eq {
+			t.Errorf("%s differs when streamed", name)
+		}
+	}
+	if len(streamed.Regions) != len(whole.Regions) || len(whole.Regions) == 0 {
+		t.Fatalf("%d regions streamed, %d held", len(streamed.Regions), len(whole.Regions))
+	}
+	for i := range whole.Regions {
+		a, b := whole.Regions[i], streamed.Regions[i]
+		if a.Pixels != b.Pixels || a.Class != b.Class || a.AnchorX != b.AnchorX || !slices.Equal(whole.RegionPixels(i), streamed.RegionPixels(i)) {
+			t.Fatalf("region %d differs: %+v / %+v", i+1, a.Component, b.Component)
+		}
 	}
 }

@@ -197,10 +197,11 @@ func writeChunk(ctx context.Context, stage string, i int, win raster.Window, res
 	w, hgt := g.Width, g.Height
 	cr := chunkResult{Index: i, Window: win, Regions: res.Regions, Observed: res.Observed, NotObserved: res.NotObserved,
 		Top: make([]int32, w), Bottom: make([]int32, w), Left: make([]int32, hgt), Right: make([]int32, hgt)}
-	copy(cr.Top, res.Labels[:w])
-	copy(cr.Bottom, res.Labels[(hgt-1)*w:])
+	labels := res.Labels()
+	copy(cr.Top, labels[:w])
+	copy(cr.Bottom, labels[(hgt-1)*w:])
 	for y := 0; y < hgt; y++ {
-		cr.Left[y], cr.Right[y] = res.Labels[y*w], res.Labels[y*w+w-1]
+		cr.Left[y], cr.Right[y] = labels[y*w], labels[y*w+w-1]
 	}
 	q, err := res.Quicklook.MarshalBinary()
 	if err != nil {
@@ -213,8 +214,8 @@ func writeChunk(ctx context.Context, stage string, i int, win raster.Window, res
 		nodata float64
 	}{
 		{"-class.tif", res.Class, float64(raster.ClassNotObserved)},
-		{"-labels.tif", res.Labels, 0},
-		{"-dndvi.tif", res.DNDVI, math.NaN()},
+		{"-labels.tif", labels, 0},
+		{"-dndvi.tif", res.DNDVI, float64(raster.DNDVINoData)},
 		{"-clear_before.tif", res.ClearBefore, 255},
 		{"-clear_after.tif", res.ClearAfter, 255},
 	}
@@ -490,7 +491,7 @@ func mosaicChunks(ctx context.Context, dir string, g raster.Grid, chunks []chunk
 	}
 	layers := []*layer{
 		{name: "class", sample: func(n int) any { return make([]uint8, n) }, nodata: float64(raster.ClassNotObserved), resampling: "NEAREST"},
-		{name: "dndvi", sample: func(n int) any { return make([]float32, n) }, nodata: math.NaN(), resampling: "AVERAGE"},
+		{name: "dndvi", sample: func(n int) any { return make([]int16, n) }, nodata: float64(raster.DNDVINoData), resampling: "AVERAGE"},
 		{name: "clear_before", sample: func(n int) any { return make([]uint8, n) }, nodata: 255, resampling: "NEAREST"},
 		{name: "clear_after", sample: func(n int) any { return make([]uint8, n) }, nodata: 255, resampling: "NEAREST"},
 	}

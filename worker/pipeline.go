@@ -229,11 +229,11 @@ func (p *Pipeline) detectPlanned(ctx context.Context, req jobs.DetectRequest, pl
 		grid: res.Grid, feats: features(pl.area, req, res.Regions), quicklook: res.Quicklook,
 		observed: res.Observed, notObserved: res.NotObserved,
 		rasters: func(ctx context.Context, dir string) error {
-			res.Quicklook.AddClasses(0, 0, res.Grid.Width, res.Class)
+			res.CountClasses()
 			if err := raster.WriteCOG(ctx, filepath.Join(dir, "change_class.tif"), res.Grid, res.Class, float64(raster.ClassNotObserved), "NEAREST"); err != nil {
 				return fmt.Errorf("write change_class.tif: %w", err)
 			}
-			if err := raster.WriteCOG(ctx, filepath.Join(dir, "dndvi.tif"), res.Grid, res.DNDVI, math.NaN(), "AVERAGE"); err != nil {
+			if err := raster.WriteCOG(ctx, filepath.Join(dir, "dndvi.tif"), res.Grid, res.DNDVI, float64(raster.DNDVINoData), "AVERAGE"); err != nil {
 				return fmt.Errorf("write dndvi.tif: %w", err)
 			}
 			if err := raster.WriteCOG(ctx, filepath.Join(dir, "clear_before.tif"), res.Grid, res.ClearBefore, 255, "NEAREST"); err != nil {
