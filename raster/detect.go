@@ -354,6 +354,15 @@ func (c *chunkBuffers) load(rs []*sceneReader, col, row, w, h int, mask bool, bu
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	c.masks(rs, w, h, mask, buffer)
+	return nil
+}
+
+// masks computes each scene's clear mask over the loaded w x h pixels: data in the bands
+// the rules need and, with mask, an SCL class that is not invalid, away (buffer pixels,
+// square) from the classes whose edges are buffered.
+func (c *chunkBuffers) masks(rs []*sceneReader, w, h int, mask bool, buffer int) {
+	n := w * h
 	for i := range rs {
 		clr := c.clear[i][:n]
 		bad := c.tmp[:n]
@@ -376,7 +385,6 @@ func (c *chunkBuffers) load(rs []*sceneReader, col, row, w, h int, mask bool, bu
 			}
 		}
 	}
-	return nil
 }
 
 // spectrum returns scene i's reflectances at pixel j.

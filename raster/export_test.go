@@ -1,0 +1,83 @@
+package raster
+
+import "context"
+
+// KernelStrip holds one loaded strip of real scenes so that the per-pixel kernels can be
+// benchmarked on their own (kernels_bench_test.go).
+type KernelStrip struct {
+	p             DetectParams
+	before, after []*sceneReader
+	cb, ca        *chunkBuffers
+	res           *Result
+	out           Rows
+	w, h          int
+}
+
+// NewKernelStrip opens p's scenes and loads the first rows of the grid.
+func NewKernelStrip(p DetectParams, rows int) (*KernelStrip, error) {
+	k := &KernelStrip{p: p, w: p.Grid.Width, h: rows}
+	for _, s := range p.Before {
+		r, err := openScene(context.Background(), s, p.Grid)
+		if err != nil {
+			return nil, err
+		}
+		k.before = append(k.before, r)
+	}
+	for _, s := range p.After {
+		r, err := openScene(context.Background(), s, p.Grid)
+		if err != nil {
+			return nil, err
+		}
+		k.after = append(k.after, r)
+	}
+	k.cb = newChunkBuffers(len(k.before), k.w, rows)
+	k.ca = newChunkBuffers(len(k.after), k.w, rows)
+	if err := k.cb.load(k.before, 0, 0, k.w, rows, p.Mask, p.MaskBuffer); err != nil {
+		return nil, err
+	}
+	if err := k.ca.load(k.after, 0, 0, k.w, rows, p.Mask, p.MaskBuffer); err != nil {
+		return nil, err
+	}
+	n := k.w * rows
+	k.res = &Result{Grid: p.Grid, Full: p.Grid, Quicklook: newQuicklook(p.Grid.Width, p.Grid.Height, 400)}
+	k.out = Rows{Height: rows, Class: make([]uint8, n), DNDVI: make([]int16, n), ClearBefore: make([]uint8, n), ClearAfter: make([]uint8, n)}
+	return k, nil
+}
+
+// Pixels is the strip's pixel count.
+func (k *KernelStrip) Pixels() int { return k.w * k.h }
+
+// Mask recomputes the clear masks of every scene (SCL test, buffer, validity).
+func (k *KernelStrip) Mask() {
+	k.cb.masks(k.before, k.w, k.h, k.p.Mask, k.p.MaskBuffer)
+	k.ca.masks(k.after, k.w, k.h, k.p.Mask, k.p.MaskBuffer)
+}
+
+// Classify composites both periods, computes the indices and applies the rules on one
+// goroutine; it returns the change records' pixel indices and classes.
+func (k *KernelStrip) Classify() ([]uint32, []uint8) {
+	c := k.p.classifyRows(k.res, &k.out, nil, k.cb, k.ca, k.before, k.after, Window{0, 0, k.w, k.h}, 0, 0, k.h, 0, 0, k.w)
+	idx, cls := make([]uint32, len(c.recs)), make([]uint8, len(c.recs))
+	for i, r := range c.recs {
+		idx[i], cls[i] = r.idx, r.cls
+	}
+	return idx, cls
+}
+
+// ClassifyParallel is Classify on every core.
+func (k *KernelStrip) ClassifyParallel() int {
+	recs := k.p.classifyParallel(k.res, &k.out, nil, k.cb, k.ca, k.before, k.after, Window{0, 0, k.w, k.h}, 0, k.h, 0, 0, k.w, nil)
+	return len(recs)
+}
+
+// LabelSparse exposes labelSparse.
+func LabelSparse(idx []uint32, cls []uint8, w, h, minPixels int) int {
+	_, comps, _ := labelSparse(idx, cls, w, h, minPixels, false)
+	return len(comps)
+}
+
+// Close closes the scenes.
+func (k *KernelStrip) Close() {
+	closeAll(k.before)
+	closeAll(k.after)
+}
