@@ -58,13 +58,17 @@ const (
 	DNDVINoData int16 = math.MinInt16
 )
 
-// quantizeDNDVI returns the raw value of a dNDVI (NaN: nodata).
+// quantizeDNDVI returns the raw value of a dNDVI (NaN: nodata), rounded half away from
+// zero.
 func quantizeDNDVI(v float32) int16 {
 	if v != v {
 		return DNDVINoData
 	}
-	q := math.Round(float64(v) / DNDVIScale)
-	return int16(max(-math.MaxInt16, min(math.MaxInt16, q)))
+	f := v * (1 / DNDVIScale)
+	if f >= 0 {
+		return int16(min(f+0.5, math.MaxInt16))
+	}
+	return int16(max(f-0.5, -math.MaxInt16))
 }
 
 // Window is a pixel rectangle of a grid.
@@ -258,8 +262,8 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 	}
 	// Columns read: the window and its halo, within the grid.
 	c0, c1 := max(0, win.Col-halo), min(g.Width, win.Col+win.Width+halo)
-	cb := newChunkBuffers(len(before), c1-c0, p.ChunkRows+2*halo)
-	ca := newChunkBuffers(len(after), c1-c0, p.ChunkRows+2*halo)
+	cb := newChunkBuffers(before, c1-c0, p.ChunkRows+2*halo)
+	ca := newChunkBuffers(after, c1-c0, p.ChunkRows+2*halo)
 	var recs []pixelRec
 	for row := win.Row; row < win.Row+win.Height; row += p.ChunkRows {
 		if err := ctx.Err(); err != nil {
@@ -302,25 +306,28 @@ func closeAll(rs []*sceneReader) {
 	}
 }
 
-// chunkBuffers hold one period's scenes for one chunk: digital numbers per band and a
-// clear-observation mask per scene.
+// chunkBuffers hold one period's scenes for one chunk: digital numbers per band. Once
+// masked, a scene's blue DN is 0 wherever the observation is not clear, so the blue band
+// doubles as the clear mask.
 type chunkBuffers struct {
-	dn    [][nSpectral][]uint16
-	scl   [][]uint8
-	clear [][]bool
-	tmp   []bool
-	tmp2  []bool
-	rows  int
+	off, scale []float32 // per scene: reflectance = (DN - off) * scale
+	dn         [][nSpectral][]uint16
+	scl        [][]uint8
+	tmp        []bool
+	tmp2       []bool
+	rows       int
 }
 
-func newChunkBuffers(n, w, rows int) *chunkBuffers {
-	c := &chunkBuffers{dn: make([][nSpectral][]uint16, n), scl: make([][]uint8, n), clear: make([][]bool, n), tmp: make([]bool, w*rows), tmp2: make([]bool, w*rows)}
+func newChunkBuffers(rs []*sceneReader, w, rows int) *chunkBuffers {
+	n := len(rs)
+	c := &chunkBuffers{off: make([]float32, n), scale: make([]float32, n),
+		dn: make([][nSpectral][]uint16, n), scl: make([][]uint8, n), tmp: make([]bool, w*rows), tmp2: make([]bool, w*rows)}
 	for i := 0; i < n; i++ {
 		for b := 0; b < nSpectral; b++ {
 			c.dn[i][b] = make([]uint16, w*rows)
 		}
 		c.scl[i] = make([]uint8, w*rows)
-		c.clear[i] = make([]bool, w*rows)
+		c.off[i], c.scale[i] = float32(rs[i].scene.DNOffset), rs[i].scale()
 	}
 	return c
 }
@@ -358,38 +365,53 @@ func (c *chunkBuffers) load(rs []*sceneReader, col, row, w, h int, mask bool, bu
 	return nil
 }
 
-// masks computes each scene's clear mask over the loaded w x h pixels: data in the bands
-// the rules need and, with mask, an SCL class that is not invalid, away (buffer pixels,
-// square) from the classes whose edges are buffered.
+// masks sets to 0 the blue DN of every observation that is not clear among the loaded
+// w x h pixels: no data in a band the rules need or, with mask, an SCL class that is
+// invalid or within buffer pixels (square) of a class whose edges are buffered.
 func (c *chunkBuffers) masks(rs []*sceneReader, w, h int, mask bool, buffer int) {
 	n := w * h
 	for i := range rs {
-		clr := c.clear[i][:n]
-		bad := c.tmp[:n]
-		scl := c.scl[i][:n]
 		dn := &c.dn[i]
-		useSCL := mask && rs[i].hasSCL()
-		for j := 0; j < n; j++ {
-			valid := dn[0][j] != 0 && dn[2][j] != 0 && dn[3][j] != 0 && dn[4][j] != 0
-			if useSCL {
-				s := scl[j]
-				valid = valid && !sclInvalid[s]
-				bad[j] = sclBuffered[s]
+		blue, red, nir, swir1 := dn[0][:n], dn[2][:n], dn[3][:n], dn[4][:n]
+		if !mask || !rs[i].hasSCL() {
+			for j := range blue {
+				if red[j] == 0 || nir[j] == 0 || swir1[j] == 0 {
+					blue[j] = 0
+				}
 			}
-			clr[j] = valid
+			continue
 		}
-		if useSCL {
-			dilate(bad, c.tmp2[:n], w, h, buffer)
-			for j := 0; j < n; j++ {
-				clr[j] = clr[j] && !bad[j]
+		scl, bad := c.scl[i][:n], c.tmp[:n]
+		anyBad := false
+		for j := range blue {
+			s := scl[j]
+			if red[j] == 0 || nir[j] == 0 || swir1[j] == 0 || sclInvalid[s] {
+				blue[j] = 0
+			}
+			b := sclBuffered[s]
+			bad[j] = b
+			anyBad = anyBad || b
+		}
+		if !anyBad {
+			continue
+		}
+		dilate(bad, c.tmp2[:n], w, h, buffer)
+		for j, b := range bad {
+			if b {
+				blue[j] = 0
 			}
 		}
 	}
 }
 
+// refl returns band b's reflectance of scene i at pixel j.
+func (c *chunkBuffers) refl(i, b, j int) float32 {
+	return (float32(c.dn[i][b][j]) - c.off[i]) * c.scale[i]
+}
+
 // spectrum returns scene i's reflectances at pixel j.
-func (c *chunkBuffers) spectrum(r *sceneReader, i, j int) Spectrum {
-	scale, off := r.scale(), float32(r.scene.DNOffset)
+func (c *chunkBuffers) spectrum(i, j int) Spectrum {
+	off, scale := c.off[i], c.scale[i]
 	d := &c.dn[i]
 	return Spectrum{
 		(float32(d[0][j]) - off) * scale, (float32(d[1][j]) - off) * scale, (float32(d[2][j]) - off) * scale,
@@ -397,31 +419,35 @@ func (c *chunkBuffers) spectrum(r *sceneReader, i, j int) Spectrum {
 	}
 }
 
-// composite picks, among the clear observations of pixel j, the one whose blue reflectance
-// is the lower median (a medoid-like choice: all bands come from one real observation, and
-// ties lean to the darker, less hazy one; cf. Flood 2013, "Seasonal composite Landsat TM/ETM+
-// images using the medoid"). It returns the spectrum, the number of clear observations and
-// their bit set.
-func (c *chunkBuffers) composite(rs []*sceneReader, j int, order []int, blues []float32) (Spectrum, int, uint32) {
-	order = order[:0]
+// pick chooses the composite's observation of pixel j: among the clear observations, the
+// one whose blue reflectance is the lower median (a medoid-like choice: all bands come
+// from one real observation, and ties lean to the darker, less hazy one; cf. Flood 2013,
+// "Seasonal composite Landsat TM/ETM+ images using the medoid"). It returns the scene
+// (-1 when none is clear), the number of clear observations and their bit set.
+func (c *chunkBuffers) pick(j int) (int, int, uint32) {
+	var keys [MaxScenesPerPeriod]float32
+	var ids [MaxScenesPerPeriod]int8
+	n := 0
 	var bits uint32
-	for i := range rs {
-		if c.clear[i][j] {
-			order = append(order, i)
-			bits |= 1 << i
-			blues[i] = (float32(c.dn[i][0][j]) - float32(rs[i].scene.DNOffset)) * rs[i].scale()
+	for i := range c.dn {
+		v := c.dn[i][0][j]
+		if v == 0 { // not clear
+			continue
 		}
-	}
-	if len(order) == 0 {
-		return Spectrum{}, 0, 0
-	}
-	for a := 1; a < len(order); a++ { // insertion sort: a handful of scenes, no allocation
-		for b := a; b > 0 && blues[order[b]] < blues[order[b-1]]; b-- {
-			order[b], order[b-1] = order[b-1], order[b]
+		key := (float32(v) - c.off[i]) * c.scale[i]
+		m := n // insertion: a handful of scenes, equal keys keep scene order
+		for m > 0 && keys[m-1] > key {
+			keys[m], ids[m] = keys[m-1], ids[m-1]
+			m--
 		}
+		keys[m], ids[m] = key, int8(i)
+		n++
+		bits |= 1 << i
 	}
-	k := order[(len(order)-1)/2]
-	return c.spectrum(rs[k], k, j), len(order), bits
+	if n == 0 {
+		return -1, 0, 0
+	}
+	return int(ids[(n-1)/2]), n, bits
 }
 
 // classified is what classifying some rows produced.
@@ -471,11 +497,20 @@ func (p *DetectParams) classifyParallel(res *Result, out *Rows, aoiMask []bool, 
 func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca *chunkBuffers, before, after []*sceneReader, win Window, row, y0, y1, rowOff, colOff, bw int) classified {
 	var out classified
 	w := win.Width
-	order := make([]int, 0, MaxScenesPerPeriod)
-	blues := make([]float32, MaxScenesPerPeriod)
 	rules := &p.Rules
 	minClear := max(1, p.MinClear)
+	q := res.Quicklook
+	cellX := make([]int, w) // quicklook column of each window column
+	for x := range cellX {
+		cellX[x] = (win.Col + x) / q.step
+	}
+	// With an after NDVI at or above onlyBurn, neither the water nor the bare-soil rule can
+	// fire (see Rules.Classify): only the burn rule is left to test.
+	onlyBurn := max(rules.WaterNDVI, rules.BareNDVI)
 	for y := y0; y < y1; y++ {
+		cellRow := (row + y) / q.step * q.w
+		// The quicklook's colours average one row of pixels per cell row.
+		sampleRow := (row+y)%q.step == q.step/2 || q.step == 1
 		for x := 0; x < w; x++ {
 			k := y*w + x // in the strip
 			idx := (row-win.Row+y)*w + x
@@ -484,8 +519,8 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 				o.Class[k], o.DNDVI[k], o.ClearBefore[k], o.ClearAfter[k] = ClassNotObserved, DNDVINoData, 0, 0
 				continue
 			}
-			sb, nb, bb := cb.composite(before, j, order, blues)
-			sa, na, ba := ca.composite(after, j, order, blues)
+			kb, nb, bb := cb.pick(j)
+			ka, na, ba := ca.pick(j)
 			o.ClearBefore[k], o.ClearAfter[k] = uint8(nb), uint8(na)
 			if nb < minClear || na < minClear {
 				o.Class[k], o.DNDVI[k] = ClassNotObserved, DNDVINoData
@@ -493,21 +528,34 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 				continue
 			}
 			out.observed++
+			// NDVI first: most pixels stop there or at the burn test below.
+			ndviB := nd(cb.refl(kb, 3, j), cb.refl(kb, 2, j))
+			ndviA := nd(ca.refl(ka, 3, j), ca.refl(ka, 2, j))
+			o.DNDVI[k] = quantizeDNDVI(ndviA - ndviB)
+			if sampleRow {
+				q.addRGB(cellRow+cellX[x], cb, kb, ca, ka, j)
+			}
+			o.Class[k] = ClassNone
+			if ndviB < rules.VegBefore {
+				continue // not vegetated before: no change the rules know
+			}
+			if ndviA >= onlyBurn && (ca.refl(ka, 2, j) >= rules.BurnRed ||
+				nd(ca.refl(ka, 3, j), ca.refl(ka, 5, j)) >= rules.BurnNBR) {
+				continue // still green after, and not a dark low-NBR burn: no change
+			}
+			sb, sa := cb.spectrum(kb, j), ca.spectrum(ka, j)
 			ib, ia := sb.Index(), sa.Index()
-			dndvi := ia.NDVI - ib.NDVI
-			o.DNDVI[k] = quantizeDNDVI(dndvi)
 			cls, str := rules.Classify(&sb, &sa, &ib, &ia)
-			res.Quicklook.add(win.Col+x, row+y, &sb, &sa)
-			o.Class[k] = cls
 			if cls == ClassNone {
 				continue
 			}
+			o.Class[k] = cls
 			// Agreement over time: how many clear after-observations show the same change
 			// on their own (GLAD-style confirmation: seen twice is stronger than once).
 			agree := 0
 			for i := range after {
-				if ca.clear[i][j] {
-					s := ca.spectrum(after[i], i, j)
+				if ca.dn[i][0][j] != 0 { // clear
+					s := ca.spectrum(i, j)
 					is := s.Index()
 					if c, _ := rules.Classify(&sb, &s, &ib, &is); c == cls {
 						agree++
@@ -516,7 +564,7 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 			}
 			conf := str * (0.5 + 0.5*float32(agree)/float32(max(na, 2)))
 			out.recs = append(out.recs, pixelRec{
-				idx: uint32(idx), conf: conf, dndvi: dndvi, dnbr: ib.NBR - ia.NBR,
+				idx: uint32(idx), conf: conf, dndvi: ia.NDVI - ib.NDVI, dnbr: ib.NBR - ia.NBR,
 				dmndwi: ia.MNDWI - ib.MNDWI, dbsi: ia.BSI - ib.BSI,
 				bits: bb | ba<<16, nb: uint8(nb), na: uint8(na), cls: cls,
 			})

@@ -30,8 +30,8 @@ func NewKernelStrip(p DetectParams, rows int) (*KernelStrip, error) {
 		}
 		k.after = append(k.after, r)
 	}
-	k.cb = newChunkBuffers(len(k.before), k.w, rows)
-	k.ca = newChunkBuffers(len(k.after), k.w, rows)
+	k.cb = newChunkBuffers(k.before, k.w, rows)
+	k.ca = newChunkBuffers(k.after, k.w, rows)
 	if err := k.cb.load(k.before, 0, 0, k.w, rows, p.Mask, p.MaskBuffer); err != nil {
 		return nil, err
 	}

@@ -1,8 +1,10 @@
 package raster
 
 import (
+	"bytes"
 	"math"
 	"sort"
+	"unsafe"
 
 	"github.com/paulmach/orb"
 )
@@ -52,10 +54,17 @@ func dilate(m, tmp []bool, w, h, r int) {
 	if r <= 0 {
 		return
 	}
+	// Rows without a set pixel (most rows of most scenes) cost a vectorized scan and a clear.
+	full := make([]bool, h) // rows of tmp with a set pixel
 	// horizontal: tmp[x] = any m in [x-r, x+r]
 	for y := 0; y < h; y++ {
 		row := m[y*w : (y+1)*w]
 		out := tmp[y*w : (y+1)*w]
+		if !anySet(row) {
+			clear(out)
+			continue
+		}
+		full[y] = true
 		n := 0
 		for x := 0; x < min(r, w); x++ {
 			if row[x] {
@@ -74,31 +83,43 @@ func dilate(m, tmp []bool, w, h, r int) {
 	}
 	// vertical: m[y] = any tmp in [y-r, y+r]
 	counts := make([]int32, w)
-	for y := 0; y < min(r, h); y++ {
+	active := 0 // rows with a set pixel in the window [y-r, y+r]
+	add := func(y int, d int32) {
+		if !full[y] {
+			return
+		}
+		active += int(d)
 		for x, v := range tmp[y*w : (y+1)*w] {
 			if v {
-				counts[x]++
+				counts[x] += d
 			}
 		}
 	}
+	for y := 0; y < min(r, h); y++ {
+		add(y, 1)
+	}
 	for y := 0; y < h; y++ {
 		if y+r < h {
-			for x, v := range tmp[(y+r)*w : (y+r+1)*w] {
-				if v {
-					counts[x]++
-				}
-			}
+			add(y+r, 1)
 		}
 		if y-r-1 >= 0 {
-			for x, v := range tmp[(y-r-1)*w : (y-r)*w] {
-				if v {
-					counts[x]--
-				}
-			}
+			add(y-r-1, -1)
 		}
 		out := m[y*w : (y+1)*w]
+		if active == 0 {
+			clear(out)
+			continue
+		}
 		for x := range out {
 			out[x] = counts[x] > 0
 		}
 	}
+}
+
+// anySet reports whether a pixel of row is set (a vectorized byte search).
+func anySet(row []bool) bool {
+	if len(row) == 0 {
+		return false
+	}
+	return bytes.IndexByte(unsafe.Slice((*byte)(unsafe.Pointer(&row[0])), len(row)), 1) >= 0
 }

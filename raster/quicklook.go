@@ -29,14 +29,14 @@ func newQuicklook(width, height, maxSide int) *Quicklook {
 		n: make([]int32, w*h), classes: make([][4]int32, w*h)}
 }
 
-func (q *Quicklook) add(x, y int, b, a *Spectrum) {
-	c := (y/q.step)*q.w + x/q.step
-	q.before[3*c] += b.Red
-	q.before[3*c+1] += b.Green
-	q.before[3*c+2] += b.Blue
-	q.after[3*c] += a.Red
-	q.after[3*c+1] += a.Green
-	q.after[3*c+2] += a.Blue
+// addRGB adds to cell c the composites' colours at pixel j: scene kb of before, ka of after.
+func (q *Quicklook) addRGB(c int, before *chunkBuffers, kb int, after *chunkBuffers, ka, j int) {
+	q.before[3*c] += before.refl(kb, 2, j)
+	q.before[3*c+1] += before.refl(kb, 1, j)
+	q.before[3*c+2] += before.refl(kb, 0, j)
+	q.after[3*c] += after.refl(ka, 2, j)
+	q.after[3*c+1] += after.refl(ka, 1, j)
+	q.after[3*c+2] += after.refl(ka, 0, j)
 	q.n[c]++
 }
 
