@@ -45,6 +45,9 @@ type benchConfig struct {
 	// floorList, when set, makes this process the decode-floor child: it decodes the files
 	// listed (one a line) in that file and prints raster.DecodeStats as JSON.
 	floorList string
+	// generateOnly makes this process the scene-generating child: it writes the scenes
+	// and exits.
+	generateOnly bool
 }
 
 // BenchStep is one measured step of a bench run.
@@ -110,6 +113,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.baseline, "baseline", "scripts/baseline_gdal.sh", "the gdal_calc/gdal_sieve/gdal_polygonize baseline script")
 	fs.StringVar(&c.logLevel, "log-level", env("info", "CHANGEWATCH_LOG_LEVEL"), "log level: debug, info, warn, error (env CHANGEWATCH_LOG_LEVEL)")
 	fs.StringVar(&c.floorList, "decode-floor", "", "internal: decode the files listed in this file and print the figures as JSON")
+	fs.BoolVar(&c.generateOnly, "generate-only", false, "internal: generate the scenes of --size and --seed under --out and exit")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -127,6 +131,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if c.jsonPath == "" {
 		c.jsonPath = filepath.Join(c.out, "bench.json")
+	}
+	if c.generateOnly {
+		raster.Init(raster.S3Config{})
+		_, _, err := demoScenes(ctx, benchScenesDir(c), c.size, c.seed)
+		return err
 	}
 	log, err := newLogger(stderr, c.logLevel)
 	if err != nil {
@@ -160,10 +169,19 @@ func bench(ctx context.Context, c benchConfig, log *slog.Logger) (*BenchReport, 
 	rep := &BenchReport{Size: c.size, Seed: c.seed, GridPixels: c.size * c.size, Machine: benchMachine()}
 
 	// 1. Scenes.
-	dir := filepath.Join(c.out, fmt.Sprintf("scenes-%d-seed%d", c.size, c.seed))
+	dir := benchScenesDir(c)
 	log.Info("scenes", "dir", dir, "size", c.size, "seed", c.seed)
 	t0 := time.Now()
-	syn, reused, err := demoScenes(ctx, dir, c.size, c.seed)
+	_, reused := readDemoStamp(filepath.Join(dir, demoStampName), dir, c.size, c.seed)
+	if !reused {
+		// Generated in a child process: on Linux a child's peak RSS (ru_maxrss) starts from
+		// its parent's, so a generator's memory here would show in every later step.
+		if _, err := runMeasured(ctx, filepath.Join(c.out, "generate.log"), exe, "bench", "--generate-only",
+			"--size", strconv.Itoa(c.size), "--seed", strconv.FormatInt(c.seed, 10), "--out", c.out, "--baseline", script); err != nil {
+			return nil, fmt.Errorf("bench: scenes: %w", err)
+		}
+	}
+	syn, _, err := demoScenes(ctx, dir, c.size, c.seed)
 	if err != nil {
 		return nil, fmt.Errorf("bench: scenes: %w", err)
 	}
@@ -266,6 +284,11 @@ func bench(ctx context.Context, c benchConfig, log *slog.Logger) (*BenchReport, 
 		}
 	}
 	return rep, nil
+}
+
+// benchScenesDir is where the scenes of c's size and seed live.
+func benchScenesDir(c benchConfig) string {
+	return filepath.Join(c.out, fmt.Sprintf("scenes-%d-seed%d", c.size, c.seed))
 }
 
 // benchBands returns every band file of the scene set under dir (what detect reads: all
