@@ -313,15 +313,17 @@ type chunkBuffers struct {
 	off, scale []float32 // per scene: reflectance = (DN - off) * scale
 	dn         [][nSpectral][]uint16
 	scl        [][]uint8
-	tmp        []bool
-	tmp2       []bool
+	tmp        [][2][]bool // scratch masks of each masking goroutine
 	rows       int
 }
 
 func newChunkBuffers(rs []*sceneReader, w, rows int) *chunkBuffers {
 	n := len(rs)
 	c := &chunkBuffers{off: make([]float32, n), scale: make([]float32, n),
-		dn: make([][nSpectral][]uint16, n), scl: make([][]uint8, n), tmp: make([]bool, w*rows), tmp2: make([]bool, w*rows)}
+		dn: make([][nSpectral][]uint16, n), scl: make([][]uint8, n), tmp: make([][2][]bool, min(n, runtime.GOMAXPROCS(0)))}
+	for i := range c.tmp {
+		c.tmp[i] = [2][]bool{make([]bool, w*rows), make([]bool, w*rows)}
+	}
 	for i := 0; i < n; i++ {
 		for b := 0; b < nSpectral; b++ {
 			c.dn[i][b] = make([]uint16, w*rows)
@@ -367,39 +369,58 @@ func (c *chunkBuffers) load(rs []*sceneReader, col, row, w, h int, mask bool, bu
 
 // masks sets to 0 the blue DN of every observation that is not clear among the loaded
 // w x h pixels: no data in a band the rules need or, with mask, an SCL class that is
-// invalid or within buffer pixels (square) of a class whose edges are buffered.
+// invalid or within buffer pixels (square) of a class whose edges are buffered. Scenes
+// are masked in parallel.
 func (c *chunkBuffers) masks(rs []*sceneReader, w, h int, mask bool, buffer int) {
-	n := w * h
+	next := make(chan int, len(rs))
 	for i := range rs {
-		dn := &c.dn[i]
-		blue, red, nir, swir1 := dn[0][:n], dn[2][:n], dn[3][:n], dn[4][:n]
-		if !mask || !rs[i].hasSCL() {
-			for j := range blue {
-				if red[j] == 0 || nir[j] == 0 || swir1[j] == 0 {
-					blue[j] = 0
-				}
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for t := range c.tmp {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				c.mask(i, mask && rs[i].hasSCL(), w, h, buffer, c.tmp[t][0], c.tmp[t][1])
 			}
-			continue
-		}
-		scl, bad := c.scl[i][:n], c.tmp[:n]
-		anyBad := false
+		}()
+	}
+	wg.Wait()
+}
+
+// mask masks scene i (see masks), with scratch buffers bad and tmp.
+func (c *chunkBuffers) mask(i int, useSCL bool, w, h, buffer int, bad, tmp []bool) {
+	n := w * h
+	dn := &c.dn[i]
+	blue, red, nir, swir1 := dn[0][:n], dn[2][:n], dn[3][:n], dn[4][:n]
+	if !useSCL {
 		for j := range blue {
-			s := scl[j]
-			if red[j] == 0 || nir[j] == 0 || swir1[j] == 0 || sclInvalid[s] {
+			if red[j] == 0 || nir[j] == 0 || swir1[j] == 0 {
 				blue[j] = 0
 			}
-			b := sclBuffered[s]
-			bad[j] = b
-			anyBad = anyBad || b
 		}
-		if !anyBad {
-			continue
+		return
+	}
+	scl, bad := c.scl[i][:n], bad[:n]
+	anyBad := false
+	for j := range blue {
+		s := scl[j]
+		if red[j] == 0 || nir[j] == 0 || swir1[j] == 0 || sclInvalid[s] {
+			blue[j] = 0
 		}
-		dilate(bad, c.tmp2[:n], w, h, buffer)
-		for j, b := range bad {
-			if b {
-				blue[j] = 0
-			}
+		b := sclBuffered[s]
+		bad[j] = b
+		anyBad = anyBad || b
+	}
+	if !anyBad {
+		return
+	}
+	dilate(bad, tmp[:n], w, h, buffer)
+	for j, b := range bad {
+		if b {
+			blue[j] = 0
 		}
 	}
 }
