@@ -1,0 +1,1148 @@
+package raster
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// The COG writer streams a band into a Cloud Optimized GeoTIFF without GDAL's COG driver:
+// rows go to a raw temporary file, then Finish encodes the full resolution one row of
+// 512x512 tiles at a time (predictor, DEFLATE through libdeflate on every core) while it
+// downsamples each row of tiles into the next overview level, so every level streams and
+// memory holds a few rows of tiles whatever the grid size. The file is then assembled in
+// the layout of GDAL's COG driver (GDAL documentation, "COG -- Cloud Optimized GeoTIFF
+// generator", and its "Header ghost area" section): header, GDAL's structural metadata,
+// every IFD (full resolution first, overviews by decreasing size), then the tiles of the
+// smallest overview first and the full resolution last, each tile preceded by its size and
+// followed by its last 4 bytes, as GDAL writes them. GDAL recognises it (gdalinfo reports
+// LAYOUT=COG) and validate_cloud_optimized_geotiff.py accepts it.
+
+// COGOptions describe the band of a COG.
+type COGOptions struct {
+	NoData float64 // written as the GDAL_NODATA tag (NaN allowed for float32)
+	// Resampling of the overviews: "NEAREST" (the default), "AVERAGE" (ignores nodata
+	// pixels; all nodata gives nodata) or "MODE" (the most frequent valid value of each
+	// 2x2 window, the first one in row order on a tie).
+	Resampling string
+	// Scale and Offset, when Scale != 0, are written in the GDAL_METADATA tag so that
+	// GDAL's GetScale/GetOffset report them (value = raw*Scale+Offset).
+	Scale, Offset float64
+}
+
+// COGWriter writes one band of a grid as a COG, row by row. Create it with NewCOGWriter,
+// append every row with WriteRows, then call Finish; Discard removes the temporaries of a
+// writer that is abandoned (and is harmless after Finish).
+type COGWriter struct {
+	path       string
+	g          Grid
+	o          COGOptions
+	typ        cogType
+	resampling string
+	geographic bool
+	forceBig   bool // write a BigTIFF whatever the size (tests)
+
+	raw      *os.File     // rows appended by WriteRows; nil when src is another source
+	src      cogRowSource // where Finish reads the full-resolution rows
+	rows     int          // rows appended so far
+	finished bool
+}
+
+// cogRowSource gives Finish the full-resolution rows: readRows fills dst with rows
+// row0..row0+n-1, little-endian samples.
+type cogRowSource interface {
+	readRows(row0, n int, dst []byte) error
+}
+
+// NewCOGWriter starts a COG of grid g at path. sample gives the sample type only: a
+// []uint8, []uint16, []int16, []int32 or []float32. The rows are kept in path+".raw" until
+// Finish; the COG itself appears at path only when Finish succeeds.
+func NewCOGWriter(path string, g Grid, sample any, o COGOptions) (*COGWriter, error) {
+	w, err := newCOGWriter(path, g, cogTypeOf(sample), o)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Create(w.rawPath())
+	if err != nil {
+		return nil, fmt.Errorf("cog %s: %w", path, err)
+	}
+	w.raw = f
+	w.src = cogFileRows{f: f, rowBytes: int64(g.Width) * int64(w.typ.size())}
+	return w, nil
+}
+
+// newCOGWriter checks the grid, type, options and SRS of a COG and returns a writer
+// without a row source.
+func newCOGWriter(path string, g Grid, typ cogType, o COGOptions) (*COGWriter, error) {
+	if !cogLittleEndian {
+		return nil, fmt.Errorf("cog %s: big-endian hosts are not supported", path)
+	}
+	if g.Width <= 0 || g.Height <= 0 {
+		return nil, fmt.Errorf("cog %s: empty grid %dx%d", path, g.Width, g.Height)
+	}
+	if typ == 0 {
+		return nil, fmt.Errorf("cog %s: unsupported sample type", path)
+	}
+	if err := typ.checkNoData(o.NoData); err != nil {
+		return nil, fmt.Errorf("cog %s: %w", path, err)
+	}
+	res := strings.ToUpper(o.Resampling)
+	switch res {
+	case "":
+		res = "NEAREST"
+	case "NEAREST", "AVERAGE", "MODE":
+	default:
+		return nil, fmt.Errorf("cog %s: unsupported overview resampling %q (NEAREST, AVERAGE or MODE)", path, o.Resampling)
+	}
+	if g.EPSG <= 0 || g.EPSG > math.MaxUint16 {
+		return nil, fmt.Errorf("cog %s: epsg:%d does not fit a GeoTIFF key", path, g.EPSG)
+	}
+	Init(S3Config{})
+	sr, err := g.srs()
+	if err != nil {
+		return nil, fmt.Errorf("cog %s: %w", path, err)
+	}
+	geographic := sr.Geographic()
+	sr.Close()
+	return &COGWriter{path: path, g: g, o: o, typ: typ, resampling: res, geographic: geographic}, nil
+}
+
+// WriteRows appends whole rows (len(data) a multiple of the grid width), top to bottom.
+// data has the writer's sample type.
+func (w *COGWriter) WriteRows(data any) error {
+	if w.finished || w.raw == nil {
+		return fmt.Errorf("cog %s: write after finish or discard", w.path)
+	}
+	if t := cogTypeOf(data); t != w.typ {
+		return fmt.Errorf("cog %s: rows of type %T, want %s", w.path, data, w.typ)
+	}
+	b := cogBytes(data)
+	n := len(b) / w.typ.size()
+	if n%w.g.Width != 0 {
+		return fmt.Errorf("cog %s: %d values is not a whole number of %d-pixel rows", w.path, n, w.g.Width)
+	}
+	if w.rows+n/w.g.Width > w.g.Height {
+		return fmt.Errorf("cog %s: %d rows past the %d of the grid", w.path, w.rows+n/w.g.Width, w.g.Height)
+	}
+	if _, err := w.raw.Write(b); err != nil {
+		return fmt.Errorf("cog %s: %w", w.path, err)
+	}
+	w.rows += n / w.g.Width
+	return nil
+}
+
+// Finish encodes the rows and writes the COG at path (through path+".tmp", renamed when
+// complete: on any error nothing is left at path). fix, when not nil, is called with each
+// block of at most 512 full-resolution rows (row0 its first row, rows a slice of the
+// writer's type) before it is encoded and downsampled, and may modify it. ctx is checked
+// between blocks; a cancelled ctx returns ctx.Err(). Every temporary is removed.
+func (w *COGWriter) Finish(ctx context.Context, fix func(row0 int, rows any)) error {
+	if w.finished {
+		return fmt.Errorf("cog %s: finish called twice", w.path)
+	}
+	if w.src == nil {
+		return fmt.Errorf("cog %s: finish after discard", w.path)
+	}
+	w.finished = true
+	defer w.Discard()
+	if w.raw != nil && w.rows != w.g.Height {
+		return fmt.Errorf("cog %s: %d of %d rows written", w.path, w.rows, w.g.Height)
+	}
+	var err error
+	switch w.typ {
+	case cogUint8:
+		err = finishCOG[uint8](ctx, w, fix)
+	case cogUint16:
+		err = finishCOG[uint16](ctx, w, fix)
+	case cogInt16:
+		err = finishCOG[int16](ctx, w, fix)
+	case cogInt32:
+		err = finishCOG[int32](ctx, w, fix)
+	case cogFloat32:
+		err = finishCOG[float32](ctx, w, fix)
+	}
+	if err != nil {
+		os.Remove(w.tmpPath())
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+			return ctxErr
+		}
+		return fmt.Errorf("cog %s: %w", w.path, err)
+	}
+	return nil
+}
+
+// Discard removes every temporary file of the writer (never path itself). It is safe to
+// call more than once, and after Finish.
+func (w *COGWriter) Discard() {
+	if w.raw != nil {
+		w.raw.Close()
+		w.raw = nil
+	}
+	w.src = nil
+	os.Remove(w.rawPath())
+	os.Remove(w.tmpPath())
+	for l := range cogLevelSizes(w.g.Width, w.g.Height) {
+		os.Remove(w.levelPath(l))
+	}
+}
+
+func (w *COGWriter) rawPath() string        { return w.path + ".raw" }
+func (w *COGWriter) tmpPath() string        { return w.path + ".tmp" }
+func (w *COGWriter) levelPath(l int) string { return w.path + ".level" + strconv.Itoa(l) }
+
+// cogFileRows reads rows from the raw file WriteRows filled.
+type cogFileRows struct {
+	f        *os.File
+	rowBytes int64
+}
+
+func (s cogFileRows) readRows(row0, n int, dst []byte) error {
+	if _, err := s.f.ReadAt(dst[:int64(n)*s.rowBytes], int64(row0)*s.rowBytes); err != nil {
+		return fmt.Errorf("read rows %d..%d: %w", row0, row0+n-1, err)
+	}
+	return nil
+}
+
+// cogMemRows reads rows from a slice in memory (WriteCOG).
+type cogMemRows struct {
+	b        []byte
+	rowBytes int
+}
+
+func (s cogMemRows) readRows(row0, n int, dst []byte) error {
+	copy(dst[:n*s.rowBytes], s.b[row0*s.rowBytes:])
+	return nil
+}
+
+// cogLevelSizes returns the sizes of the full resolution and of the overviews, as GDAL's
+// COG driver makes them: while the width or the height is larger than one block, halve
+// both, rounding down but not below 1. (Measured with GDAL 3.6's gdal_translate -of COG:
+// 1100x1030 gets 550x515 and 275x257, 513x700 gets 256x350, 1025x1025 gets 512x512.)
+func cogLevelSizes(w, h int) [][2]int {
+	sizes := [][2]int{{w, h}}
+	for w > cogBlockSize || h > cogBlockSize {
+		w, h = max(1, w/2), max(1, h/2)
+		sizes = append(sizes, [2]int{w, h})
+	}
+	return sizes
+}
+
+// cogType is the sample type of a COG.
+type cogType uint8
+
+const (
+	cogUint8 cogType = iota + 1
+	cogUint16
+	cogInt16
+	cogInt32
+	cogFloat32
+)
+
+// cogTypeOf returns the type of a []uint8, []uint16, []int16, []int32 or []float32, or 0.
+func cogTypeOf(v any) cogType {
+	switch v.(type) {
+	case []uint8:
+		return cogUint8
+	case []uint16:
+		return cogUint16
+	case []int16:
+		return cogInt16
+	case []int32:
+		return cogInt32
+	case []float32:
+		return cogFloat32
+	}
+	return 0
+}
+
+func (t cogType) String() string {
+	return [...]string{"invalid", "uint8", "uint16", "int16", "int32", "float32"}[t]
+}
+
+func (t cogType) size() int { return [...]int{0, 1, 2, 2, 4, 4}[t] }
+
+// sampleFormat is the TIFF SampleFormat of t (TIFF 6.0 section 19).
+func (t cogType) sampleFormat() uint16 {
+	switch t {
+	case cogInt16, cogInt32:
+		return sampleFormatInt
+	case cogFloat32:
+		return sampleFormatFloat
+	}
+	return sampleFormatUint
+}
+
+// predictor is the TIFF predictor used for t: 2, horizontal differencing (TIFF 6.0
+// section 14), for integers; 3, floating point (Adobe Photoshop TIFF Technical Note 3),
+// for float32.
+func (t cogType) predictor() uint16 {
+	if t == cogFloat32 {
+		return predictorFloat
+	}
+	return predictorHorizontal
+}
+
+// checkNoData tells whether nd is a value of type t (any float for float32).
+func (t cogType) checkNoData(nd float64) error {
+	var lo, hi float64
+	switch t {
+	case cogFloat32:
+		return nil
+	case cogUint8:
+		lo, hi = 0, math.MaxUint8
+	case cogUint16:
+		lo, hi = 0, math.MaxUint16
+	case cogInt16:
+		lo, hi = math.MinInt16, math.MaxInt16
+	case cogInt32:
+		lo, hi = math.MinInt32, math.MaxInt32
+	}
+	if nd != math.Trunc(nd) || nd < lo || nd > hi {
+		return fmt.Errorf("nodata %v is not a %s value", nd, t)
+	}
+	return nil
+}
+
+// noDataBytes is nd as one little-endian sample of type t.
+func (t cogType) noDataBytes(nd float64) []byte {
+	b := make([]byte, 4)
+	switch t {
+	case cogUint8:
+		b[0] = uint8(nd)
+	case cogUint16:
+		binary.LittleEndian.PutUint16(b, uint16(nd))
+	case cogInt16:
+		binary.LittleEndian.PutUint16(b, uint16(int16(nd)))
+	case cogInt32:
+		binary.LittleEndian.PutUint32(b, uint32(int32(nd)))
+	case cogFloat32:
+		binary.LittleEndian.PutUint32(b, math.Float32bits(float32(nd)))
+	}
+	return b[:t.size()]
+}
+
+// cogLittleEndian: samples are handed to the encoder and to the raw files in memory
+// order, which must be the file's (little-endian, "II").
+var cogLittleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+// cogSample is the set of sample types of a COG.
+type cogSample interface {
+	uint8 | uint16 | int16 | int32 | float32
+}
+
+// cogSliceBytes is the memory of s as bytes.
+func cogSliceBytes[T cogSample](s []T) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(s[0])))
+}
+
+// cogBytes is the memory of a slice of a cogType as bytes.
+func cogBytes(v any) []byte {
+	switch s := v.(type) {
+	case []uint8:
+		return s
+	case []uint16:
+		return cogSliceBytes(s)
+	case []int16:
+		return cogSliceBytes(s)
+	case []int32:
+		return cogSliceBytes(s)
+	case []float32:
+		return cogSliceBytes(s)
+	}
+	return nil
+}
+
+// cogFill fills dst with copies of the sample pat.
+func cogFill(dst, pat []byte) {
+	if len(dst) == 0 {
+		return
+	}
+	n := copy(dst, pat)
+	for n < len(dst) {
+		n += copy(dst[n:], dst[:n])
+	}
+}
+
+// cogLevel is one level of the pyramid being encoded (0 the full resolution) and its
+// temporary data file: each tile as GDAL's COG driver lays it out, a 4-byte little-endian
+// leader holding the size, the DEFLATE stream, and a trailer repeating its last 4 bytes.
+type cogLevel struct {
+	w, h    int
+	tilesX  int
+	f       *os.File
+	bw      *bufio.Writer
+	size    int64    // bytes written to f
+	offsets []uint64 // offset in f of each tile's stream (after its leader), row major
+	counts  []uint64 // size of each tile's stream
+}
+
+// cogEngine encodes the levels of a COG of sample type T.
+type cogEngine[T cogSample] struct {
+	nd      T
+	float   bool
+	mode    string
+	workers int
+	levels  []*cogLevel
+	buf     [][]T    // pending rows of each level, up to one block row
+	rows    []int    // rows pending in buf
+	done    []int    // rows of each level already encoded
+	scratch [][]T    // a tile per worker
+	out     [][]byte // compressed tiles of the block row being encoded, by tile column
+	outN    []int
+	uniform cogUniformTiles
+}
+
+// finishCOG encodes the rows of w into level files and assembles the COG.
+func finishCOG[T cogSample](ctx context.Context, w *COGWriter, fix func(int, any)) error {
+	var zero T
+	e := &cogEngine[T]{
+		nd:      T(w.o.NoData),
+		float:   w.typ == cogFloat32,
+		mode:    w.resampling,
+		workers: max(1, runtime.GOMAXPROCS(0)),
+	}
+	sizes := cogLevelSizes(w.g.Width, w.g.Height)
+	defer func() {
+		for _, lv := range e.levels {
+			lv.f.Close()
+		}
+	}()
+	for l, s := range sizes {
+		f, err := os.Create(w.levelPath(l))
+		if err != nil {
+			return err
+		}
+		tx, ty := (s[0]+cogBlockSize-1)/cogBlockSize, (s[1]+cogBlockSize-1)/cogBlockSize
+		e.levels = append(e.levels, &cogLevel{w: s[0], h: s[1], tilesX: tx, f: f,
+			bw:      bufio.NewWriterSize(f, 1<<20),
+			offsets: make([]uint64, 0, tx*ty), counts: make([]uint64, 0, tx*ty)})
+		e.buf = append(e.buf, make([]T, min(cogBlockSize, s[1])*s[0]))
+	}
+	e.rows = make([]int, len(sizes))
+	e.done = make([]int, len(sizes))
+	tile := cogBlockSize * cogBlockSize
+	for range e.workers {
+		e.scratch = append(e.scratch, make([]T, tile))
+	}
+	bound := zlibBound(tile * int(unsafe.Sizeof(zero)))
+	for range e.levels[0].tilesX {
+		e.out = append(e.out, make([]byte, bound))
+	}
+	e.outN = make([]int, e.levels[0].tilesX)
+
+	width, height := w.g.Width, w.g.Height
+	for row0 := 0; row0 < height; row0 += cogBlockSize {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := min(cogBlockSize, height-row0)
+		rows := e.buf[0][:n*width]
+		if err := w.src.readRows(row0, n, cogSliceBytes(rows)); err != nil {
+			return err
+		}
+		if fix != nil {
+			fix(row0, rows)
+		}
+		e.rows[0] = n
+		if err := e.flush(0); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for l, lv := range e.levels {
+		if err := lv.bw.Flush(); err != nil {
+			return err
+		}
+		if e.done[l] != lv.h || len(lv.counts) != cap(lv.counts) {
+			return fmt.Errorf("level %d: %d of %d rows encoded", l, e.done[l], lv.h)
+		}
+	}
+	return w.assemble(e.levels)
+}
+
+// flush encodes the pending rows of level l (a whole block row, or the last one) and
+// downsamples them into level l+1, whose block row is flushed in turn once complete.
+func (e *cogEngine[T]) flush(l int) error {
+	lv := e.levels[l]
+	n := e.rows[l]
+	src := e.buf[l][:n*lv.w]
+	var next *cogLevel
+	var dst []T
+	outRows, strips := 0, 0
+	if l+1 < len(e.levels) {
+		next = e.levels[l+1]
+		// Output row y comes from rows 2y and 2y+1: those whose window starts here.
+		y0 := e.done[l] / 2
+		outRows = max(0, min(next.h, (e.done[l]+n+1)/2)-y0)
+		strips = min(outRows, 4*e.workers)
+		dst = e.buf[l+1][e.rows[l+1]*next.w:]
+	}
+	// Tiles first (the large jobs), then strips of the downsampling fill the gaps.
+	err := cogParallel(lv.tilesX+strips, e.workers, func(worker, i int) error {
+		if i < lv.tilesX {
+			return e.encodeTile(worker, i, src, lv.w, n)
+		}
+		s := i - lv.tilesX
+		e.downsample(dst, src, lv.w, n, next.w, outRows*s/strips, outRows*(s+1)/strips)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var lead [4]byte
+	for i := range lv.tilesX {
+		data := e.out[i][:e.outN[i]]
+		binary.LittleEndian.PutUint32(lead[:], uint32(len(data)))
+		lv.bw.Write(lead[:])
+		lv.bw.Write(data)
+		if _, err := lv.bw.Write(data[len(data)-4:]); err != nil {
+			return err
+		}
+		lv.offsets = append(lv.offsets, uint64(lv.size)+4)
+		lv.counts = append(lv.counts, uint64(len(data)))
+		lv.size += int64(len(data)) + 8
+	}
+	e.done[l] += n
+	e.rows[l] = 0
+	if next == nil {
+		return nil
+	}
+	e.rows[l+1] += outRows
+	if outRows > 0 && (e.rows[l+1] == cogBlockSize || e.done[l+1]+e.rows[l+1] == next.h) {
+		return e.flush(l + 1)
+	}
+	return nil
+}
+
+// encodeTile cuts tile column tx out of the n rows src (w wide), pads it to a full
+// 512x512 tile with nodata (TIFF 6.0 section 15: tiles are always full, the padding is
+// ignored by readers), applies the predictor and compresses it into e.out[tx].
+func (e *cogEngine[T]) encodeTile(worker, tx int, src []T, w, n int) error {
+	const ts = cogBlockSize
+	tile := e.scratch[worker]
+	x0 := tx * ts
+	cw := min(ts, w-x0)
+	if e.float {
+		cogPredictFloat(any(tile).([]float32), any(src).([]float32), w, x0, cw, n, any(e.nd).(float32))
+	} else {
+		// Predictor 2 (TIFF 6.0 section 14): each sample of a tile row is stored as the
+		// difference with its left neighbour, the first one as is; the arithmetic wraps.
+		for r := range ts {
+			d := tile[r*ts : (r+1)*ts]
+			if r >= n {
+				d[0] = e.nd
+				clear(d[1:])
+				continue
+			}
+			var prev T
+			for i, v := range src[r*w+x0 : r*w+x0+cw] {
+				d[i] = v - prev
+				prev = v
+			}
+			if cw < ts {
+				d[cw] = e.nd - prev
+				clear(d[cw+1:])
+			}
+		}
+	}
+	tb := cogSliceBytes(tile)
+	row := tb[:len(tb)/ts]
+	uniform := cogRowsRepeat(tb, len(row))
+	if uniform {
+		if k := e.uniform.get(row, e.out[tx]); k > 0 {
+			e.outN[tx] = k
+			return nil
+		}
+	}
+	k, err := zlibDeflate(e.out[tx], tb, 1)
+	if err != nil {
+		return err
+	}
+	if k < 4 {
+		return errors.New("deflate: stream shorter than its trailer")
+	}
+	if uniform {
+		e.uniform.put(row, e.out[tx][:k])
+	}
+	e.outN[tx] = k
+	return nil
+}
+
+// cogRowsRepeat tells whether every row (rowLen bytes) of tile equals the first.
+func cogRowsRepeat(tile []byte, rowLen int) bool {
+	first := tile[:rowLen]
+	for off := rowLen; off < len(tile); off += rowLen {
+		if !bytes.Equal(tile[off:off+rowLen], first) {
+			return false
+		}
+	}
+	return true
+}
+
+// cogUniformTiles remembers the compressed streams of tiles whose rows all repeat one row
+// (after the predictor): uniform tiles, such as the nodata outside a scene or the zeros of
+// a class raster, are compressed once. DEFLATE is deterministic, so the file is the same.
+type cogUniformTiles struct {
+	mu      sync.Mutex
+	entries []cogUniformTile
+}
+
+type cogUniformTile struct{ row, stream []byte }
+
+// cogUniformTilesMax is how many distinct uniform tiles are remembered.
+const cogUniformTilesMax = 8
+
+// get copies the stream of a tile of rows row into dst and returns its length, or 0.
+func (c *cogUniformTiles) get(row, dst []byte) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.entries {
+		if bytes.Equal(e.row, row) {
+			return copy(dst, e.stream)
+		}
+	}
+	return 0
+}
+
+func (c *cogUniformTiles) put(row, stream []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) < cogUniformTilesMax {
+		c.entries = append(c.entries, cogUniformTile{bytes.Clone(row), bytes.Clone(stream)})
+	}
+}
+
+// cogPredictFloat writes into tile the float32 tile column at x0 (cw wide) of the n rows
+// src (w wide), padded with nd, with the floating point predictor of Adobe Photoshop TIFF
+// Technical Note 3: each tile row's samples are split into byte planes, most significant
+// bytes of all samples first (big-endian order), and each byte of the row is then stored
+// as the difference with the previous byte.
+func cogPredictFloat(tile, src []float32, w, x0, cw, n int, nd float32) {
+	const ts = cogBlockSize
+	out := cogSliceBytes(tile)
+	for r := range ts {
+		b := out[r*ts*4 : (r+1)*ts*4]
+		var row []float32
+		if r < n {
+			row = src[r*w+x0 : r*w+x0+cw]
+		}
+		p0, p1, p2, p3 := b[:ts], b[ts:2*ts], b[2*ts:3*ts], b[3*ts:]
+		for i := range ts {
+			v := nd
+			if i < len(row) {
+				v = row[i]
+			}
+			u := math.Float32bits(v)
+			p0[i], p1[i], p2[i], p3[i] = byte(u>>24), byte(u>>16), byte(u>>8), byte(u)
+		}
+		prev := b[0]
+		for j := 1; j < len(b); j++ {
+			cur := b[j]
+			b[j] = cur - prev
+			prev = cur
+		}
+	}
+}
+
+// downsample writes rows y0..y1-1 of the half-size level of the n rows src (w wide) into
+// dst (ow wide): output pixel (x,y) comes from the window of columns 2x, 2x+1 and rows 2y,
+// 2y+1 (counted from the first row of src), clipped to the source. NEAREST takes its
+// top-left pixel; AVERAGE the mean of its valid pixels (neither nodata nor NaN), rounded
+// half away from zero for integer types, nodata when none is valid; MODE the most
+// frequent valid value (the first in row order on a tie), nodata when none is valid.
+//
+// Levels are halved rounding down (cogLevelSizes), so the last column or row of an
+// odd-sized level has no window of its own and is left out, whereas GDAL spreads its
+// windows over the whole level (ratio n/(n/2)): the two differ by at most one pixel of
+// that level, towards the right and bottom edges. A level 1 pixel wide or high gives 1.
+func (e *cogEngine[T]) downsample(dst, src []T, w, n, ow, y0, y1 int) {
+	nd := e.nd
+	for y := y0; y < y1; y++ {
+		d := dst[y*ow : (y+1)*ow]
+		r0 := src[2*y*w : (2*y+1)*w]
+		r1 := r0
+		twoRows := 2*y+1 < n
+		if twoRows {
+			r1 = src[(2*y+1)*w : (2*y+2)*w]
+		}
+		if e.mode == "NEAREST" {
+			for x := range d {
+				d[x] = r0[2*x]
+			}
+			continue
+		}
+		var win [4]T
+		for x := range d {
+			c := 2 * x
+			if e.mode == "AVERAGE" && twoRows && c+1 < w {
+				// Fast path: a whole window of valid pixels (the same sums as below).
+				a, b, p, q := r0[c], r0[c+1], r1[c], r1[c+1]
+				if a == a && b == b && p == p && q == q && a != nd && b != nd && p != nd && q != nd {
+					if e.float {
+						var s float64 // from +0, as below
+						s += float64(a)
+						s += float64(b)
+						s += float64(p)
+						s += float64(q)
+						d[x] = T(s / 4)
+					} else if s := int64(a) + int64(b) + int64(p) + int64(q); s >= 0 {
+						d[x] = T((s + 2) / 4) // round half away from zero, like math.Round
+					} else {
+						d[x] = T(-((2 - s) / 4))
+					}
+					continue
+				}
+			}
+			k := 0
+			if v := r0[c]; v == v && v != nd {
+				win[k] = v
+				k++
+			}
+			if c+1 < w {
+				if v := r0[c+1]; v == v && v != nd {
+					win[k] = v
+					k++
+				}
+			}
+			if twoRows {
+				if v := r1[c]; v == v && v != nd {
+					win[k] = v
+					k++
+				}
+				if c+1 < w {
+					if v := r1[c+1]; v == v && v != nd {
+						win[k] = v
+						k++
+					}
+				}
+			}
+			if k == 0 {
+				d[x] = nd
+				continue
+			}
+			if e.mode == "MODE" {
+				d[x] = cogMode(win[:k])
+				continue
+			}
+			var sum float64
+			for _, v := range win[:k] {
+				sum += float64(v)
+			}
+			if e.float {
+				d[x] = T(sum / float64(k))
+			} else {
+				d[x] = T(math.Round(sum / float64(k)))
+			}
+		}
+	}
+}
+
+// cogMode is the most frequent value of v, the first in order on a tie.
+func cogMode[T cogSample](v []T) T {
+	best, bestN := v[0], 0
+	for i, a := range v {
+		c := 0
+		for _, b := range v[i:] {
+			if a == b {
+				c++
+			}
+		}
+		if c > bestN {
+			best, bestN = a, c
+		}
+	}
+	return best
+}
+
+// cogParallel runs f(worker, i) for every i in [0,n) on at most workers goroutines
+// (worker in [0,workers) tells which runs it) and returns the first error.
+func cogParallel(n, workers int, f func(worker, i int) error) error {
+	workers = min(workers, n)
+	if workers <= 1 {
+		for i := range n {
+			if err := f(0, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var next atomic.Int64
+	var failed atomic.Bool
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for k := range workers {
+		wg.Go(func() {
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := f(k, i); err != nil {
+					errs[k] = err
+					failed.Store(true)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// GDAL's structural metadata, the "ghost area" GDAL's COG driver writes right after the
+// TIFF header (GDAL documentation of the COG driver, "Header ghost area"): the IFDs come
+// before the data, tiles are in row-major order, each preceded by its size as a uint32 and
+// followed by a copy of its last 4 bytes. GDAL reports LAYOUT=COG for a file that
+// declares all of it. The trailing space is GDAL's padding.
+const cogGhostBody = "LAYOUT=IFDS_BEFORE_DATA\n" +
+	"BLOCK_ORDER=ROW_MAJOR\n" +
+	"BLOCK_LEADER=SIZE_AS_UINT4\n" +
+	"BLOCK_TRAILER=LAST_4_BYTES_REPEATED\n" +
+	"KNOWN_INCOMPATIBLE_EDITION=NO\n" +
+	" "
+
+// cogGhost is the ghost area with its size line.
+var cogGhost = fmt.Sprintf("GDAL_STRUCTURAL_METADATA_SIZE=%06d bytes\n", len(cogGhostBody)) + cogGhostBody
+
+// TIFF and GeoTIFF values the writer uses beyond tifftags.go.
+const (
+	cogPhotometricBlackIsZero = 1 // TIFF 6.0 section 3
+	cogPlanarChunky           = 1 // TIFF 6.0 section 8, PlanarConfiguration
+	cogSubfileReduced         = 1 // TIFF 6.0 section 8, NewSubfileType bit 0: reduced resolution
+	// GeoTIFF 1.1 (OGC 19-008r4) section 7, GeoKeys.
+	cogKeyModelType      = 1024
+	cogKeyRasterType     = 1025
+	cogKeyGeographicType = 2048
+	cogKeyProjectedType  = 3072
+	cogModelProjected    = 1
+	cogModelGeographic   = 2
+	cogRasterPixelIsArea = 1
+	cogKeyDirVersion     = 1
+	cogKeyRevision       = 1
+	cogKeyMinorRevision  = 0
+	cogClassicMaxOffset  = math.MaxUint32
+	cogClassicHeader     = 8
+	cogBigHeader         = 16
+	cogWordAlign         = 2
+	cogEntryClassic      = 12
+	cogEntryBig          = 20
+	cogInlineClassic     = 4
+	cogInlineBig         = 8
+)
+
+// assemble writes the COG from the encoded levels to path+".tmp" and renames it to path.
+func (w *COGWriter) assemble(levels []*cogLevel) error {
+	big := w.forceBig
+	ifdAt, dataAt, end := w.layout(levels, big)
+	if !big && end > cogClassicMaxOffset {
+		big = true
+		ifdAt, dataAt, end = w.layout(levels, big)
+	}
+	tmp := w.tmpPath()
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	err = w.writeCOG(f, levels, big, ifdAt, dataAt, end)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, w.path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// layout places the IFDs (each followed by its values) after the header and the ghost
+// area, then the levels' data from the smallest overview to the full resolution.
+func (w *COGWriter) layout(levels []*cogLevel, big bool) (ifdAt, dataAt []uint64, end uint64) {
+	pos := uint64(cogClassicHeader)
+	if big {
+		pos = cogBigHeader
+	}
+	pos += uint64(len(cogGhost))
+	pos += pos % cogWordAlign // TIFF 6.0 section 2: an IFD begins on a word boundary
+	ifdAt = make([]uint64, len(levels))
+	for l, lv := range levels {
+		ifdAt[l] = pos
+		pos += uint64(len(cogEncodeIFD(w.ifdFields(l, lv, 0, big), 0, 0, big)))
+	}
+	dataAt = make([]uint64, len(levels))
+	for l := len(levels) - 1; l >= 0; l-- {
+		dataAt[l] = pos
+		pos += uint64(levels[l].size)
+	}
+	return ifdAt, dataAt, pos
+}
+
+// writeCOG writes header, ghost area and IFDs, then copies the levels' data into place.
+func (w *COGWriter) writeCOG(f *os.File, levels []*cogLevel, big bool, ifdAt, dataAt []uint64, end uint64) error {
+	bw := bufio.NewWriterSize(f, 1<<16)
+	// TIFF 6.0 section 2, "Image File Header"; BigTIFF: version 43, offset size 8.
+	if big {
+		var h [cogBigHeader]byte
+		copy(h[:], "II")
+		binary.LittleEndian.PutUint16(h[2:], 43)
+		binary.LittleEndian.PutUint16(h[4:], 8)
+		binary.LittleEndian.PutUint64(h[8:], ifdAt[0])
+		bw.Write(h[:])
+	} else {
+		var h [cogClassicHeader]byte
+		copy(h[:], "II")
+		binary.LittleEndian.PutUint16(h[2:], 42)
+		binary.LittleEndian.PutUint32(h[4:], uint32(ifdAt[0]))
+		bw.Write(h[:])
+	}
+	bw.WriteString(cogGhost)
+	pos := uint64(len(cogGhost)) + cogClassicHeader
+	if big {
+		pos += cogBigHeader - cogClassicHeader
+	}
+	if pos%cogWordAlign != 0 {
+		bw.WriteByte(0)
+	}
+	for l, lv := range levels {
+		var next uint64
+		if l+1 < len(levels) {
+			next = ifdAt[l+1]
+		}
+		bw.Write(cogEncodeIFD(w.ifdFields(l, lv, dataAt[l], big), ifdAt[l], next, big))
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	for l := len(levels) - 1; l >= 0; l-- {
+		lv := levels[l]
+		if _, err := lv.f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		n, err := io.Copy(f, lv.f)
+		if err != nil {
+			return fmt.Errorf("copy level %d: %w", l, err)
+		}
+		if n != lv.size {
+			return fmt.Errorf("copy level %d: %d of %d bytes", l, n, lv.size)
+		}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if uint64(st.Size()) != end {
+		return fmt.Errorf("assembled %d bytes, want %d", st.Size(), end)
+	}
+	return nil
+}
+
+// ifdFields are the tags of level l, whose data starts at base in the file.
+func (w *COGWriter) ifdFields(l int, lv *cogLevel, base uint64, big bool) []cogTIFFField {
+	var fs []cogTIFFField
+	if l > 0 {
+		fs = append(fs, cogLongs(tagNewSubfileType, cogSubfileReduced))
+	}
+	fs = append(fs,
+		cogLongs(tagImageWidth, uint32(lv.w)),
+		cogLongs(tagImageLength, uint32(lv.h)),
+		cogShorts(tagBitsPerSample, uint16(8*w.typ.size())),
+		cogShorts(tagCompression, compressionDeflate),
+		cogShorts(tagPhotometric, cogPhotometricBlackIsZero),
+		cogShorts(tagSamplesPerPixel, 1),
+		cogShorts(tagPlanarConfig, cogPlanarChunky),
+		cogShorts(tagPredictor, w.typ.predictor()),
+		cogShorts(tagTileWidth, cogBlockSize),
+		cogShorts(tagTileLength, cogBlockSize),
+	)
+	offsets := make([]uint64, len(lv.offsets))
+	for i, o := range lv.offsets {
+		offsets[i] = base + o
+	}
+	if big {
+		fs = append(fs, cogLong8s(tagTileOffsets, offsets...), cogLong8s(tagTileByteCounts, lv.counts...))
+	} else {
+		fs = append(fs, cogLongs(tagTileOffsets, cogNarrow(offsets)...), cogLongs(tagTileByteCounts, cogNarrow(lv.counts)...))
+	}
+	fs = append(fs, cogShorts(tagSampleFormat, w.typ.sampleFormat()))
+	if l == 0 {
+		// GeoTIFF 1.1 sections 7.2 and 7.3: one tie point at the top-left corner of pixel
+		// (0,0) (raster type PixelIsArea) and the pixel size; the CRS by its EPSG code.
+		g := w.g
+		fs = append(fs,
+			cogDoubles(tagModelPixelScale, g.Res, g.Res, 0),
+			cogDoubles(tagModelTiepoint, 0, 0, 0, g.X0, g.Y0, 0))
+		model, crsKey := uint16(cogModelProjected), uint16(cogKeyProjectedType)
+		if w.geographic {
+			model, crsKey = cogModelGeographic, cogKeyGeographicType
+		}
+		fs = append(fs, cogShorts(tagGeoKeyDirectory,
+			cogKeyDirVersion, cogKeyRevision, cogKeyMinorRevision, 3,
+			cogKeyModelType, 0, 1, model,
+			cogKeyRasterType, 0, 1, cogRasterPixelIsArea,
+			crsKey, 0, 1, uint16(g.EPSG)))
+		if w.o.Scale != 0 {
+			fs = append(fs, cogASCII(tagGDALMetadata, gdalScaleOffsetXML(w.o.Scale, w.o.Offset)))
+		}
+	}
+	return append(fs, cogASCII(tagGDALNoData, gdalNoDataString(w.o.NoData)))
+}
+
+// cogNarrow converts offsets known to fit a classic TIFF (layout checked the file size).
+func cogNarrow(v []uint64) []uint32 {
+	out := make([]uint32, len(v))
+	for i, x := range v {
+		out[i] = uint32(x)
+	}
+	return out
+}
+
+// gdalNoDataString formats nd like GDAL's GDAL_NODATA tag: an ASCII number, "nan", "inf"
+// or "-inf".
+func gdalNoDataString(nd float64) string {
+	switch {
+	case math.IsNaN(nd):
+		return "nan"
+	case math.IsInf(nd, 1):
+		return "inf"
+	case math.IsInf(nd, -1):
+		return "-inf"
+	case nd == math.Trunc(nd) && math.Abs(nd) < 1e15:
+		return strconv.FormatFloat(nd, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(nd, 'g', -1, 64)
+}
+
+// gdalScaleOffsetXML is the GDAL_METADATA document GDAL's GTiff driver reads the band
+// scale and offset from (items with role "scale" and "offset" for sample 0).
+func gdalScaleOffsetXML(scale, offset float64) string {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	return "<GDALMetadata>\n" +
+		`  <Item name="OFFSET" sample="0" role="offset">` + f(offset) + "</Item>\n" +
+		`  <Item name="SCALE" sample="0" role="scale">` + f(scale) + "</Item>\n" +
+		"</GDALMetadata>"
+}
+
+// cogTIFFField is one IFD entry: tag, field type, count and the little-endian values.
+type cogTIFFField struct {
+	tag, typ uint16
+	count    uint64
+	val      []byte
+}
+
+func cogShorts(tag uint16, v ...uint16) cogTIFFField {
+	b := make([]byte, 2*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint16(b[2*i:], x)
+	}
+	return cogTIFFField{tag, tiffShort, uint64(len(v)), b}
+}
+
+func cogLongs(tag uint16, v ...uint32) cogTIFFField {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], x)
+	}
+	return cogTIFFField{tag, tiffLong, uint64(len(v)), b}
+}
+
+func cogLong8s(tag uint16, v ...uint64) cogTIFFField {
+	b := make([]byte, 8*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint64(b[8*i:], x)
+	}
+	return cogTIFFField{tag, tiffLong8, uint64(len(v)), b}
+}
+
+func cogDoubles(tag uint16, v ...float64) cogTIFFField {
+	b := make([]byte, 8*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(x))
+	}
+	return cogTIFFField{tag, tiffDouble, uint64(len(v)), b}
+}
+
+// cogASCII is a NUL-terminated ASCII field (TIFF 6.0 section 2: the count includes the
+// NUL).
+func cogASCII(tag uint16, s string) cogTIFFField {
+	b := append([]byte(s), 0)
+	return cogTIFFField{tag, tiffASCII, uint64(len(b)), b}
+}
+
+// cogEncodeIFD lays out an IFD at file offset at (TIFF 6.0 section 2, "Image File
+// Directory"; BigTIFF: 8-byte count, 20-byte entries, 8-byte offsets): the entry count,
+// the entries in ascending tag order, the offset of the next IFD, then the values too
+// large for their entry, each starting on a word boundary. Its length does not depend on
+// at and next.
+func cogEncodeIFD(fields []cogTIFFField, at, next uint64, big bool) []byte {
+	fields = slices.Clone(fields)
+	slices.SortFunc(fields, func(a, b cogTIFFField) int { return int(a.tag) - int(b.tag) })
+	entry, inline, head := cogEntryClassic, cogInlineClassic, 2
+	if big {
+		entry, inline, head = cogEntryBig, cogInlineBig, 8
+	}
+	dirLen := head + entry*len(fields) + inline
+	buf := make([]byte, dirLen, dirLen+256)
+	p := 0
+	if big {
+		binary.LittleEndian.PutUint64(buf, uint64(len(fields)))
+	} else {
+		binary.LittleEndian.PutUint16(buf, uint16(len(fields)))
+	}
+	p += head
+	for _, f := range fields {
+		e := buf[p : p+entry]
+		binary.LittleEndian.PutUint16(e, f.tag)
+		binary.LittleEndian.PutUint16(e[2:], f.typ)
+		var v []byte
+		if big {
+			binary.LittleEndian.PutUint64(e[4:], f.count)
+			v = e[12:20]
+		} else {
+			binary.LittleEndian.PutUint32(e[4:], uint32(f.count))
+			v = e[8:12]
+		}
+		if len(f.val) <= inline {
+			copy(v, f.val)
+		} else {
+			off := at + uint64(len(buf))
+			if big {
+				binary.LittleEndian.PutUint64(v, off)
+			} else {
+				binary.LittleEndian.PutUint32(v, uint32(off))
+			}
+			buf = append(buf, f.val...)
+			if len(buf)%cogWordAlign != 0 {
+				buf = append(buf, 0)
+			}
+		}
+		p += entry
+	}
+	if big {
+		binary.LittleEndian.PutUint64(buf[p:], next)
+	} else {
+		binary.LittleEndian.PutUint32(buf[p:], uint32(next))
+	}
+	return buf
+}
