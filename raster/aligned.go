@@ -55,20 +55,27 @@ func floorDiv(a, k int) int {
 	return q
 }
 
+// srcWindow returns the source pixels [sx0,sx1] x [sy0,sy1] (inclusive) the grid window at
+// (col,row) of w x h needs: for bilinear one more pixel on each side. It is empty (sx1 < sx0
+// or sy1 < sy0) when the window misses the source.
+func (a *alignment) srcWindow(col, row, w, h int, nearest bool) (sx0, sy0, sx1, sy1 int) {
+	pad := 0
+	if a.k > 1 && !nearest {
+		pad = 1
+	}
+	sx0 = max(0, floorDiv(col-a.ox, a.k)-pad)
+	sy0 = max(0, floorDiv(row-a.oy, a.k)-pad)
+	sx1 = min(a.sw-1, floorDiv(col+w-1-a.ox, a.k)+pad)
+	sy1 = min(a.sh-1, floorDiv(row+h-1-a.oy, a.k)+pad)
+	return sx0, sy0, sx1, sy1
+}
+
 // read fills dst ([]uint16 or []uint8, w x h) with the grid window at (col,row): a copy when
 // the pixel sizes are equal, else an upsampling by k, nearest neighbour when nearest is
 // set (classes), bilinear otherwise (reflectance; a kernel touching nodata, 0, falls back to
 // the nearest pixel). Grid pixels outside the source are 0 (nodata).
 func (a *alignment) read(band godal.Band, col, row, w, h int, dst any, nearest bool) error {
-	// Source window needed: for bilinear one more pixel on each side.
-	pad := 0
-	if a.k > 1 && !nearest {
-		pad = 1
-	}
-	sx0 := max(0, floorDiv(col-a.ox, a.k)-pad)
-	sy0 := max(0, floorDiv(row-a.oy, a.k)-pad)
-	sx1 := min(a.sw-1, floorDiv(col+w-1-a.ox, a.k)+pad)
-	sy1 := min(a.sh-1, floorDiv(row+h-1-a.oy, a.k)+pad)
+	sx0, sy0, sx1, sy1 := a.srcWindow(col, row, w, h, nearest)
 	switch d := dst.(type) {
 	case []uint16:
 		clear(d[:w*h])
@@ -100,6 +107,61 @@ func (a *alignment) read(band godal.Band, col, row, w, h int, dst any, nearest b
 		return fmt.Errorf("aligned read: unsupported buffer %T", dst)
 	}
 	return nil
+}
+
+// readTiles is read with the source pixels taken from the decoded tiles of c (the source
+// image read directly, tiffread.go) instead of GDAL's RasterIO; dst must have the image's
+// sample type (c.img.fits). When the pixel sizes are equal rows are copied straight from
+// the tiles into dst; otherwise the source window is assembled from the tiles and
+// upsampled.
+func (a *alignment) readTiles(c *tileCache, col, row, w, h int, dst any, nearest bool) error {
+	sx0, sy0, sx1, sy1 := a.srcWindow(col, row, w, h, nearest)
+	switch d := dst.(type) {
+	case []uint16:
+		src, err := tiledSource(a, c, d, &a.u16, col, row, w, h, sx0, sy0, sx1, sy1)
+		if err != nil || src == nil {
+			return err
+		}
+		sw, sh := sx1-sx0+1, sy1-sy0+1
+		if nearest {
+			upsampleNearest(d, src, a, col, row, w, h, sx0, sy0, sw, sh)
+		} else {
+			upsampleBilinear(d, src, a, col, row, w, h, sx0, sy0, sw, sh)
+		}
+	case []uint8:
+		src, err := tiledSource(a, c, d, &a.u8, col, row, w, h, sx0, sy0, sx1, sy1)
+		if err != nil || src == nil {
+			return err
+		}
+		upsampleNearest(d, src, a, col, row, w, h, sx0, sy0, sx1-sx0+1, sy1-sy0+1)
+	default:
+		return fmt.Errorf("aligned read: unsupported buffer %T", dst)
+	}
+	return nil
+}
+
+// tiledSource clears the grid window d, loads the tiles of the source window [sx0,sx1] x
+// [sy0,sy1] into c and, when k == 1, copies the source pixels into d and returns nil;
+// otherwise it returns the source window (in scratch) for upsampling. It returns nil when
+// the window misses the source.
+func tiledSource[T uint8 | uint16](a *alignment, c *tileCache, d []T, scratch *[]T, col, row, w, h, sx0, sy0, sx1, sy1 int) ([]T, error) {
+	clear(d[:w*h])
+	if sx1 < sx0 || sy1 < sy0 {
+		return nil, nil
+	}
+	if err := c.load(sx0, sy0, sx1, sy1); err != nil {
+		return nil, err
+	}
+	defer c.done(sy0, sy1)
+	sw, sh := sx1-sx0+1, sy1-sy0+1
+	if a.k == 1 {
+		// grid pixel (x, y) is source pixel (x-ox, y-oy)
+		copyTiles(d[(sy0+a.oy-row)*w+sx0+a.ox-col:], w, &c.img.tiffLayout, c.tile, sx0, sy0, sw, sh)
+		return nil, nil
+	}
+	src := grow(scratch, sw*sh)
+	copyTiles(src, sw, &c.img.tiffLayout, c.tile, sx0, sy0, sw, sh)
+	return src, nil
 }
 
 // upsampleNearest copies each grid pixel from the source pixel that contains it.

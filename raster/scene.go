@@ -44,8 +44,11 @@ type Scene struct {
 // When a tile's band is aligned with the analysis grid (same CRS, north-up, a pixel size
 // that is a whole multiple of the grid's, origins on each other's pixel edges: the usual
 // case, since the grid is snapped to the 60 m lattice of Sentinel-2 tiles), the window is
-// read with plain RasterIO and 20 m bands are upsampled here, bilinearly for reflectance
-// and by nearest neighbour for SCL (aligned.go); this is 3-4x faster than the warper.
+// read without the warper and 20 m bands are upsampled here, bilinearly for reflectance
+// and by nearest neighbour for SCL (aligned.go); this is 3-4x faster than the warper. The
+// pixels of such a band come from its tiles decoded directly (tiffread.go), each tile once
+// per run thanks to a cache of the tile rows the next strip needs; a file of another layout
+// (strips, LZW, ...) is read with GDAL's RasterIO.
 // Otherwise (a tile of another UTM zone, a lon/lat file) the band goes through a warped VRT
 // that reprojects and resamples the same way.
 // A sceneReader's datasets are used by one goroutine per band at a time.
@@ -60,7 +63,8 @@ type bandPart struct {
 	src     *godal.Dataset
 	vrt     *godal.Dataset // when not aligned
 	aligned *alignment
-	u16     []uint16 // scratch for the tiles after the first
+	tiles   *tileCache // when aligned and the file's layout is one tiffread.go reads
+	u16     []uint16   // scratch for the tiles after the first
 	u8      []uint8
 }
 
@@ -99,6 +103,15 @@ func openPart(path, key string, g Grid) (*bandPart, error) {
 	}
 	part := &bandPart{path: path, src: src}
 	if part.aligned = align(src, g); part.aligned != nil {
+		// The direct tile reader when it handles the file; any failure to open it (an
+		// unsupported layout above all) leaves the band to GDAL.
+		if img, err := openTIFF(path); err == nil {
+			if img.width == part.aligned.sw && img.height == part.aligned.sh {
+				part.tiles = newTileCache(img)
+			} else {
+				img.close()
+			}
+		}
 		return part, nil
 	}
 	alg, ot := "bilinear", "UInt16"
@@ -123,12 +136,18 @@ func openPart(path, key string, g Grid) (*bandPart, error) {
 
 func (p *bandPart) read(col, row, w, h int, dst any, nearest bool) error {
 	if p.aligned != nil {
+		if p.tiles != nil && p.tiles.img.fits(dst) {
+			return p.aligned.readTiles(p.tiles, col, row, w, h, dst, nearest)
+		}
 		return p.aligned.read(p.src.Bands()[0], col, row, w, h, dst, nearest)
 	}
 	return p.vrt.Bands()[0].Read(col, row, dst, w, h)
 }
 
 func (p *bandPart) close() {
+	if p.tiles != nil {
+		p.tiles.close()
+	}
 	if p.vrt != nil {
 		p.vrt.Close()
 	}

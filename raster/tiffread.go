@@ -1,0 +1,812 @@
+package raster
+
+/*
+#include <stdio.h>
+#include <stdlib.h>
+#include "cpl_error.h"
+#include "cpl_vsi.h"
+
+// The helpers below run a VSI call with a quiet error handler and copy GDAL's message of
+// the failure into err, all in one C call: GDAL's last error is per OS thread, and a
+// goroutine may change threads between two cgo calls.
+
+static void cw_last_error(char *err, size_t errlen) {
+	const char *m = CPLGetLastErrorMsg();
+	snprintf(err, errlen, "%s", m != NULL ? m : "");
+}
+
+static VSILFILE *cw_vsi_open(const char *path, unsigned long long *size, char *err, size_t errlen) {
+	CPLPushErrorHandler(CPLQuietErrorHandler);
+	CPLErrorReset();
+	VSILFILE *fp = VSIFOpenL(path, "rb");
+	if (fp == NULL) {
+		cw_last_error(err, errlen);
+	} else if (VSIFSeekL(fp, 0, SEEK_END) != 0) {
+		cw_last_error(err, errlen);
+		VSIFCloseL(fp);
+		fp = NULL;
+	} else {
+		*size = VSIFTellL(fp);
+	}
+	CPLPopErrorHandler();
+	return fp;
+}
+
+static size_t cw_vsi_read_at(VSILFILE *fp, unsigned long long off, void *buf, size_t n, char *err, size_t errlen) {
+	CPLPushErrorHandler(CPLQuietErrorHandler);
+	CPLErrorReset();
+	size_t got = 0;
+	if (VSIFSeekL(fp, off, SEEK_SET) == 0) {
+		got = VSIFReadL(buf, 1, n, fp);
+	}
+	if (got != n) {
+		cw_last_error(err, errlen);
+	}
+	CPLPopErrorHandler();
+	return got;
+}
+
+// cw_vsi_read_ranges reads n ranges into consecutive parts of buf (one VSI call: remote
+// files fetch them in parallel requests). 0 on success.
+static int cw_vsi_read_ranges(VSILFILE *fp, int n, char *buf, const unsigned long long *offs,
+		const unsigned long long *sizes, char *err, size_t errlen) {
+	void **data = malloc(n * sizeof(void *));
+	vsi_l_offset *o = malloc(n * sizeof(vsi_l_offset));
+	size_t *s = malloc(n * sizeof(size_t));
+	if (data == NULL || o == NULL || s == NULL) {
+		free(data);
+		free(o);
+		free(s);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	size_t pos = 0;
+	for (int i = 0; i < n; i++) {
+		data[i] = buf + pos;
+		o[i] = offs[i];
+		s[i] = sizes[i];
+		pos += sizes[i];
+	}
+	CPLPushErrorHandler(CPLQuietErrorHandler);
+	CPLErrorReset();
+	int r = VSIFReadMultiRangeL(n, data, o, s, fp);
+	if (r != 0) {
+		cw_last_error(err, errlen);
+	}
+	CPLPopErrorHandler();
+	free(data);
+	free(o);
+	free(s);
+	return r;
+}
+
+static void cw_vsi_close(VSILFILE *fp) {
+	CPLPushErrorHandler(CPLQuietErrorHandler);
+	VSIFCloseL(fp);
+	CPLPopErrorHandler();
+}
+*/
+import "C"
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// This file reads the first (full-resolution) image of a tiled TIFF or BigTIFF directly,
+// without GDAL's RasterIO and block cache: the bytes come through GDAL's VSI layer (local
+// paths, /vsis3/, /vsicurl/ with the settings of Init), tiles are inflated with
+// zlibInflate (libdeflate) and the predictor is undone here. Only the layout of the COGs
+// changewatch reads is supported (tiled, one sample, 8 or 16-bit unsigned, no compression
+// or deflate, predictor 1 or 2); anything else is errTIFFUnsupported and the caller reads
+// through GDAL.
+//
+// Facts used, from the TIFF 6.0 specification (Adobe, 1992): the 8-byte header (byte
+// order "II"/"MM", 42, offset of the first IFD) and the IFD of 12-byte entries (tag, type,
+// count, value or offset; values of up to 4 bytes stored in the entry) in section 2; the
+// field types and their sizes in section 2; default values of BitsPerSample (1),
+// Compression (1), FillOrder (1), PlanarConfiguration (1), SamplesPerPixel (1) in section
+// 8; tiles (TileWidth, TileLength, TileOffsets, TileByteCounts; tiles across =
+// ceil(ImageWidth/TileWidth), stored row by row, edge tiles padded to the full tile size)
+// in section 15; Predictor 2 (horizontal differencing: each sample of a row holds its
+// difference from the previous one, modulo 2^BitsPerSample, undone after decompression and
+// after byte swapping) in section 14; SampleFormat (default 1, unsigned) in section 19.
+// Deflate as compression 8 (and the older 32946) is from the TIFF Technical Note / Adobe
+// PageMaker 6.0 supplement. BigTIFF (the BigTIFF design, Aware Systems / libtiff): version
+// 43, then the offset size (8) and 0, then an 8-byte IFD offset; IFDs with an 8-byte entry
+// count, 20-byte entries (tag, type, 8-byte count, 8-byte value or offset) and types 16
+// (LONG8), 17 (SLONG8), 18 (IFD8).
+
+// errTIFFUnsupported marks a file whose layout the tile reader does not handle.
+var errTIFFUnsupported = errors.New("tile reader: unsupported layout")
+
+// tiffMergeGap is the largest gap between two tiles read as one range: GDAL's COGs put 4
+// bytes of size before each tile and repeat its last 4 bytes after it, so consecutive
+// tiles are 8 bytes apart; a request costs far more than a few KiB.
+const tiffMergeGap = 8 << 10
+
+// tiffHeadSize is read at offset 0 to parse the header and the first IFD: GDAL's /vsicurl/
+// downloads 16 KiB chunks, so the bytes GDAL read when it opened the file are cached.
+const tiffHeadSize = 16 << 10
+
+// tiffLayout is what the tile reader needs of the first IFD.
+type tiffLayout struct {
+	order          binary.ByteOrder
+	width, height  int
+	tileW, tileH   int
+	across, down   int // tiles per row and column
+	bps            int // bytes per sample: 1 or 2
+	deflate        bool
+	predictor      bool
+	offsets, count []uint64
+	fill           uint16 // value of missing (sparse) tiles: GDAL's nodata, else 0
+}
+
+// tileBytes is the size of one decoded tile.
+func (l *tiffLayout) tileBytes() int { return l.tileW * l.tileH * l.bps }
+
+// ifdEntry is one IFD entry, its value field still raw (4 or 8 bytes).
+type ifdEntry struct {
+	typ   uint16
+	count uint64
+	val   []byte
+}
+
+// tiffTypeSize is the byte size of a TIFF field type, 0 for an unknown type.
+func tiffTypeSize(typ uint16) int {
+	switch typ {
+	case tiffByte, tiffASCII, tiffSByte, tiffUndef:
+		return 1
+	case tiffShort, tiffSShort:
+		return 2
+	case tiffLong, tiffSLong, tiffFloat:
+		return 4
+	case tiffRational, tiffSRat, tiffDouble, tiffLong8, tiffSLong8, tiffIFD8:
+		return 8
+	}
+	return 0
+}
+
+// parseTIFF reads the first IFD of a TIFF or BigTIFF of size bytes. head holds the file's
+// first bytes; fetch reads n bytes at off for what lies beyond.
+func parseTIFF(head []byte, size uint64, fetch func(off uint64, n int) ([]byte, error)) (*tiffLayout, error) {
+	at := func(off uint64, n int) ([]byte, error) {
+		if n < 0 || off > size || uint64(n) > size-off {
+			return nil, fmt.Errorf("%w: %d bytes at offset %d past the end (%d bytes)", ErrCorrupt, n, off, size)
+		}
+		if off+uint64(n) <= uint64(len(head)) {
+			return head[off : off+uint64(n)], nil
+		}
+		return fetch(off, n)
+	}
+	if len(head) < 8 {
+		return nil, fmt.Errorf("%w: %d-byte file", ErrCorrupt, len(head))
+	}
+	var l tiffLayout
+	switch string(head[:2]) {
+	case "II":
+		l.order = binary.LittleEndian
+	case "MM":
+		l.order = binary.BigEndian
+	default:
+		return nil, fmt.Errorf("%w: not a tiff file", errTIFFUnsupported)
+	}
+	o := l.order
+	var big bool
+	var ifd uint64
+	switch o.Uint16(head[2:]) {
+	case 42:
+		ifd = uint64(o.Uint32(head[4:]))
+	case 43:
+		if len(head) < 16 || o.Uint16(head[4:]) != 8 || o.Uint16(head[6:]) != 0 {
+			return nil, fmt.Errorf("%w: bad bigtiff header", ErrCorrupt)
+		}
+		big = true
+		ifd = o.Uint64(head[8:])
+	default:
+		return nil, fmt.Errorf("%w: tiff version %d", errTIFFUnsupported, o.Uint16(head[2:]))
+	}
+
+	// The IFD: entry count, then the entries.
+	countSize, entrySize, valSize := 2, 12, 4
+	if big {
+		countSize, entrySize, valSize = 8, 20, 8
+	}
+	b, err := at(ifd, countSize)
+	if err != nil {
+		return nil, err
+	}
+	var n uint64
+	if big {
+		n = o.Uint64(b)
+	} else {
+		n = uint64(o.Uint16(b))
+	}
+	if n == 0 || n > 4096 {
+		return nil, fmt.Errorf("%w: %d ifd entries", ErrCorrupt, n)
+	}
+	b, err = at(ifd+uint64(countSize), int(n)*entrySize)
+	if err != nil {
+		return nil, err
+	}
+	entries := make(map[uint16]ifdEntry, n)
+	for i := range int(n) {
+		e := b[i*entrySize : (i+1)*entrySize]
+		var cnt uint64
+		if big {
+			cnt = o.Uint64(e[4:])
+		} else {
+			cnt = uint64(o.Uint32(e[4:]))
+		}
+		entries[o.Uint16(e)] = ifdEntry{typ: o.Uint16(e[2:]), count: cnt, val: e[entrySize-valSize:]}
+	}
+	// data returns the bytes of an entry's values: in the entry, or at its offset.
+	data := func(e ifdEntry) ([]byte, error) {
+		size := tiffTypeSize(e.typ)
+		if size == 0 {
+			return nil, fmt.Errorf("%w: field type %d", errTIFFUnsupported, e.typ)
+		}
+		if e.count > 1<<26 {
+			return nil, fmt.Errorf("%w: %d values in a field", errTIFFUnsupported, e.count)
+		}
+		total := int(e.count) * size
+		if total <= valSize {
+			return e.val[:total], nil
+		}
+		var off uint64
+		if big {
+			off = o.Uint64(e.val)
+		} else {
+			off = uint64(o.Uint32(e.val))
+		}
+		return at(off, total)
+	}
+	// ints returns an entry's values as unsigned integers.
+	ints := func(tag uint16) ([]uint64, error) {
+		e, ok := entries[tag]
+		if !ok {
+			return nil, nil
+		}
+		d, err := data(e)
+		if err != nil {
+			return nil, err
+		}
+		v := make([]uint64, e.count)
+		for i := range v {
+			switch e.typ {
+			case tiffByte:
+				v[i] = uint64(d[i])
+			case tiffShort:
+				v[i] = uint64(o.Uint16(d[2*i:]))
+			case tiffLong:
+				v[i] = uint64(o.Uint32(d[4*i:]))
+			case tiffLong8, tiffIFD8:
+				v[i] = o.Uint64(d[8*i:])
+			default:
+				return nil, fmt.Errorf("%w: tag %d of type %d", errTIFFUnsupported, tag, e.typ)
+			}
+		}
+		return v, nil
+	}
+	// one returns a tag's single value (all values equal, e.g. BitsPerSample), def when absent.
+	one := func(tag uint16, def uint64) (uint64, error) {
+		v, err := ints(tag)
+		if err != nil {
+			return 0, err
+		}
+		if len(v) == 0 {
+			if _, ok := entries[tag]; ok {
+				return 0, fmt.Errorf("%w: tag %d has no value", ErrCorrupt, tag)
+			}
+			return def, nil
+		}
+		for _, x := range v[1:] {
+			if x != v[0] {
+				return 0, fmt.Errorf("%w: tag %d values differ", errTIFFUnsupported, tag)
+			}
+		}
+		return v[0], nil
+	}
+	get := func(tag uint16, def uint64) uint64 {
+		if err == nil {
+			var v uint64
+			v, err = one(tag, def)
+			return v
+		}
+		return 0
+	}
+	const tagFillOrder = 266 // TIFF 6.0 section 8
+	if _, ok := entries[tagTileOffsets]; !ok {
+		return nil, fmt.Errorf("%w: not tiled", errTIFFUnsupported)
+	}
+	subfile := get(tagNewSubfileType, 0)
+	width, height := get(tagImageWidth, 0), get(tagImageLength, 0)
+	tw, th := get(tagTileWidth, 0), get(tagTileLength, 0)
+	spp := get(tagSamplesPerPixel, 1)
+	bitsPS := get(tagBitsPerSample, 1)
+	format := get(tagSampleFormat, sampleFormatUint)
+	planar := get(tagPlanarConfig, 1)
+	comp := get(tagCompression, compressionNone)
+	pred := get(tagPredictor, predictorNone)
+	fillOrder := get(tagFillOrder, 1)
+	photometric := get(tagPhotometric, 1)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case subfile != 0:
+		return nil, fmt.Errorf("%w: first image has NewSubfileType %d", errTIFFUnsupported, subfile)
+	case spp != 1 || planar != 1:
+		return nil, fmt.Errorf("%w: %d samples per pixel, planar configuration %d", errTIFFUnsupported, spp, planar)
+	case bitsPS != 8 && bitsPS != 16 || format != sampleFormatUint:
+		return nil, fmt.Errorf("%w: %d-bit samples of format %d", errTIFFUnsupported, bitsPS, format)
+	case comp != compressionNone && comp != compressionDeflate && comp != compressionDeflateOld:
+		return nil, fmt.Errorf("%w: compression %d", errTIFFUnsupported, comp)
+	case pred != predictorNone && (pred != predictorHorizontal || comp == compressionNone):
+		return nil, fmt.Errorf("%w: predictor %d with compression %d", errTIFFUnsupported, pred, comp)
+	case fillOrder != 1 || photometric != 1 && photometric != 3:
+		return nil, fmt.Errorf("%w: fill order %d, photometric %d", errTIFFUnsupported, fillOrder, photometric)
+	case width == 0 || height == 0 || tw == 0 || th == 0 || width > 1<<24 || height > 1<<24 || tw*th*bitsPS/8 > 64<<20:
+		return nil, fmt.Errorf("%w: image %dx%d, tiles %dx%d", errTIFFUnsupported, width, height, tw, th)
+	}
+	l.width, l.height, l.tileW, l.tileH = int(width), int(height), int(tw), int(th)
+	l.across, l.down = (l.width+l.tileW-1)/l.tileW, (l.height+l.tileH-1)/l.tileH
+	l.bps = int(bitsPS / 8)
+	l.deflate = comp != compressionNone
+	l.predictor = pred == predictorHorizontal
+	if l.offsets, err = ints(tagTileOffsets); err != nil {
+		return nil, err
+	}
+	if l.count, err = ints(tagTileByteCounts); err != nil {
+		return nil, err
+	}
+	tiles := l.across * l.down
+	if len(l.offsets) != tiles || len(l.count) != tiles {
+		return nil, fmt.Errorf("%w: %d tile offsets and %d byte counts for %d tiles", errTIFFUnsupported, len(l.offsets), len(l.count), tiles)
+	}
+	sparse := false
+	limit := uint64(2*l.tileBytes() + 4096) // a deflate stream of a tile is not much longer than the tile
+	for _, c := range l.count {
+		if c == 0 {
+			sparse = true
+		}
+		if c > limit {
+			return nil, fmt.Errorf("%w: a %d-byte tile", errTIFFUnsupported, c)
+		}
+	}
+	// GDAL fills missing tiles with the band's nodata value (GDAL_NODATA, ASCII), or 0.
+	if e, ok := entries[tagGDALNoData]; ok && e.typ == tiffASCII && sparse {
+		d, err := data(e)
+		if err != nil {
+			return nil, err
+		}
+		s := strings.TrimSpace(strings.TrimRight(string(d), "\x00"))
+		v, perr := strconv.ParseFloat(s, 64)
+		if perr != nil || v != math.Trunc(v) || v < 0 || v >= float64(uint64(1)<<bitsPS) {
+			return nil, fmt.Errorf("%w: sparse tiles and nodata %q", errTIFFUnsupported, s)
+		}
+		l.fill = uint16(v)
+	}
+	return &l, nil
+}
+
+// tiffImage is an open tiled TIFF read through VSI. One goroutine at a time.
+type tiffImage struct {
+	tiffLayout
+	path    string
+	local   bool // not a /vsi path: a failed read means a damaged file
+	fp      *C.VSILFILE
+	size    uint64
+	decoded int // tiles decoded so far (tests)
+}
+
+// openTIFF opens path (a local path or a GDAL /vsi path) and parses its first image. The
+// error wraps errTIFFUnsupported when the layout is not one the reader handles.
+func openTIFF(path string) (*tiffImage, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var errbuf [512]byte
+	var size C.ulonglong
+	fp := C.cw_vsi_open(cpath, &size, (*C.char)(unsafe.Pointer(&errbuf[0])), C.size_t(len(errbuf)))
+	if fp == nil {
+		return nil, fmt.Errorf("tile reader: open: %s", cString(errbuf[:]))
+	}
+	t := &tiffImage{path: path, local: !strings.HasPrefix(path, "/vsi"), fp: fp, size: uint64(size)}
+	head := make([]byte, min(tiffHeadSize, t.size))
+	if err := t.readAt(0, head); err != nil {
+		t.close()
+		return nil, err
+	}
+	l, err := parseTIFF(head, t.size, func(off uint64, n int) ([]byte, error) {
+		b := make([]byte, n)
+		return b, t.readAt(off, b)
+	})
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	t.tiffLayout = *l
+	return t, nil
+}
+
+// cString is the NUL-terminated string at the start of b.
+func cString(b []byte) string {
+	if i := slices.Index(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	if len(b) == 0 {
+		return "no message"
+	}
+	return string(b)
+}
+
+// readErr is the error of a failed read: a damaged file when local (or when the file is
+// shorter than its tiles say), else an I/O failure that may pass on retry.
+func (t *tiffImage) readErr(what, msg string) error {
+	if t.local {
+		return fmt.Errorf("%w: tile reader: %s: %s", ErrCorrupt, what, msg)
+	}
+	return fmt.Errorf("tile reader: %s: %s", what, msg)
+}
+
+// readAt fills b from offset off.
+func (t *tiffImage) readAt(off uint64, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	var errbuf [512]byte
+	got := C.cw_vsi_read_at(t.fp, C.ulonglong(off), unsafe.Pointer(&b[0]), C.size_t(len(b)),
+		(*C.char)(unsafe.Pointer(&errbuf[0])), C.size_t(len(errbuf)))
+	if int(got) != len(b) {
+		return t.readErr(fmt.Sprintf("read %d bytes at %d (got %d)", len(b), off, int(got)), cString(errbuf[:]))
+	}
+	return nil
+}
+
+func (t *tiffImage) close() {
+	if t.fp != nil {
+		C.cw_vsi_close(t.fp)
+		t.fp = nil
+	}
+}
+
+// tileSpan is the compressed bytes of one tile within the raw buffer.
+type tileSpan struct {
+	i      int // index in the tile list
+	off, n uint64
+	pos    int // position in raw
+}
+
+// decode reads and decodes the tiles of index tiles (row-major tile numbers) into bufs
+// (tileBytes each, in the file's sample type, native byte order). The compressed bytes
+// are fetched in one VSI call, one range per run of tiles close together in the file.
+func (t *tiffImage) decode(tiles []int, bufs [][]byte) error {
+	spans := make([]tileSpan, 0, len(tiles))
+	for i, k := range tiles {
+		if t.count[k] == 0 { // missing tile (sparse file)
+			fillTile(bufs[i], t.bps, t.fill)
+			t.decoded++
+			continue
+		}
+		off, n := t.offsets[k], t.count[k]
+		if off > t.size || n > t.size-off {
+			return fmt.Errorf("%w: tile %d (%d bytes at %d) past the end of the %d-byte file", ErrCorrupt, k, n, off, t.size)
+		}
+		spans = append(spans, tileSpan{i: i, off: off, n: n})
+	}
+	if len(spans) == 0 {
+		return nil
+	}
+	slices.SortFunc(spans, func(a, b tileSpan) int {
+		if a.off < b.off {
+			return -1
+		}
+		if a.off > b.off {
+			return 1
+		}
+		return 0
+	})
+	var offs, sizes []uint64
+	total := 0
+	for j := range spans {
+		s := &spans[j]
+		if r := len(offs) - 1; r >= 0 && s.off <= offs[r]+sizes[r]+tiffMergeGap {
+			// extends the current run
+			s.pos = total - int(sizes[r]) + int(s.off-offs[r])
+			if end := s.off + s.n; end > offs[r]+sizes[r] {
+				total += int(end - offs[r] - sizes[r])
+				sizes[r] = end - offs[r]
+			}
+			continue
+		}
+		s.pos = total
+		offs = append(offs, s.off)
+		sizes = append(sizes, s.n)
+		total += int(s.n)
+	}
+	rp, _ := rawPool.Get().(*[]byte)
+	if rp == nil {
+		rp = new([]byte)
+	}
+	defer rawPool.Put(rp)
+	raw := grow(rp, total)
+	var errbuf [512]byte
+	r := C.cw_vsi_read_ranges(t.fp, C.int(len(offs)), (*C.char)(unsafe.Pointer(&raw[0])),
+		(*C.ulonglong)(unsafe.Pointer(&offs[0])), (*C.ulonglong)(unsafe.Pointer(&sizes[0])),
+		(*C.char)(unsafe.Pointer(&errbuf[0])), C.size_t(len(errbuf)))
+	if r != 0 {
+		return t.readErr(fmt.Sprintf("read %d tiles in %d ranges (%d bytes)", len(spans), len(offs), total), cString(errbuf[:]))
+	}
+	for _, s := range spans {
+		if err := t.decodeTile(bufs[s.i], raw[s.pos:s.pos+int(s.n)]); err != nil {
+			return fmt.Errorf("tile %d: %w", tiles[s.i], err)
+		}
+	}
+	return nil
+}
+
+// rawPool recycles the buffers of compressed tile bytes among all readers (only those
+// decoding at the moment need one).
+var rawPool sync.Pool // *[]byte
+
+// nativeLittle reports whether this machine is little-endian.
+var nativeLittle = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+// decodeTile decompresses one tile's bytes src into dst and undoes the predictor.
+func (t *tiffImage) decodeTile(dst, src []byte) error {
+	if t.deflate {
+		n, err := zlibInflate(dst, src)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+		if n != len(dst) {
+			return fmt.Errorf("%w: tile inflates to %d bytes, want %d", ErrCorrupt, n, len(dst))
+		}
+	} else {
+		if len(src) < len(dst) {
+			return fmt.Errorf("%w: uncompressed tile of %d bytes, want %d", ErrCorrupt, len(src), len(dst))
+		}
+		copy(dst, src)
+	}
+	t.decoded++
+	if t.bps == 2 {
+		p := pixels[uint16](dst)
+		if (t.order == binary.LittleEndian) != nativeLittle {
+			for i, v := range p {
+				p[i] = bits.ReverseBytes16(v)
+			}
+		}
+		if t.predictor {
+			undoPredictor(p, t.tileW)
+		}
+	} else if t.predictor {
+		undoPredictor(dst, t.tileW)
+	}
+	return nil
+}
+
+// undoPredictor turns the horizontal differences of each row of w samples back into
+// samples (TIFF 6.0 section 14; modular arithmetic).
+func undoPredictor[T uint8 | uint16](p []T, w int) {
+	for r := 0; r+w <= len(p); r += w {
+		row := p[r : r+w]
+		acc := row[0]
+		for i := 1; i < len(row); i++ {
+			acc += row[i]
+			row[i] = acc
+		}
+	}
+}
+
+// fillTile sets every sample of a decoded tile to v.
+func fillTile(b []byte, bps int, v uint16) {
+	if bps == 2 {
+		p := pixels[uint16](b)
+		for i := range p {
+			p[i] = v
+		}
+		return
+	}
+	for i := range b {
+		b[i] = uint8(v)
+	}
+}
+
+// pixels views a decoded tile as samples (tile buffers are 8-byte aligned).
+func pixels[T uint8 | uint16](b []byte) []T {
+	var z T
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/int(unsafe.Sizeof(z)))
+}
+
+// fits reports whether dst ([]uint16 or []uint8) has the image's sample type.
+func (l *tiffLayout) fits(dst any) bool {
+	switch dst.(type) {
+	case []uint16:
+		return l.bps == 2
+	case []uint8:
+		return l.bps == 1
+	}
+	return false
+}
+
+// copyTiles copies the source pixels [sx0,sx0+w) x [sy0,sy0+h) from the decoded tiles
+// (tile(tx, ty)) into dst, whose rows are stride samples apart.
+func copyTiles[T uint8 | uint16](dst []T, stride int, l *tiffLayout, tile func(tx, ty int) []byte, sx0, sy0, w, h int) {
+	tw, th := l.tileW, l.tileH
+	for ty := sy0 / th; ty <= (sy0+h-1)/th; ty++ {
+		y0, y1 := max(sy0, ty*th), min(sy0+h, (ty+1)*th)
+		for tx := sx0 / tw; tx <= (sx0+w-1)/tw; tx++ {
+			x0, x1 := max(sx0, tx*tw), min(sx0+w, (tx+1)*tw)
+			p := pixels[T](tile(tx, ty))
+			n := x1 - x0
+			s := (y0-ty*th)*tw + x0 - tx*tw
+			d := (y0-sy0)*stride + x0 - sx0
+			for y := y0; y < y1; y++ {
+				copy(dst[d:d+n], p[s:s+n])
+				s += tw
+				d += stride
+			}
+		}
+	}
+}
+
+// readWindow reads the source window [x0,x0+w) x [y0,y0+h) into dst ([]uint16 or []uint8
+// of the image's type, len >= w*h), decoding every tile it touches (no cache).
+func (t *tiffImage) readWindow(x0, y0, w, h int, dst any) error {
+	if w <= 0 || h <= 0 || x0 < 0 || y0 < 0 || x0+w > t.width || y0+h > t.height {
+		return fmt.Errorf("tile reader: window %d,%d %dx%d outside the %dx%d image", x0, y0, w, h, t.width, t.height)
+	}
+	if !t.fits(dst) {
+		return fmt.Errorf("tile reader: %T buffer for %d-byte samples", dst, t.bps)
+	}
+	tx0, ty0, tx1, ty1 := x0/t.tileW, y0/t.tileH, (x0+w-1)/t.tileW, (y0+h-1)/t.tileH
+	nx := tx1 - tx0 + 1
+	var tiles []int
+	var bufs [][]byte
+	for ty := ty0; ty <= ty1; ty++ {
+		for tx := tx0; tx <= tx1; tx++ {
+			tiles = append(tiles, ty*t.across+tx)
+			bufs = append(bufs, getTileBuf(t.tileBytes()))
+		}
+	}
+	defer func() {
+		for _, b := range bufs {
+			putTileBuf(b)
+		}
+	}()
+	if err := t.decode(tiles, bufs); err != nil {
+		return err
+	}
+	tile := func(tx, ty int) []byte { return bufs[(ty-ty0)*nx+tx-tx0] }
+	switch d := dst.(type) {
+	case []uint16:
+		copyTiles(d, w, &t.tiffLayout, tile, x0, y0, w, h)
+	case []uint8:
+		copyTiles(d, w, &t.tiffLayout, tile, x0, y0, w, h)
+	}
+	return nil
+}
+
+// tilePools recycles decoded-tile buffers by size (bytes) among all readers.
+var tilePools sync.Map // int -> *sync.Pool of *[]byte
+
+func getTileBuf(n int) []byte {
+	if p, ok := tilePools.Load(n); ok {
+		if v := p.(*sync.Pool).Get(); v != nil {
+			return *v.(*[]byte)
+		}
+	}
+	words := make([]uint64, (n+7)/8) // 8-byte aligned for the sample views
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), n)
+}
+
+func putTileBuf(b []byte) {
+	p, _ := tilePools.LoadOrStore(len(b), &sync.Pool{})
+	p.(*sync.Pool).Put(&b)
+}
+
+// tileCache keeps the decoded tiles of one image by tile row for reads that come strip
+// after strip, rows increasing, overlapping by a halo (Detect): the tiles of the rows a
+// read may need again are kept, so every tile is decoded once. A read drops the tile rows
+// above its first row before decoding; after it, at most its last two tile rows are kept,
+// and only the last one when the next read, expected to overlap this one as this one
+// overlapped the previous, will not reach the one before. Reads in another order are
+// correct too, only slower (tiles decoded again).
+type tileCache struct {
+	img     *tiffImage
+	rows    map[int][][]byte // tile row -> decoded tiles by tile column (nil: not decoded)
+	prev    [2]int           // first and last source row of the previous read; prev[1] < 0: none
+	maxRows int              // most tile rows held at once (tests)
+}
+
+func newTileCache(img *tiffImage) *tileCache {
+	return &tileCache{img: img, rows: map[int][][]byte{}, prev: [2]int{0, -1}}
+}
+
+// load makes the tiles covering the source pixels [sx0,sx1] x [sy0,sy1] (inclusive)
+// available, decoding the missing ones in one batch.
+func (c *tileCache) load(sx0, sy0, sx1, sy1 int) error {
+	t := c.img
+	ty0, ty1 := sy0/t.tileH, sy1/t.tileH
+	tx0, tx1 := sx0/t.tileW, sx1/t.tileW
+	c.drop(ty0)
+	var tiles []int
+	var bufs [][]byte
+	for ty := ty0; ty <= ty1; ty++ {
+		row := c.rows[ty]
+		if row == nil {
+			row = make([][]byte, t.across)
+			c.rows[ty] = row
+		}
+		for tx := tx0; tx <= tx1; tx++ {
+			if row[tx] == nil {
+				tiles = append(tiles, ty*t.across+tx)
+				bufs = append(bufs, getTileBuf(t.tileBytes()))
+			}
+		}
+	}
+	c.maxRows = max(c.maxRows, len(c.rows))
+	if len(tiles) == 0 {
+		return nil
+	}
+	if err := t.decode(tiles, bufs); err != nil {
+		for _, b := range bufs {
+			putTileBuf(b)
+		}
+		return err
+	}
+	for i, k := range tiles {
+		c.rows[k/t.across][k%t.across] = bufs[i]
+	}
+	return nil
+}
+
+// tile returns a loaded tile.
+func (c *tileCache) tile(tx, ty int) []byte { return c.rows[ty][tx] }
+
+// drop releases the tile rows above tile row ty.
+func (c *tileCache) drop(ty int) {
+	for r, row := range c.rows {
+		if r < ty {
+			for _, b := range row {
+				if b != nil {
+					putTileBuf(b)
+				}
+			}
+			delete(c.rows, r)
+		}
+	}
+}
+
+// tileCacheMargin is how many source rows further up than expected the next read may
+// start and still find its tiles (rounding in the 20 m source windows).
+const tileCacheMargin = 4
+
+// done is called after a read of source rows [sy0,sy1]: only its last two tile rows may
+// serve the next read, and when this read went down and overlapped the previous one, only
+// those from where the next read is expected to start, overlapping this one alike.
+func (c *tileCache) done(sy0, sy1 int) {
+	keep := sy1 - c.img.tileH // the last two tile rows
+	if p := c.prev; p[1] >= 0 && sy0 > p[0] && sy0 <= p[1]+1 {
+		overlap := p[1] + 1 - sy0
+		keep = max(keep, sy1+1-overlap-tileCacheMargin)
+	}
+	c.prev = [2]int{sy0, sy1}
+	c.drop(max(0, keep) / c.img.tileH)
+}
+
+func (c *tileCache) close() {
+	c.drop(math.MaxInt)
+	c.img.close()
+}
