@@ -13,9 +13,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/hibiken/asynq"
 	"github.com/paulmach/orb"
@@ -113,6 +113,7 @@ type chunkResult struct {
 	Window                   raster.Window
 	Regions                  []raster.Region // label i+1
 	Top, Bottom, Left, Right []int32         // labels along the window's edges
+	Pixels                   [][]uint32      // each region's pixels, row-major in the window
 	Observed, NotObserved    int
 	Quicklook                []byte
 }
@@ -162,6 +163,13 @@ func (p *Pipeline) chunk(ctx context.Context, c jobs.ChunkRequest, ws workspace,
 	params := pl.params(progress)
 	params.Window = raster.Window{Col: c.Col, Row: c.Row, Width: c.Width, Height: c.Height}
 	params.KeepEdgeRegions = true
+	g := pl.grid.Sub(c.Col, c.Row, c.Width, c.Height)
+	sink, err := newCOGSink(p.WorkDir, g)
+	if err != nil {
+		return 0, err
+	}
+	defer sink.discard()
+	params.Rows = sink.rows
 	res, err := raster.Detect(ctx, params)
 	if err != nil {
 		return 0, err
@@ -174,6 +182,9 @@ func (p *Pipeline) chunk(ctx context.Context, c jobs.ChunkRequest, ws workspace,
 		return 0, err
 	}
 	defer os.RemoveAll(stage)
+	if err := sink.finish(ctx, stage, res.Dropped); err != nil {
+		return 0, err
+	}
 	if err := writeChunk(ctx, stage, c.Index, params.Window, res, ws); err != nil {
 		return 0, err
 	}
@@ -190,41 +201,39 @@ func (p *Pipeline) chunk(ctx context.Context, c jobs.ChunkRequest, ws workspace,
 	return done, nil
 }
 
-// writeChunk puts a chunk's rasters, then its result (last: its presence means the chunk
-// is complete), into the workspace.
+// writeChunk puts a chunk's rasters (staged in stage by its sink), then its result (last:
+// its presence means the chunk is complete), into the workspace.
 func writeChunk(ctx context.Context, stage string, i int, win raster.Window, res *raster.Result, ws workspace) error {
-	g := res.Grid
-	w, hgt := g.Width, g.Height
+	w, hgt := win.Width, win.Height
 	cr := chunkResult{Index: i, Window: win, Regions: res.Regions, Observed: res.Observed, NotObserved: res.NotObserved,
-		Top: make([]int32, w), Bottom: make([]int32, w), Left: make([]int32, hgt), Right: make([]int32, hgt)}
-	labels := res.Labels()
-	copy(cr.Top, labels[:w])
-	copy(cr.Bottom, labels[(hgt-1)*w:])
-	for y := 0; y < hgt; y++ {
-		cr.Left[y], cr.Right[y] = labels[y*w], labels[y*w+w-1]
+		Top: make([]int32, w), Bottom: make([]int32, w), Left: make([]int32, hgt), Right: make([]int32, hgt),
+		Pixels: make([][]uint32, len(res.Regions))}
+	for r := range res.Regions {
+		l := int32(r + 1)
+		cr.Pixels[r] = res.RegionPixels(r)
+		for _, j := range cr.Pixels[r] {
+			x, y := int(j)%w, int(j)/w
+			if y == 0 {
+				cr.Top[x] = l
+			}
+			if y == hgt-1 {
+				cr.Bottom[x] = l
+			}
+			if x == 0 {
+				cr.Left[y] = l
+			}
+			if x == w-1 {
+				cr.Right[y] = l
+			}
+		}
 	}
 	q, err := res.Quicklook.MarshalBinary()
 	if err != nil {
 		return err
 	}
 	cr.Quicklook = q
-	files := []struct {
-		suffix string
-		data   any
-		nodata float64
-	}{
-		{"-class.tif", res.Class, float64(raster.ClassNotObserved)},
-		{"-labels.tif", labels, 0},
-		{"-dndvi.tif", res.DNDVI, float64(raster.DNDVINoData)},
-		{"-clear_before.tif", res.ClearBefore, 255},
-		{"-clear_after.tif", res.ClearAfter, 255},
-	}
-	for _, f := range files {
-		p := filepath.Join(stage, chunkName(i, f.suffix))
-		if err := raster.WriteTIFF(ctx, p, g, f.data, f.nodata); err != nil {
-			return err
-		}
-		if err := ws.put(ctx, chunkName(i, f.suffix), p); err != nil {
+	for _, l := range rasterLayers {
+		if err := ws.put(ctx, chunkName(i, "-"+l.file), filepath.Join(stage, l.file)); err != nil {
 			return err
 		}
 	}
@@ -482,77 +491,47 @@ func stitch(pl *plan, chunks []chunkResult) ([]raster.Region, map[partKey]bool, 
 // clear_after.tif) from the chunks' rasters, one chunk in memory at a time, and counts the
 // final classes into the quicklook.
 func mosaicChunks(ctx context.Context, dir string, g raster.Grid, chunks []chunkResult, dropped map[partKey]bool, ws workspace, ql *raster.Quicklook) error {
-	type layer struct {
-		name       string
-		sample     func(n int) any
-		nodata     float64
-		resampling string
-		m          *raster.Mosaic
-	}
-	layers := []*layer{
-		{name: "class", sample: func(n int) any { return make([]uint8, n) }, nodata: float64(raster.ClassNotObserved), resampling: "NEAREST"},
-		{name: "dndvi", sample: func(n int) any { return make([]int16, n) }, nodata: float64(raster.DNDVINoData), resampling: "AVERAGE"},
-		{name: "clear_before", sample: func(n int) any { return make([]uint8, n) }, nodata: 255, resampling: "NEAREST"},
-		{name: "clear_after", sample: func(n int) any { return make([]uint8, n) }, nodata: 255, resampling: "NEAREST"},
-	}
-	out := func(l *layer) string {
-		if l.name == "class" {
-			return filepath.Join(dir, "change_class.tif")
-		}
-		return filepath.Join(dir, l.name+".tif")
-	}
-	for _, l := range layers {
-		m, err := raster.NewMosaic(out(l), g, l.sample(0), l.nodata)
+	ms := make([]*raster.Mosaic, len(rasterLayers))
+	for i, l := range rasterLayers {
+		m, err := raster.NewMosaic(filepath.Join(dir, l.file), g, l.sample, l.opts)
 		if err != nil {
 			return err
 		}
 		defer m.Discard()
-		l.m = m
-	}
-	labels := func(i int, w raster.Window) ([]int32, error) {
-		buf := make([]int32, w.Width*w.Height)
-		return buf, readChunkFile(ctx, dir, ws, chunkName(i, "-labels.tif"), buf, w)
+		ms[i] = m
 	}
 	for i, c := range chunks {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		w := c.Window
-		for _, l := range layers {
-			data := l.sample(w.Width * w.Height)
-			if err := readChunkFile(ctx, dir, ws, chunkName(i, "-"+l.name+".tif"), data, w); err != nil {
+		for li, l := range rasterLayers {
+			data := reflect.MakeSlice(reflect.TypeOf(l.sample), w.Width*w.Height, w.Width*w.Height).Interface()
+			if err := readChunkFile(ctx, dir, ws, chunkName(i, "-"+l.file), data, w); err != nil {
 				return err
 			}
-			if l.name == "class" {
+			if li == 0 { // change classes: clear the regions the stitched minimum mapping unit dropped
 				class := data.([]uint8)
-				lab, err := labels(i, w)
-				if err != nil {
-					return err
-				}
-				for j, lb := range lab {
-					if lb != 0 && dropped[partKey{i, lb}] {
-						class[j] = raster.ClassNone
+				for r, pix := range c.Pixels {
+					if dropped[partKey{i, int32(r + 1)}] {
+						for _, j := range pix {
+							class[j] = raster.ClassNone
+						}
 					}
 				}
 				ql.AddClasses(w.Col, w.Row, w.Width, class)
 			}
-			if err := l.m.Write(w.Col, w.Row, w.Width, w.Height, data); err != nil {
+			if err := ms[li].Write(w.Col, w.Row, w.Width, w.Height, data); err != nil {
 				return err
 			}
 		}
 	}
-	// The COG copies are independent: run them side by side.
-	errs := make([]error, len(layers))
-	var wg sync.WaitGroup
-	for i, l := range layers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = l.m.Finish(ctx, out(l), l.resampling)
-		}()
+	for i := range rasterLayers {
+		if err := ms[i].Finish(ctx); err != nil {
+			return err
+		}
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return nil
 }
 
 // readChunkFile fetches a chunk's raster from the workspace and reads it into dst.

@@ -120,7 +120,7 @@ func field(f raster.Feature, name string) float64 {
 	return math.NaN()
 }
 
-// TestDetectChunkedInProcess: Detect cuts a grid over ChunkPixels into chunks and merges
+// TestDetectChunkedInProcess: Detect cuts a grid wider than ChunkSide into chunks and merges
 // them in the same process; the result equals the one-piece run.
 func TestDetectChunkedInProcess(t *testing.T) {
 	s := scenes(t)
@@ -130,7 +130,7 @@ func TestDetectChunkedInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum2, err := (&Pipeline{ChunkPixels: 400 * 400, ChunkSide: 402}).Detect(ctx, request(t, s.AOIGeoJSON, s.Root, chunked), nil)
+	sum2, err := (&Pipeline{ChunkSide: 402}).Detect(ctx, request(t, s.AOIGeoJSON, s.Root, chunked), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

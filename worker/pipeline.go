@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -52,11 +51,10 @@ type Pipeline struct {
 	AOILimits aoi.Limits
 	// WorkDir holds staging folders; "" means os.TempDir().
 	WorkDir string
-	// ChunkPixels bounds the grid processed in one piece by Detect: a bigger grid is cut
-	// into chunks of ChunkSide pixels, detected one after the other and merged exactly as
-	// a fanned-out run (so memory follows the chunk, not the AOI). 0 means 4080 x 4080.
-	ChunkPixels int
-	// ChunkSide is the chunks' side in pixels (a multiple of 6); 0 means 4080.
+	// ChunkSide bounds the grid processed in one piece by Detect: a grid wider or taller
+	// is cut into chunks of ChunkSide pixels (rounded down to a multiple of 6), detected one
+	// after the other and merged exactly as a fanned-out run. A piece streams its rasters
+	// to disk, so memory follows its width. 0 means 10980 (a Sentinel-2 tile).
 	ChunkSide int
 }
 
@@ -66,6 +64,8 @@ func (p *Pipeline) logger() *slog.Logger {
 	}
 	return p.Logger
 }
+
+func (p *Pipeline) chunkSide() int { return max(6, cmp.Or(p.ChunkSide, 10980)/6*6) }
 
 // ProgressFunc is told each stage of a run and the fraction of it done.
 type ProgressFunc func(stage string, frac float64)
@@ -179,7 +179,7 @@ func (p *Pipeline) Detect(ctx context.Context, req jobs.DetectRequest, progress 
 		return nil, err
 	}
 	tm.lap("search")
-	if pl.grid.Pixels() > cmp.Or(p.ChunkPixels, 4080*4080) {
+	if side := p.chunkSide(); pl.grid.Width > side || pl.grid.Height > side {
 		return p.detectChunked(ctx, req, pl, progress)
 	}
 	return p.detectPlanned(ctx, req, pl, progress, tm)
@@ -195,7 +195,7 @@ func (p *Pipeline) detectChunked(ctx context.Context, req jobs.DetectRequest, pl
 	defer os.RemoveAll(dir)
 	ws := &dirWorkspace{dir: dir}
 	t0 := time.Now()
-	side := max(6, cmp.Or(p.ChunkSide, 4080)/6*6)
+	side := p.chunkSide()
 	chunks := chunkRequests(req, pl, side)
 	for i, c := range chunks {
 		stage := fmt.Sprintf("chunk %d/%d", i+1, len(chunks))
@@ -214,9 +214,17 @@ func (p *Pipeline) detectChunked(ctx context.Context, req jobs.DetectRequest, pl
 	return sum, nil
 }
 
-// detectPlanned runs a planned request in one piece.
+// detectPlanned runs a planned request in one piece, the rasters streamed to disk as
+// they are computed.
 func (p *Pipeline) detectPlanned(ctx context.Context, req jobs.DetectRequest, pl *plan, progress ProgressFunc, tm *timer) (*jobs.Summary, error) {
-	res, err := raster.Detect(ctx, pl.params(progress))
+	sink, err := newCOGSink(p.WorkDir, pl.grid)
+	if err != nil {
+		return nil, err
+	}
+	defer sink.discard()
+	params := pl.params(progress)
+	params.Rows = sink.rows
+	res, err := raster.Detect(ctx, params)
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
@@ -225,24 +233,12 @@ func (p *Pipeline) detectPlanned(ctx context.Context, req jobs.DetectRequest, pl
 	if err := res.Vectorize(ctx); err != nil {
 		return nil, err
 	}
+	res.CountClasses()
 	out := &result{
 		grid: res.Grid, feats: features(pl.area, req, res.Regions), quicklook: res.Quicklook,
 		observed: res.Observed, notObserved: res.NotObserved,
 		rasters: func(ctx context.Context, dir string) error {
-			res.CountClasses()
-			if err := raster.WriteCOG(ctx, filepath.Join(dir, "change_class.tif"), res.Grid, res.Class, float64(raster.ClassNotObserved), "NEAREST"); err != nil {
-				return fmt.Errorf("write change_class.tif: %w", err)
-			}
-			if err := raster.WriteCOG(ctx, filepath.Join(dir, "dndvi.tif"), res.Grid, res.DNDVI, float64(raster.DNDVINoData), "AVERAGE"); err != nil {
-				return fmt.Errorf("write dndvi.tif: %w", err)
-			}
-			if err := raster.WriteCOG(ctx, filepath.Join(dir, "clear_before.tif"), res.Grid, res.ClearBefore, 255, "NEAREST"); err != nil {
-				return fmt.Errorf("write clear_before.tif: %w", err)
-			}
-			if err := raster.WriteCOG(ctx, filepath.Join(dir, "clear_after.tif"), res.Grid, res.ClearAfter, 255, "NEAREST"); err != nil {
-				return fmt.Errorf("write clear_after.tif: %w", err)
-			}
-			return nil
+			return sink.finish(ctx, dir, res.Dropped)
 		},
 	}
 	tm.lap("polygonize")

@@ -83,7 +83,7 @@ func (d *detectFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&d.maxScenes, "max-scenes", jobs.DefaultMaxScenes, "scenes composited per period (least cloudy first, at most 16)")
 	fs.Float64Var(&d.maxCloud, "max-cloud", jobs.DefaultMaxCloud, "skip scenes whose eo:cloud_cover is above this percentage")
 	fs.IntVar(&d.minClear, "min-clear", 1, "clear observations a pixel needs in each period; with fewer it is marked not observed")
-	fs.IntVar(&d.chunk, "chunk", 4080, "grids larger than chunk x chunk pixels are processed chunk by chunk and merged: bounds memory")
+	fs.IntVar(&d.chunk, "chunk", 10980, "grids wider or taller than this many pixels are processed in chunks of this side and merged (rasters stream to disk, so memory follows the grid's width)")
 	fs.StringVar(&d.cpuProfile, "cpuprofile", "", "write a Go CPU profile (pprof) of the run to this file")
 	fs.StringVar(&d.logLevel, "log-level", env("warn", "CHANGEWATCH_LOG_LEVEL"), "log level: debug, info, warn, error (env CHANGEWATCH_LOG_LEVEL)")
 	d.s3.register(fs)
@@ -160,7 +160,7 @@ func detect(ctx context.Context, d *detectFlags, req jobs.DetectRequest, log *sl
 	if err != nil {
 		return nil, err
 	}
-	p := &worker.Pipeline{Logger: log, ChunkPixels: d.chunk * d.chunk, ChunkSide: d.chunk}
+	p := &worker.Pipeline{Logger: log, ChunkSide: d.chunk}
 	if store != nil {
 		p.Store = store
 	}

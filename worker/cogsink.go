@@ -1,0 +1,97 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/changewatch/changewatch/raster"
+)
+
+// rasterLayer is one output raster of a run.
+type rasterLayer struct {
+	file   string
+	sample any
+	opts   raster.COGOptions
+}
+
+// rasterLayers are the per-pixel outputs, in the order of raster.Rows' fields.
+var rasterLayers = []rasterLayer{
+	{"change_class.tif", []uint8(nil), raster.COGOptions{NoData: float64(raster.ClassNotObserved), Resampling: "NEAREST"}},
+	{"dndvi.tif", []int16(nil), raster.COGOptions{NoData: float64(raster.DNDVINoData), Resampling: "AVERAGE", Scale: raster.DNDVIScale}},
+	{"clear_before.tif", []uint8(nil), raster.COGOptions{NoData: 255, Resampling: "NEAREST"}},
+	{"clear_after.tif", []uint8(nil), raster.COGOptions{NoData: 255, Resampling: "NEAREST"}},
+}
+
+// cogSink streams Detect's rows into the output COGs as they come (DetectParams.Rows),
+// so a run holds no raster of the whole grid; finish completes them once the regions
+// under the minimum mapping unit are known.
+type cogSink struct {
+	dir string
+	g   raster.Grid
+	w   []*raster.COGWriter // one per rasterLayers entry
+}
+
+func newCOGSink(workDir string, g raster.Grid) (*cogSink, error) {
+	dir, err := os.MkdirTemp(workDir, "changewatch-rasters-")
+	if err != nil {
+		return nil, fmt.Errorf("raster folder: %w", err)
+	}
+	s := &cogSink{dir: dir, g: g}
+	for _, l := range rasterLayers {
+		w, err := raster.NewCOGWriter(filepath.Join(dir, l.file), g, l.sample, l.opts)
+		if err != nil {
+			s.discard()
+			return nil, err
+		}
+		s.w = append(s.w, w)
+	}
+	return s, nil
+}
+
+// rows is a raster.DetectParams.Rows function.
+func (s *cogSink) rows(r raster.Rows) error {
+	for i, data := range []any{r.Class, r.DNDVI, r.ClearBefore, r.ClearAfter} {
+		if err := s.w[i].WriteRows(data); err != nil {
+			return fmt.Errorf("%s: %w", rasterLayers[i].file, err)
+		}
+	}
+	return nil
+}
+
+// finish completes the COGs, with the dropped pixels (row-major, ascending) cleared in
+// the change classes, and moves them into dir.
+func (s *cogSink) finish(ctx context.Context, dir string, dropped []uint32) error {
+	w := s.g.Width
+	clearDropped := func(row0 int, rows any) {
+		class := rows.([]uint8)
+		lo, hi := uint32(row0*w), uint32(row0*w+len(class))
+		i := sort.Search(len(dropped), func(i int) bool { return dropped[i] >= lo })
+		for ; i < len(dropped) && dropped[i] < hi; i++ {
+			class[dropped[i]-lo] = raster.ClassNone
+		}
+	}
+	for i, cw := range s.w {
+		var fix func(int, any)
+		if i == 0 {
+			fix = clearDropped
+		}
+		if err := cw.Finish(ctx, fix); err != nil {
+			return fmt.Errorf("write %s: %w", rasterLayers[i].file, err)
+		}
+		if err := os.Rename(filepath.Join(s.dir, rasterLayers[i].file), filepath.Join(dir, rasterLayers[i].file)); err != nil {
+			return fmt.Errorf("write %s: %w", rasterLayers[i].file, err)
+		}
+	}
+	return nil
+}
+
+// discard removes everything the sink wrote.
+func (s *cogSink) discard() {
+	for _, w := range s.w {
+		w.Discard()
+	}
+	os.RemoveAll(s.dir)
+}
