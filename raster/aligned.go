@@ -55,6 +55,13 @@ func floorDiv(a, k int) int {
 	return q
 }
 
+// covers reports whether every grid pixel of the window lies in a source pixel, so that a
+// read writes all of them.
+func (a *alignment) covers(col, row, w, h int) bool {
+	return floorDiv(col-a.ox, a.k) >= 0 && floorDiv(row-a.oy, a.k) >= 0 &&
+		floorDiv(col+w-1-a.ox, a.k) < a.sw && floorDiv(row+h-1-a.oy, a.k) < a.sh
+}
+
 // srcWindow returns the source pixels [sx0,sx1] x [sy0,sy1] (inclusive) the grid window at
 // (col,row) of w x h needs: for bilinear one more pixel on each side. It is empty (sx1 < sx0
 // or sy1 < sy0) when the window misses the source.
@@ -145,7 +152,9 @@ func (a *alignment) readTiles(c *tileCache, col, row, w, h int, dst any, nearest
 // otherwise it returns the source window (in scratch) for upsampling. It returns nil when
 // the window misses the source.
 func tiledSource[T uint8 | uint16](a *alignment, c *tileCache, d []T, scratch *[]T, col, row, w, h, sx0, sy0, sx1, sy1 int) ([]T, error) {
-	clear(d[:w*h])
+	if !a.covers(col, row, w, h) {
+		clear(d[:w*h]) // grid pixels outside the source stay nodata
+	}
 	if sx1 < sx0 || sy1 < sy0 {
 		return nil, nil
 	}
@@ -191,14 +200,20 @@ func upsampleNearest[T uint8 | uint16](dst, src []T, a *alignment, col, row, w, 
 
 // upsampleBilinear interpolates each grid pixel centre between the four nearest source
 // pixel centres (the same kernel as GDAL's bilinear resampling), clamping at the source
-// edges.
+// edges; a kernel touching nodata (0) takes the nearest source pixel instead.
 func upsampleBilinear(dst, src []uint16, a *alignment, col, row, w, h, sx0, sy0, sw, sh int) {
-	k := float64(a.k)
-	type tap struct {
-		i0, i1 int
-		f      float32
-		inside bool
+	tx, ty := bilinearTaps(a, col, row, w, h, sx0, sy0, sw, sh)
+	if a.k == 2 {
+		upsampleBilinear2(dst, src, tx, ty, w, sw)
+		return
 	}
+	upsampleBilinearFloat(dst, src, tx, ty, w, sw)
+}
+
+// bilinearTaps returns the taps of the grid window's columns and rows in the source
+// window at (sx0, sy0) of sw x sh pixels.
+func bilinearTaps(a *alignment, col, row, w, h, sx0, sy0, sw, sh int) ([]tap, []tap) {
+	k := float64(a.k)
 	taps := func(start, off, n, s0, sn, full int) []tap {
 		t := make([]tap, n)
 		for i := range t {
@@ -208,12 +223,15 @@ func upsampleBilinear(dst, src []uint16, a *alignment, col, row, w, h, sx0, sy0,
 			f := float32(u - float64(i0))
 			src := floorDiv(g, a.k) // the source pixel containing the grid pixel
 			c0, c1 := min(max(i0, 0), full-1)-s0, min(max(i0+1, 0), full-1)-s0
-			t[i] = tap{c0, c1, f, src >= 0 && src < full && c0 >= 0 && c1 < sn}
+			t[i] = tap{c0, c1, f, uint32(f * 4), src >= 0 && src < full && c0 >= 0 && c1 < sn}
 		}
 		return t
 	}
-	tx := taps(col, a.ox, w, sx0, sw, a.sw)
-	ty := taps(row, a.oy, h, sy0, sh, a.sh)
+	return taps(col, a.ox, w, sx0, sw, a.sw), taps(row, a.oy, h, sy0, sh, a.sh)
+}
+
+// upsampleBilinearFloat is upsampleBilinear for any k.
+func upsampleBilinearFloat(dst, src []uint16, tx, ty []tap, w, sw int) {
 	for y, vy := range ty {
 		if !vy.inside {
 			continue
@@ -227,20 +245,105 @@ func upsampleBilinear(dst, src []uint16, a *alignment, col, row, w, h, sx0, sy0,
 			}
 			a00, a01, a10, a11 := r0[vx.i0], r0[vx.i1], r1[vx.i0], r1[vx.i1]
 			if a00 == 0 || a01 == 0 || a10 == 0 || a11 == 0 {
-				// nodata in the kernel: the nearest source pixel
-				nx, ny := vx.i0, r0
-				if vx.f >= 0.5 {
-					nx = vx.i1
-				}
-				if vy.f >= 0.5 {
-					ny = r1
-				}
-				drow[x] = ny[nx]
+				drow[x] = nearestTap(r0, r1, vx, vy)
 				continue
 			}
 			top := float32(a00) + vx.f*(float32(a01)-float32(a00))
 			bot := float32(a10) + vx.f*(float32(a11)-float32(a10))
 			drow[x] = uint16(top + vy.f*(bot-top) + 0.5)
+		}
+	}
+}
+
+// tap is where a grid pixel falls between source pixel centres along one axis: source
+// pixels i0 and i1 (relative to the source window) and the weight f of i1.
+type tap struct {
+	i0, i1 int
+	f      float32
+	q      uint32 // f in quarters, exact when k == 2 (f is 0.25 or 0.75)
+	inside bool   // the grid pixel lies in a source pixel of the window
+}
+
+// nearestTap is the source pixel nearest to the tap (the fallback when the kernel touches
+// nodata).
+func nearestTap(r0, r1 []uint16, vx, vy tap) uint16 {
+	nx, ny := vx.i0, r0
+	if vx.f >= 0.5 {
+		nx = vx.i1
+	}
+	if vy.f >= 0.5 {
+		ny = r1
+	}
+	return ny[nx]
+}
+
+// upsampleBilinear2 is upsampleBilinear for k == 2, in integers: the weights are quarters,
+// so blending two rows then two columns in sixteenths and rounding half up gives exactly
+// the float formula's value. Away from the source edges the columns come in regular pairs
+// (weights 1:3 then 3:1 around each source column), done without the tap table.
+func upsampleBilinear2(dst, src []uint16, tx, ty []tap, w, sw int) {
+	const mark = math.MaxUint32 // a kernel column touching nodata
+	// [xs, xe): pairs of columns x, x+1 with taps (i, i+1) weighted 1:3 and (i+1, i+2) 3:1.
+	xs := 0
+	for xs < w && !(tx[xs].inside && tx[xs].q == 3 && tx[xs].i1 == tx[xs].i0+1) {
+		xs++
+	}
+	xe := xs
+	for xe+1 < w && tx[xe].inside && tx[xe+1].inside && tx[xe].q == 3 && tx[xe+1].q == 1 &&
+		tx[xe].i1 == tx[xe].i0+1 && tx[xe+1].i0 == tx[xe].i1 && tx[xe+1].i1 == tx[xe].i1+1 &&
+		(xe == xs || tx[xe].i0 == tx[xe-1].i0) {
+		xe += 2
+	}
+	col := make([]uint32, sw)
+	for y, vy := range ty {
+		if !vy.inside {
+			continue
+		}
+		r0 := src[vy.i0*sw : (vy.i0+1)*sw]
+		r1 := src[vy.i1*sw : (vy.i1+1)*sw]
+		w1 := vy.q
+		w0 := 4 - w1
+		for i := range col {
+			a, b := r0[i], r1[i]
+			if a == 0 || b == 0 {
+				col[i] = mark
+				continue
+			}
+			col[i] = w0*uint32(a) + w1*uint32(b)
+		}
+		drow := dst[y*w : (y+1)*w]
+		one := func(x int) {
+			vx := tx[x]
+			if !vx.inside {
+				return
+			}
+			c0, c1 := col[vx.i0], col[vx.i1]
+			if c0 == mark || c1 == mark {
+				drow[x] = nearestTap(r0, r1, vx, vy)
+				return
+			}
+			drow[x] = uint16(((4-vx.q)*c0 + vx.q*c1 + 8) >> 4)
+		}
+		for x := 0; x < xs; x++ {
+			one(x)
+		}
+		if xe > xs {
+			i := tx[xs].i0
+			pairs := drow[xs:xe]
+			cs := col[i : i+(xe-xs)/2+2]
+			for p := 0; p+1 < len(pairs); p += 2 {
+				a, b, c := cs[p/2], cs[p/2+1], cs[p/2+2]
+				if a == mark || b == mark || c == mark {
+					one(xs + p)
+					one(xs + p + 1)
+					continue
+				}
+				pairs[p] = uint16((a + 3*b + 8) >> 4)
+				pairs[p+1] = uint16((3*b + c + 8) >> 4)
+			}
+		}
+		for x := xe; x < w; x++ {
+			one(x)
 		}
 	}
 }

@@ -28,7 +28,11 @@ type DetectParams struct {
 	// chunk of a fanned-out AOI they may continue in the next chunk (the merge applies the
 	// minimum mapping unit to the stitched region).
 	KeepEdgeRegions bool
-	ChunkRows       int // rows processed at a time; 0 = 512 (the block height of Sentinel-2 COGs, so no block is decoded twice)
+	// ChunkRows is the height of the strips processed at a time; 0 = 256 (half the block
+	// height of Sentinel-2 COGs: the tile cache decodes each block once whatever the
+	// height, and two strips are in memory at a time, one read while the other is
+	// classified).
+	ChunkRows int
 	// Window, when not empty, restricts the work to that part of Grid (a chunk of a
 	// fanned-out AOI). Pixels near its edges are masked exactly as in a whole-grid run:
 	// the cloud-mask buffer reads a halo around the window.
@@ -198,7 +202,7 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 		return nil, fmt.Errorf("detect: at most %d scenes per period", MaxScenesPerPeriod)
 	}
 	if p.ChunkRows <= 0 {
-		p.ChunkRows = 512
+		p.ChunkRows = 256
 	}
 	progress := p.Progress
 	if progress == nil {
@@ -262,29 +266,61 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 	}
 	// Columns read: the window and its halo, within the grid.
 	c0, c1 := max(0, win.Col-halo), min(g.Width, win.Col+win.Width+halo)
-	cb := newChunkBuffers(before, c1-c0, p.ChunkRows+2*halo)
-	ca := newChunkBuffers(after, c1-c0, p.ChunkRows+2*halo)
+	// Strips are read one ahead of the one being classified: two buffer sets go round
+	// between the reader and the classifier, so reading (decoding) overlaps computing.
+	type strip struct {
+		row, h, r0 int
+		cb, ca     *chunkBuffers
+		err        error
+	}
+	free := make(chan strip, 2)
+	for range 2 {
+		free <- strip{cb: newChunkBuffers(before, c1-c0, p.ChunkRows+2*halo), ca: newChunkBuffers(after, c1-c0, p.ChunkRows+2*halo)}
+	}
+	ready := make(chan strip, 1)
+	rctx, stop := context.WithCancel(ctx)
+	// On any return the reader is stopped and waited for before the scenes are closed.
+	defer func() {
+		stop()
+		for range ready {
+		}
+	}()
+	go func() {
+		defer close(ready)
+		for row := win.Row; row < win.Row+win.Height; row += p.ChunkRows {
+			var st strip
+			select {
+			case st = <-free:
+			case <-rctx.Done():
+				return
+			}
+			st.row, st.h = row, min(p.ChunkRows, win.Row+win.Height-row)
+			st.r0 = max(0, row-halo)
+			r1 := min(g.Height, row+st.h+halo)
+			st.err = loadStrip(rctx, st.cb, before, st.ca, after, c0, st.r0, c1-c0, r1-st.r0, p.Mask, p.MaskBuffer)
+			ready <- st
+			if st.err != nil {
+				return
+			}
+		}
+	}()
 	var recs []pixelRec
-	for row := win.Row; row < win.Row+win.Height; row += p.ChunkRows {
+	for st := range ready {
+		if st.err != nil {
+			return nil, st.err
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		h := min(p.ChunkRows, win.Row+win.Height-row)
-		r0 := max(0, row-halo)
-		r1 := min(g.Height, row+h+halo)
-		if err := cb.load(before, c0, r0, c1-c0, r1-r0, p.Mask, p.MaskBuffer); err != nil {
-			return nil, err
-		}
-		if err := ca.load(after, c0, r0, c1-c0, r1-r0, p.Mask, p.MaskBuffer); err != nil {
-			return nil, err
-		}
+		row, h := st.row, st.h
 		out.Row, out.Height = row-win.Row, h
 		if p.Rows == nil {
 			i0, i1 := out.Row*w, (out.Row+h)*w
 			out.Class, out.DNDVI = res.Class[i0:i1], res.DNDVI[i0:i1]
 			out.ClearBefore, out.ClearAfter = res.ClearBefore[i0:i1], res.ClearAfter[i0:i1]
 		}
-		recs = p.classifyParallel(res, &out, aoiMask, cb, ca, before, after, win, row, h, row-r0, win.Col-c0, c1-c0, recs)
+		recs = p.classifyParallel(res, &out, aoiMask, st.cb, st.ca, before, after, win, row, h, row-st.r0, win.Col-c0, c1-c0, recs)
+		free <- st
 		if p.Rows != nil {
 			n := h * w
 			if err := p.Rows(Rows{Row: out.Row, Height: h, Class: out.Class[:n], DNDVI: out.DNDVI[:n],
@@ -293,6 +329,9 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 			}
 		}
 		progress("read, composite, classify", float64(row+h-win.Row)/float64(win.Height))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	progress("regions", 0)
 	regions(res, recs, p.MinPixels, p.KeepEdgeRegions, before, after)
@@ -334,36 +373,62 @@ func newChunkBuffers(rs []*sceneReader, w, rows int) *chunkBuffers {
 	return c
 }
 
-// load reads rows [row,row+h) of every scene and band concurrently (one goroutine per
-// band and scene, each on its own GDAL dataset) and computes the clear masks.
-func (c *chunkBuffers) load(rs []*sceneReader, col, row, w, h int, mask bool, buffer int) error {
-	c.rows = h
-	n := w * h
-	var wg sync.WaitGroup
-	errs := make([]error, len(rs)*len(BandKeys))
-	sem := make(chan struct{}, 4)
-	for i, r := range rs {
-		for b := range BandKeys {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				var dst any
-				if b == iSCL {
-					dst = c.scl[i][:n]
-				} else {
-					dst = c.dn[i][b][:n]
-				}
-				errs[i*len(BandKeys)+b] = r.read(b, col, row, w, h, dst)
-			}()
+// loadStrip reads rows [row,row+h) of every band of every scene of both periods, on a
+// few goroutines (each band part has its own GDAL dataset or tile reader, used by one
+// goroutine at a time), full-resolution bands first so that the short 20 m reads fill the
+// end, then computes the clear masks.
+func loadStrip(ctx context.Context, cb *chunkBuffers, before []*sceneReader, ca *chunkBuffers, after []*sceneReader, col, row, w, h int, mask bool, buffer int) error {
+	type job struct {
+		c *chunkBuffers
+		r *sceneReader
+		i int // scene index in its period
+		b int // band
+	}
+	var jobs []job
+	for _, b := range []int{0, 1, 2, 3, 4, 5, iSCL} { // BandKeys order: four 10 m, then 20 m bands
+		for i, r := range before {
+			jobs = append(jobs, job{cb, r, i, b})
 		}
+		for i, r := range after {
+			jobs = append(jobs, job{ca, r, i, b})
+		}
+	}
+	next := make(chan job, len(jobs))
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	cb.rows, ca.rows = h, h
+	n := w * h
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	for t := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				if errs[t] != nil || ctx.Err() != nil {
+					continue // drain
+				}
+				var dst any
+				if j.b == iSCL {
+					dst = j.c.scl[j.i][:n]
+				} else {
+					dst = j.c.dn[j.i][j.b][:n]
+				}
+				errs[t] = j.r.read(j.b, col, row, w, h, dst)
+			}
+		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	c.masks(rs, w, h, mask, buffer)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	cb.masks(before, w, h, mask, buffer)
+	ca.masks(after, w, h, mask, buffer)
 	return nil
 }
 

@@ -32,10 +32,7 @@ func NewKernelStrip(p DetectParams, rows int) (*KernelStrip, error) {
 	}
 	k.cb = newChunkBuffers(k.before, k.w, rows)
 	k.ca = newChunkBuffers(k.after, k.w, rows)
-	if err := k.cb.load(k.before, 0, 0, k.w, rows, p.Mask, p.MaskBuffer); err != nil {
-		return nil, err
-	}
-	if err := k.ca.load(k.after, 0, 0, k.w, rows, p.Mask, p.MaskBuffer); err != nil {
+	if err := loadStrip(context.Background(), k.cb, k.before, k.ca, k.after, 0, 0, k.w, rows, p.Mask, p.MaskBuffer); err != nil {
 		return nil, err
 	}
 	n := k.w * rows
@@ -80,4 +77,18 @@ func LabelSparse(idx []uint32, cls []uint8, w, h, minPixels int) int {
 func (k *KernelStrip) Close() {
 	closeAll(k.before)
 	closeAll(k.after)
+}
+
+// Upsample20m upsamples a w/2 x h/2 band of 20 m pixels onto a w x h grid of 10 m pixels
+// (bilinear, as Detect does for the SWIR bands) n times.
+func Upsample20m(w, h, n int) {
+	a := &alignment{k: 2, sw: w / 2, sh: h / 2}
+	src := make([]uint16, a.sw*a.sh)
+	for i := range src {
+		src[i] = uint16(1000 + i%977)
+	}
+	dst := make([]uint16, w*h)
+	for range n {
+		upsampleBilinear(dst, src, a, 0, 0, w, h, 0, 0, a.sw, a.sh)
+	}
 }

@@ -13,7 +13,8 @@ import (
 //
 //	go test -run '^$' -bench Kernels -benchmem ./raster/
 //
-// mask: SCL test, buffer and validity of all 5 scenes; classify: medoid composite of both
+// mask: SCL test, buffer and validity of all 5 scenes; upsample-20m: bilinear upsampling
+// of one 20 m band onto the strip (allocations include the test's buffers); classify: medoid composite of both
 // periods, indices, rules and agreement on one core (classify-parallel: on every core);
 // label: sparse 8-connected labelling of the strip's change pixels; polygonize: tracing
 // and reprojecting the regions of a whole 2048x2048 run.
@@ -32,6 +33,13 @@ func BenchmarkKernels(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			k.Mask()
+		}
+		perPixel(b)
+	})
+	b.Run("upsample-20m", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			raster.Upsample20m(p.Grid.Width, 512, 1)
 		}
 		perPixel(b)
 	})

@@ -255,3 +255,37 @@ func TestLabelSparseMatchesFloodFill(t *testing.T) {
 		})
 	}
 }
+
+// TestUpsampleBilinear2 checks that the integer path for 20 m bands gives exactly the
+// float formula's values, nodata fallback and source edges included.
+func TestUpsampleBilinear2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	const sw, sh = 170, 23
+	src := make([]uint16, sw*sh)
+	for i := range src {
+		src[i] = uint16(rng.IntN(65536))
+		if rng.IntN(20) == 0 {
+			src[i] = 0
+		}
+	}
+	a := &alignment{k: 2, ox: 3, oy: -1, sw: sw, sh: sh}
+	for _, win := range [][4]int{{0, 0, 80, 50}, {5, 4, 31, 17}, {-4, -6, 90, 60}, {70, 40, 9, 8}, {-3, 2, 350, 40}, {6, 0, 300, 20}} {
+		col, row, w, h := win[0], win[1], win[2], win[3]
+		sx0, sy0, sx1, sy1 := a.srcWindow(col, row, w, h, false)
+		wsw, wsh := sx1-sx0+1, sy1-sy0+1
+		part := make([]uint16, wsw*wsh)
+		for y := range wsh {
+			copy(part[y*wsw:], src[(sy0+y)*sw+sx0:(sy0+y)*sw+sx0+wsw])
+		}
+		got, want := make([]uint16, w*h), make([]uint16, w*h)
+		upsampleBilinear(got, part, a, col, row, w, h, sx0, sy0, wsw, wsh)
+		a.k = 2
+		tx, ty := bilinearTaps(a, col, row, w, h, sx0, sy0, wsw, wsh)
+		upsampleBilinearFloat(want, part, tx, ty, w, wsw)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("window %v pixel %d: %d, float formula %d", win, i, got[i], want[i])
+			}
+		}
+	}
+}
