@@ -350,6 +350,7 @@ func closeAll(rs []*sceneReader) {
 // doubles as the clear mask.
 type chunkBuffers struct {
 	off, scale []float32 // per scene: reflectance = (DN - off) * scale
+	uniform    bool      // every scene has the same offset and scale: DNs order like reflectances
 	dn         [][nSpectral][]uint16
 	scl        [][]uint8
 	tmp        [][2][]bool // scratch masks of each masking goroutine
@@ -369,6 +370,10 @@ func newChunkBuffers(rs []*sceneReader, w, rows int) *chunkBuffers {
 		}
 		c.scl[i] = make([]uint8, w*rows)
 		c.off[i], c.scale[i] = float32(rs[i].scene.DNOffset), rs[i].scale()
+	}
+	c.uniform = true
+	for i := range n {
+		c.uniform = c.uniform && c.off[i] == c.off[0] && c.scale[i] == c.scale[0]
 	}
 	return c
 }
@@ -511,6 +516,14 @@ func (c *chunkBuffers) spectrum(i, j int) Spectrum {
 // "Seasonal composite Landsat TM/ETM+ images using the medoid"). It returns the scene
 // (-1 when none is clear), the number of clear observations and their bit set.
 func (c *chunkBuffers) pick(j int) (int, int, uint32) {
+	if c.uniform {
+		switch len(c.dn) {
+		case 2:
+			return c.pick2(j)
+		case 3:
+			return c.pick3(j)
+		}
+	}
 	var keys [MaxScenesPerPeriod]float32
 	var ids [MaxScenesPerPeriod]int8
 	n := 0
@@ -534,6 +547,48 @@ func (c *chunkBuffers) pick(j int) (int, int, uint32) {
 		return -1, 0, 0
 	}
 	return int(ids[(n-1)/2]), n, bits
+}
+
+// dnKey packs scene i's blue DN at j with i below it, so that keys order by DN then scene
+// (the order pick's insertion keeps); not clear is the largest key.
+func (c *chunkBuffers) dnKey(i, j int) (uint32, uint32) {
+	v := uint32(c.dn[i][0][j])
+	if v == 0 {
+		return math.MaxUint32, 0
+	}
+	return v<<8 | uint32(i), 1
+}
+
+// pick2 is pick for two scenes of equal scaling, without data-dependent branches on the
+// order: the lower median of one or two clear observations is the smaller.
+func (c *chunkBuffers) pick2(j int) (int, int, uint32) {
+	a, ca := c.dnKey(0, j)
+	b, cb := c.dnKey(1, j)
+	n := int(ca + cb)
+	if n == 0 {
+		return -1, 0, 0
+	}
+	return int(min(a, b) & 0xff), n, ca | cb<<1
+}
+
+// pick3 is pick for three scenes of equal scaling: a three-element sorting network; the
+// lower median is the middle key with three clear observations, else the smallest.
+func (c *chunkBuffers) pick3(j int) (int, int, uint32) {
+	a, ca := c.dnKey(0, j)
+	b, cb := c.dnKey(1, j)
+	d, cd := c.dnKey(2, j)
+	n := int(ca + cb + cd)
+	if n == 0 {
+		return -1, 0, 0
+	}
+	lo, hi := min(a, b), max(a, b)
+	lo, mid := min(lo, d), max(lo, d)
+	mid = min(mid, hi)
+	k := lo
+	if n == 3 {
+		k = mid
+	}
+	return int(k & 0xff), n, ca | cb<<1 | cd<<2
 }
 
 // classified is what classifying some rows produced.

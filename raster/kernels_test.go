@@ -289,3 +289,40 @@ func TestUpsampleBilinear2(t *testing.T) {
 		}
 	}
 }
+
+// TestPickMatchesInsertion checks the two- and three-scene picks against the general
+// insertion path on every pattern of clear / not clear and ties.
+func TestPickMatchesInsertion(t *testing.T) {
+	for _, n := range []int{2, 3} {
+		c := &chunkBuffers{off: make([]float32, n), scale: make([]float32, n), dn: make([][nSpectral][]uint16, n)}
+		vals := []uint16{0, 5, 7, 7, 9}
+		var cases int
+		for i := range n {
+			c.off[i], c.scale[i] = 1000, 1e-4
+			c.dn[i][0] = make([]uint16, 0, 125)
+		}
+		var rec func(i int, cur []uint16)
+		rec = func(i int, cur []uint16) {
+			if i == n {
+				for s := range n {
+					c.dn[s][0] = append(c.dn[s][0], cur[s])
+				}
+				cases++
+				return
+			}
+			for _, v := range vals {
+				rec(i+1, append(cur, v))
+			}
+		}
+		rec(0, nil)
+		for j := range cases {
+			c.uniform = true
+			k1, n1, b1 := c.pick(j)
+			c.uniform = false
+			k2, n2, b2 := c.pick(j)
+			if k1 != k2 || n1 != n2 || b1 != b2 {
+				t.Fatalf("%d scenes, pixel %d: pick (%d,%d,%b), insertion (%d,%d,%b)", n, j, k1, n1, b1, k2, n2, b2)
+			}
+		}
+	}
+}
