@@ -326,3 +326,34 @@ func TestPickMatchesInsertion(t *testing.T) {
 		}
 	}
 }
+
+// TestDilateMatchesBruteForce compares the run and word based dilation with the
+// definition (any set pixel within r in both directions) on random masks.
+func TestDilateMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	for _, tc := range []struct{ w, h, r int }{{37, 29, 5}, {64, 16, 2}, {13, 40, 7}, {9, 9, 1}, {101, 3, 3}} {
+		m := make([]bool, tc.w*tc.h)
+		for i := range m {
+			m[i] = rng.IntN(60) == 0 || (i%tc.w > tc.w/2 && i/tc.w == tc.h/2) // specks and a run
+		}
+		want := make([]bool, len(m))
+		for y := range tc.h {
+			for x := range tc.w {
+				for dy := -tc.r; dy <= tc.r; dy++ {
+					for dx := -tc.r; dx <= tc.r; dx++ {
+						xx, yy := x+dx, y+dy
+						if xx >= 0 && yy >= 0 && xx < tc.w && yy < tc.h && m[yy*tc.w+xx] {
+							want[y*tc.w+x] = true
+						}
+					}
+				}
+			}
+		}
+		dilate(m, make([]bool, len(m)), tc.w, tc.h, tc.r)
+		for i := range m {
+			if m[i] != want[i] {
+				t.Fatalf("%dx%d r=%d: pixel %d is %v, want %v", tc.w, tc.h, tc.r, i, m[i], want[i])
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package raster
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"sort"
 	"unsafe"
@@ -51,75 +52,60 @@ func RasterizePolygons(g Grid, mp orb.MultiPolygon) []bool {
 // structuring element, done as two separable 1-D passes with running counts, so the cost
 // does not depend on r). tmp must have len(m).
 func dilate(m, tmp []bool, w, h, r int) {
-	if r <= 0 {
+	if r <= 0 || w == 0 {
 		return
 	}
-	// Rows without a set pixel (most rows of most scenes) cost a vectorized scan and a clear.
+	// horizontal: tmp[x] = any m in [x-r, x+r], run by run (vectorized byte searches: cloud
+	// and shadow masks come in long runs).
 	full := make([]bool, h) // rows of tmp with a set pixel
-	// horizontal: tmp[x] = any m in [x-r, x+r]
 	for y := 0; y < h; y++ {
-		row := m[y*w : (y+1)*w]
-		out := tmp[y*w : (y+1)*w]
-		if !anySet(row) {
-			clear(out)
-			continue
-		}
-		full[y] = true
-		n := 0
-		for x := 0; x < min(r, w); x++ {
-			if row[x] {
-				n++
+		row := asBytes(m[y*w : (y+1)*w])
+		out := asBytes(tmp[y*w : (y+1)*w])
+		clear(out)
+		for x := 0; x < w; {
+			i := bytes.IndexByte(row[x:], 1)
+			if i < 0 {
+				break
 			}
-		}
-		for x := 0; x < w; x++ {
-			if x+r < w && row[x+r] {
-				n++
+			a := x + i
+			e := bytes.IndexByte(row[a:], 0)
+			b := w // run [a, b)
+			if e >= 0 {
+				b = a + e
 			}
-			if x-r-1 >= 0 && row[x-r-1] {
-				n--
+			lo, hi := max(0, a-r), min(w, b+r)
+			for k := lo; k < hi; k++ {
+				out[k] = 1
 			}
-			out[x] = n > 0
+			full[y] = true
+			x = b
 		}
 	}
-	// vertical: m[y] = any tmp in [y-r, y+r]
-	counts := make([]int32, w)
-	active := 0 // rows with a set pixel in the window [y-r, y+r]
-	add := func(y int, d int32) {
-		if !full[y] {
-			return
-		}
-		active += int(d)
-		for x, v := range tmp[y*w : (y+1)*w] {
-			if v {
-				counts[x] += d
-			}
-		}
-	}
-	for y := 0; y < min(r, h); y++ {
-		add(y, 1)
-	}
+	// vertical: m[y] = any tmp in [y-r, y+r], eight pixels at a time.
+	le := binary.LittleEndian
 	for y := 0; y < h; y++ {
-		if y+r < h {
-			add(y+r, 1)
-		}
-		if y-r-1 >= 0 {
-			add(y-r-1, -1)
-		}
-		out := m[y*w : (y+1)*w]
-		if active == 0 {
-			clear(out)
-			continue
-		}
-		for x := range out {
-			out[x] = counts[x] > 0
+		out := asBytes(m[y*w : (y+1)*w])
+		clear(out)
+		for yy := max(0, y-r); yy <= min(h-1, y+r); yy++ {
+			if !full[yy] {
+				continue
+			}
+			src := asBytes(tmp[yy*w : (yy+1)*w])
+			k := 0
+			for ; k+8 <= w; k += 8 {
+				le.PutUint64(out[k:], le.Uint64(out[k:])|le.Uint64(src[k:]))
+			}
+			for ; k < w; k++ {
+				out[k] |= src[k]
+			}
 		}
 	}
 }
 
-// anySet reports whether a pixel of row is set (a vectorized byte search).
-func anySet(row []bool) bool {
-	if len(row) == 0 {
-		return false
+// asBytes views a mask as bytes (a Go bool is one byte, 0 or 1).
+func asBytes(b []bool) []byte {
+	if len(b) == 0 {
+		return nil
 	}
-	return bytes.IndexByte(unsafe.Slice((*byte)(unsafe.Pointer(&row[0])), len(row)), 1) >= 0
+	return unsafe.Slice((*byte)(unsafe.Pointer(&b[0])), len(b))
 }
