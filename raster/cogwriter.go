@@ -19,11 +19,14 @@ import (
 	"unsafe"
 )
 
-// The COG writer streams a band into a Cloud Optimized GeoTIFF without GDAL's COG driver:
-// rows go to a raw temporary file, then Finish encodes the full resolution one row of
-// 512x512 tiles at a time (predictor, DEFLATE through libdeflate on every core) while it
-// downsamples each row of tiles into the next overview level, so every level streams and
-// memory holds a few rows of tiles whatever the grid size. The file is then assembled in
+// The COG writer streams a band into a Cloud Optimized GeoTIFF without GDAL's COG driver.
+// The full resolution is encoded one row of 512x512 tiles at a time (predictor, DEFLATE
+// through libdeflate on every core) by a background goroutine, which downsamples each row
+// of tiles into the next overview level as it goes, so every level streams and memory
+// holds a few rows of tiles whatever the grid size. The rows of tiles come from WriteRows
+// as soon as each is complete, so the encoding overlaps the caller's work; a writer whose
+// rows need a fix-up first (COGOptions.Deferred) keeps them in a raw temporary file, and
+// Finish reads them back and feeds the same encoder. Finish then assembles the file in
 // the layout of GDAL's COG driver (GDAL documentation, "COG -- Cloud Optimized GeoTIFF
 // generator", and its "Header ghost area" section): header, GDAL's structural metadata,
 // every IFD (full resolution first, overviews by decreasing size), then the tiles of the
@@ -41,11 +44,16 @@ type COGOptions struct {
 	// Scale and Offset, when Scale != 0, are written in the GDAL_METADATA tag so that
 	// GDAL's GetScale/GetOffset report them (value = raw*Scale+Offset).
 	Scale, Offset float64
+	// Deferred: the caller will pass a fix-up to Finish, so the rows are kept raw (in
+	// path+".raw") until then. Otherwise each block row of 512 rows is encoded in the
+	// background as soon as WriteRows completes it, and Finish takes no fix-up.
+	Deferred bool
 }
 
 // COGWriter writes one band of a grid as a COG, row by row. Create it with NewCOGWriter,
 // append every row with WriteRows, then call Finish; Discard removes the temporaries of a
-// writer that is abandoned (and is harmless after Finish).
+// writer that is abandoned (and is harmless after Finish). A COGWriter is used by one
+// goroutine at a time.
 type COGWriter struct {
 	path       string
 	g          Grid
@@ -55,10 +63,14 @@ type COGWriter struct {
 	geographic bool
 	forceBig   bool // write a BigTIFF whatever the size (tests)
 
-	raw      *os.File     // rows appended by WriteRows; nil when src is another source
-	src      cogRowSource // where Finish reads the full-resolution rows
-	rows     int          // rows appended so far
-	finished bool
+	src       cogRowSource // where Finish reads the full-resolution rows; nil when they stream
+	raw       *os.File     // Deferred: the rows appended by WriteRows, which src reads back
+	enc       *cogEncoder  // the background encoder, from NewCOGWriter (streaming) or Finish
+	block     []byte       // streaming: the block row being filled, fill bytes of it so far
+	fill      int
+	rows      int // rows appended by WriteRows so far
+	finished  bool
+	discarded bool
 }
 
 // cogRowSource gives Finish the full-resolution rows: readRows fills dst with rows
@@ -68,19 +80,27 @@ type cogRowSource interface {
 }
 
 // NewCOGWriter starts a COG of grid g at path. sample gives the sample type only: a
-// []uint8, []uint16, []int16, []int32 or []float32. The rows are kept in path+".raw" until
-// Finish; the COG itself appears at path only when Finish succeeds.
+// []uint8, []uint16, []int16, []int32 or []float32. Unless o.Deferred, the encoder starts
+// at once; with it, the rows are kept in path+".raw" until Finish. The COG itself appears
+// at path only when Finish succeeds.
 func NewCOGWriter(path string, g Grid, sample any, o COGOptions) (*COGWriter, error) {
 	w, err := newCOGWriter(path, g, cogTypeOf(sample), o)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Create(w.rawPath())
-	if err != nil {
+	if o.Deferred {
+		f, err := os.Create(w.rawPath())
+		if err != nil {
+			return nil, fmt.Errorf("cog %s: %w", path, err)
+		}
+		w.raw = f
+		w.src = cogFileRows{f: f, rowBytes: int64(g.Width) * int64(w.typ.size())}
+		return w, nil
+	}
+	if err := w.startEncoder(); err != nil {
+		w.Discard()
 		return nil, fmt.Errorf("cog %s: %w", path, err)
 	}
-	w.raw = f
-	w.src = cogFileRows{f: f, rowBytes: int64(g.Width) * int64(w.typ.size())}
 	return w, nil
 }
 
@@ -121,10 +141,18 @@ func newCOGWriter(path string, g Grid, typ cogType, o COGOptions) (*COGWriter, e
 }
 
 // WriteRows appends whole rows (len(data) a multiple of the grid width), top to bottom.
-// data has the writer's sample type.
+// data has the writer's sample type; it is copied, and may be reused once WriteRows
+// returns. A streaming writer hands each complete block row to its encoder, waiting only
+// when cogBlockBuffers block rows are already in use; an error of the encoder is returned
+// by the next WriteRows (and by Finish).
 func (w *COGWriter) WriteRows(data any) error {
-	if w.finished || w.raw == nil {
+	if w.finished || w.discarded {
 		return fmt.Errorf("cog %s: write after finish or discard", w.path)
+	}
+	if w.enc != nil {
+		if err := w.enc.failed(); err != nil {
+			return fmt.Errorf("cog %s: %w", w.path, err)
+		}
 	}
 	if t := cogTypeOf(data); t != w.typ {
 		return fmt.Errorf("cog %s: rows of type %T, want %s", w.path, data, w.typ)
@@ -137,45 +165,47 @@ func (w *COGWriter) WriteRows(data any) error {
 	if w.rows+n/w.g.Width > w.g.Height {
 		return fmt.Errorf("cog %s: %d rows past the %d of the grid", w.path, w.rows+n/w.g.Width, w.g.Height)
 	}
-	if _, err := w.raw.Write(b); err != nil {
-		return fmt.Errorf("cog %s: %w", w.path, err)
+	if w.raw != nil {
+		if _, err := w.raw.Write(b); err != nil {
+			return fmt.Errorf("cog %s: %w", w.path, err)
+		}
+		w.rows += n / w.g.Width
+		return nil
 	}
-	w.rows += n / w.g.Width
+	rowBytes := w.g.Width * w.typ.size()
+	for len(b) > 0 {
+		if w.block == nil {
+			w.block = w.enc.buffer()[:min(cogBlockSize, w.g.Height-w.rows)*rowBytes]
+			w.fill = 0
+		}
+		k := copy(w.block[w.fill:], b)
+		b = b[k:]
+		w.fill += k
+		w.rows += k / rowBytes
+		if w.fill == len(w.block) {
+			w.enc.push(w.block)
+			w.block = nil
+		}
+	}
 	return nil
 }
 
-// Finish encodes the rows and writes the COG at path (through path+".tmp", renamed when
-// complete: on any error nothing is left at path). fix, when not nil, is called with each
-// block of at most 512 full-resolution rows (row0 its first row, rows a slice of the
-// writer's type) before it is encoded and downsampled, and may modify it. ctx is checked
-// between blocks; a cancelled ctx returns ctx.Err(). Every temporary is removed.
+// Finish completes the encoding and writes the COG at path (through path+".tmp", renamed
+// when complete: on any error nothing is left at path). fix, only for a Deferred writer,
+// is called when not nil with each block of at most 512 full-resolution rows (row0 its
+// first row, rows a slice of the writer's type) before it is encoded and downsampled, and
+// may modify it. ctx is checked between blocks and while waiting for the encoder; a
+// cancelled ctx returns ctx.Err(). Every temporary is removed.
 func (w *COGWriter) Finish(ctx context.Context, fix func(row0 int, rows any)) error {
 	if w.finished {
 		return fmt.Errorf("cog %s: finish called twice", w.path)
 	}
-	if w.src == nil {
+	if w.discarded {
 		return fmt.Errorf("cog %s: finish after discard", w.path)
 	}
 	w.finished = true
 	defer w.Discard()
-	if w.raw != nil && w.rows != w.g.Height {
-		return fmt.Errorf("cog %s: %d of %d rows written", w.path, w.rows, w.g.Height)
-	}
-	var err error
-	switch w.typ {
-	case cogUint8:
-		err = finishCOG[uint8](ctx, w, fix)
-	case cogUint16:
-		err = finishCOG[uint16](ctx, w, fix)
-	case cogInt16:
-		err = finishCOG[int16](ctx, w, fix)
-	case cogInt32:
-		err = finishCOG[int32](ctx, w, fix)
-	case cogFloat32:
-		err = finishCOG[float32](ctx, w, fix)
-	}
-	if err != nil {
-		os.Remove(w.tmpPath())
+	if err := w.finish(ctx, fix); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			return ctxErr
 		}
@@ -184,14 +214,74 @@ func (w *COGWriter) Finish(ctx context.Context, fix func(row0 int, rows any)) er
 	return nil
 }
 
-// Discard removes every temporary file of the writer (never path itself). It is safe to
-// call more than once, and after Finish.
+// finish feeds the encoder the rows of src, if any, waits for it and assembles the COG.
+func (w *COGWriter) finish(ctx context.Context, fix func(int, any)) error {
+	streaming := w.src == nil
+	if streaming && fix != nil {
+		return errors.New("a fix-up needs a writer with COGOptions.Deferred")
+	}
+	if w.enc != nil {
+		if err := w.enc.failed(); err != nil {
+			return err // the likely cause of missing rows
+		}
+	}
+	if (streaming || w.raw != nil) && w.rows != w.g.Height {
+		return fmt.Errorf("%d of %d rows written", w.rows, w.g.Height)
+	}
+	if !streaming {
+		if err := w.startEncoder(); err != nil {
+			return err
+		}
+		if err := w.feed(ctx, fix); err != nil {
+			return err
+		}
+	}
+	levels, err := w.enc.finish(ctx)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return w.assemble(levels)
+}
+
+// feed reads the block rows from src, applies fix and hands them to the encoder.
+func (w *COGWriter) feed(ctx context.Context, fix func(int, any)) error {
+	rowBytes := w.g.Width * w.typ.size()
+	for row0 := 0; row0 < w.g.Height; row0 += cogBlockSize {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := w.enc.failed(); err != nil {
+			return err
+		}
+		n := min(cogBlockSize, w.g.Height-row0)
+		b := w.enc.buffer()[:n*rowBytes]
+		if err := w.src.readRows(row0, n, b); err != nil {
+			return err
+		}
+		if fix != nil {
+			fix(row0, w.enc.e.typed(b))
+		}
+		w.enc.push(b)
+	}
+	return nil
+}
+
+// Discard stops the encoder and removes every temporary file of the writer (never path
+// itself). It is safe to call more than once, and after Finish.
 func (w *COGWriter) Discard() {
+	w.discarded = true
+	if w.enc != nil {
+		w.enc.abort()
+		w.enc = nil
+	}
+	w.block = nil
 	if w.raw != nil {
 		w.raw.Close()
 		w.raw = nil
 	}
-	w.src = nil
 	os.Remove(w.rawPath())
 	os.Remove(w.tmpPath())
 	for l := range cogLevelSizes(w.g.Width, w.g.Height) {
@@ -354,6 +444,15 @@ func cogSliceBytes[T cogSample](s []T) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(s[0])))
 }
 
+// cogBytesAs is b, the memory of a []T (cogSliceBytes), as that []T.
+func cogBytesAs[T cogSample](b []byte) []T {
+	if len(b) == 0 {
+		return nil
+	}
+	var zero T
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/int(unsafe.Sizeof(zero)))
+}
+
 // cogBytes is the memory of a slice of a cogType as bytes.
 func cogBytes(v any) []byte {
 	switch s := v.(type) {
@@ -395,6 +494,135 @@ type cogLevel struct {
 	counts  []uint64 // size of each tile's stream
 }
 
+// cogEncoder runs a writer's cogBlockEncoder on a goroutine: it encodes the full-resolution
+// block rows in the order they are pushed. Memory is bounded by cogBlockBuffers block
+// rows: buffer waits for the encoder to free one when they are all in use. Every buffer
+// pushed comes back to the free list, even after an error or abort (the rest of the queue
+// is then only drained), so buffer never waits forever. The engine's state belongs to
+// the goroutine until it returns (done closed); nbuf and closed belong to the writer's.
+type cogEncoder struct {
+	e      cogBlockEncoder
+	queue  chan []byte   // block rows to encode, in order
+	free   chan []byte   // buffers the encoder is done with
+	nbuf   int           // buffers allocated
+	closed bool          // queue closed
+	done   chan struct{} // closed when the goroutine returns
+	stop   atomic.Bool   // abort: skip the block rows left
+	mu     sync.Mutex
+	err    error // the first encoding error
+}
+
+// cogBlockBuffers is how many block rows a writer's encoder holds at most: the one
+// WriteRows is filling and two queued or being encoded (for a 10980-pixel-wide Int16
+// band a block row is 11 MB). They are allocated as needed.
+const cogBlockBuffers = 3
+
+// cogBlockEncoder is a cogEngine, whatever its sample type.
+type cogBlockEncoder interface {
+	newBlock() []byte               // a buffer of one full-resolution block row
+	typed(b []byte) any             // b as a slice of the sample type
+	encodeBlock(b []byte) error     // encodes the next full-resolution rows, b
+	complete() ([]*cogLevel, error) // flushes and checks the levels once all is encoded
+	close()                         // closes the level files
+}
+
+// startEncoder creates the level files of w and starts its encoder.
+func (w *COGWriter) startEncoder() error {
+	var e cogBlockEncoder
+	var err error
+	switch w.typ {
+	case cogUint8:
+		e, err = newCOGEngine[uint8](w)
+	case cogUint16:
+		e, err = newCOGEngine[uint16](w)
+	case cogInt16:
+		e, err = newCOGEngine[int16](w)
+	case cogInt32:
+		e, err = newCOGEngine[int32](w)
+	case cogFloat32:
+		e, err = newCOGEngine[float32](w)
+	}
+	if err != nil {
+		return err
+	}
+	c := &cogEncoder{e: e, queue: make(chan []byte, cogBlockBuffers), free: make(chan []byte, cogBlockBuffers),
+		done: make(chan struct{})}
+	go c.run()
+	w.enc = c
+	return nil
+}
+
+// run encodes the block rows queued until the queue is closed.
+func (c *cogEncoder) run() {
+	defer close(c.done)
+	for b := range c.queue {
+		if !c.stop.Load() && c.failed() == nil {
+			if err := c.e.encodeBlock(b); err != nil {
+				c.mu.Lock()
+				c.err = err
+				c.mu.Unlock()
+			}
+		}
+		c.free <- b[:cap(b)]
+	}
+}
+
+// buffer returns a buffer of a full-resolution block row, waiting for the encoder to free
+// one when cogBlockBuffers are in use (the caller holds none when it asks).
+func (c *cogEncoder) buffer() []byte {
+	select {
+	case b := <-c.free:
+		return b
+	default:
+	}
+	if c.nbuf < cogBlockBuffers {
+		c.nbuf++
+		return c.e.newBlock()
+	}
+	return <-c.free
+}
+
+// push queues the next block row (from buffer). It does not wait: the queue has room for
+// every buffer.
+func (c *cogEncoder) push(b []byte) { c.queue <- b }
+
+// failed returns the first encoding error.
+func (c *cogEncoder) failed() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *cogEncoder) closeQueue() {
+	if !c.closed {
+		close(c.queue)
+		c.closed = true
+	}
+}
+
+// finish waits for the block rows pushed to be encoded and returns the levels.
+func (c *cogEncoder) finish(ctx context.Context) ([]*cogLevel, error) {
+	c.closeQueue()
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if err := c.failed(); err != nil {
+		return nil, err
+	}
+	return c.e.complete()
+}
+
+// abort stops the encoder after the block row it is encoding, waits for it and closes
+// the level files.
+func (c *cogEncoder) abort() {
+	c.stop.Store(true)
+	c.closeQueue()
+	<-c.done
+	c.e.close()
+}
+
 // cogEngine encodes the levels of a COG of sample type T.
 type cogEngine[T cogSample] struct {
 	nd      T
@@ -402,7 +630,7 @@ type cogEngine[T cogSample] struct {
 	mode    string
 	workers int
 	levels  []*cogLevel
-	buf     [][]T    // pending rows of each level, up to one block row
+	buf     [][]T    // pending rows of each overview level, up to one block row (nil for 0)
 	rows    []int    // rows pending in buf
 	done    []int    // rows of each level already encoded
 	scratch [][]T    // a tile per worker
@@ -411,8 +639,8 @@ type cogEngine[T cogSample] struct {
 	uniform cogUniformTiles
 }
 
-// finishCOG encodes the rows of w into level files and assembles the COG.
-func finishCOG[T cogSample](ctx context.Context, w *COGWriter, fix func(int, any)) error {
+// newCOGEngine creates the level files of w and an engine to encode them.
+func newCOGEngine[T cogSample](w *COGWriter) (cogBlockEncoder, error) {
 	var zero T
 	e := &cogEngine[T]{
 		nd:      T(w.o.NoData),
@@ -421,21 +649,20 @@ func finishCOG[T cogSample](ctx context.Context, w *COGWriter, fix func(int, any
 		workers: max(1, runtime.GOMAXPROCS(0)),
 	}
 	sizes := cogLevelSizes(w.g.Width, w.g.Height)
-	defer func() {
-		for _, lv := range e.levels {
-			lv.f.Close()
-		}
-	}()
+	e.buf = make([][]T, len(sizes))
 	for l, s := range sizes {
 		f, err := os.Create(w.levelPath(l))
 		if err != nil {
-			return err
+			e.close()
+			return nil, err
 		}
 		tx, ty := (s[0]+cogBlockSize-1)/cogBlockSize, (s[1]+cogBlockSize-1)/cogBlockSize
 		e.levels = append(e.levels, &cogLevel{w: s[0], h: s[1], tilesX: tx, f: f,
 			bw:      bufio.NewWriterSize(f, 1<<20),
 			offsets: make([]uint64, 0, tx*ty), counts: make([]uint64, 0, tx*ty)})
-		e.buf = append(e.buf, make([]T, min(cogBlockSize, s[1])*s[0]))
+		if l > 0 {
+			e.buf[l] = make([]T, min(cogBlockSize, s[1])*s[0])
+		}
 	}
 	e.rows = make([]int, len(sizes))
 	e.done = make([]int, len(sizes))
@@ -448,45 +675,41 @@ func finishCOG[T cogSample](ctx context.Context, w *COGWriter, fix func(int, any
 		e.out = append(e.out, make([]byte, bound))
 	}
 	e.outN = make([]int, e.levels[0].tilesX)
-
-	width, height := w.g.Width, w.g.Height
-	for row0 := 0; row0 < height; row0 += cogBlockSize {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n := min(cogBlockSize, height-row0)
-		rows := e.buf[0][:n*width]
-		if err := w.src.readRows(row0, n, cogSliceBytes(rows)); err != nil {
-			return err
-		}
-		if fix != nil {
-			fix(row0, rows)
-		}
-		e.rows[0] = n
-		if err := e.flush(0); err != nil {
-			return err
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	for l, lv := range e.levels {
-		if err := lv.bw.Flush(); err != nil {
-			return err
-		}
-		if e.done[l] != lv.h || len(lv.counts) != cap(lv.counts) {
-			return fmt.Errorf("level %d: %d of %d rows encoded", l, e.done[l], lv.h)
-		}
-	}
-	return w.assemble(e.levels)
+	return e, nil
 }
 
-// flush encodes the pending rows of level l (a whole block row, or the last one) and
-// downsamples them into level l+1, whose block row is flushed in turn once complete.
-func (e *cogEngine[T]) flush(l int) error {
+func (e *cogEngine[T]) newBlock() []byte {
+	lv := e.levels[0]
+	return cogSliceBytes(make([]T, min(cogBlockSize, lv.h)*lv.w))
+}
+
+func (e *cogEngine[T]) typed(b []byte) any { return cogBytesAs[T](b) }
+
+func (e *cogEngine[T]) encodeBlock(b []byte) error { return e.encode(0, cogBytesAs[T](b)) }
+
+func (e *cogEngine[T]) complete() ([]*cogLevel, error) {
+	for l, lv := range e.levels {
+		if err := lv.bw.Flush(); err != nil {
+			return nil, err
+		}
+		if e.done[l] != lv.h || len(lv.counts) != cap(lv.counts) {
+			return nil, fmt.Errorf("level %d: %d of %d rows encoded", l, e.done[l], lv.h)
+		}
+	}
+	return e.levels, nil
+}
+
+func (e *cogEngine[T]) close() {
+	for _, lv := range e.levels {
+		lv.f.Close()
+	}
+}
+
+// encode encodes src, the next rows of level l (a whole block row, or the last one), and
+// downsamples them into level l+1, whose block row is encoded in turn once complete.
+func (e *cogEngine[T]) encode(l int, src []T) error {
 	lv := e.levels[l]
-	n := e.rows[l]
-	src := e.buf[l][:n*lv.w]
+	n := len(src) / lv.w
 	var next *cogLevel
 	var dst []T
 	outRows, strips := 0, 0
@@ -524,13 +747,13 @@ func (e *cogEngine[T]) flush(l int) error {
 		lv.size += int64(len(data)) + 8
 	}
 	e.done[l] += n
-	e.rows[l] = 0
 	if next == nil {
 		return nil
 	}
 	e.rows[l+1] += outRows
-	if outRows > 0 && (e.rows[l+1] == cogBlockSize || e.done[l+1]+e.rows[l+1] == next.h) {
-		return e.flush(l + 1)
+	if k := e.rows[l+1]; outRows > 0 && (k == cogBlockSize || e.done[l+1]+k == next.h) {
+		e.rows[l+1] = 0
+		return e.encode(l+1, e.buf[l+1][:k*next.w])
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package raster
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,8 +12,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,7 +154,21 @@ func TestCOGWriterFix(t *testing.T) {
 	vals := cogTestValues(c, 3)
 	data := cogTyped(c.typ, vals).([]int16)
 	path := filepath.Join(dir, "fix.tif")
+
+	// A streaming writer takes no fix-up.
 	w, err := NewCOGWriter(path, g, data, COGOptions{NoData: c.nodata, Resampling: c.res})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteRows(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finish(context.Background(), func(int, any) {}); err == nil || !strings.Contains(err.Error(), "Deferred") {
+		t.Errorf("fix-up on a streaming writer: %v", err)
+	}
+	cogOnlyFile(t, dir, "")
+
+	w, err = NewCOGWriter(path, g, data, COGOptions{NoData: c.nodata, Resampling: c.res, Deferred: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,10 +223,23 @@ func TestCOGWriterCancel(t *testing.T) {
 	}
 	cogOnlyFile(t, dir, "")
 
+	// The same for a deferred writer.
+	w, err = NewCOGWriter(path, g, data, COGOptions{Deferred: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteRows(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finish(ctx, nil); err != context.Canceled {
+		t.Errorf("deferred finish with a cancelled context: %v, want context.Canceled", err)
+	}
+	cogOnlyFile(t, dir, "")
+
 	// Cancelled while encoding: after the first block row.
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
-	w, err = NewCOGWriter(path, g, data, COGOptions{})
+	w, err = NewCOGWriter(path, g, data, COGOptions{Deferred: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +283,7 @@ func TestCOGWriterDiscardAndErrors(t *testing.T) {
 	}
 	cogOnlyFile(t, dir, "")
 
-	w, err = NewCOGWriter(path, g, []uint16(nil), COGOptions{NoData: 0})
+	w, err = NewCOGWriter(path, g, []uint16(nil), COGOptions{NoData: 0, Deferred: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,6 +322,199 @@ func TestCOGWriterDiscardAndErrors(t *testing.T) {
 		}
 	}
 	cogOnlyFile(t, dir, "")
+}
+
+// TestCOGWriterStreamingMatchesDeferred writes the same rows, in uneven batches, with a
+// streaming writer, a deferred one (with and without a fix-up that changes nothing) and
+// WriteCOG, and wants the same bytes from all.
+func TestCOGWriterStreamingMatchesDeferred(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []cogCase{
+		{name: "u8", typ: cogUint8, w: 1100, h: 1600, nodata: 255, res: "NEAREST"},
+		{name: "u16", typ: cogUint16, w: 513, h: 700, nodata: 0, res: "AVERAGE"},
+		{name: "i16", typ: cogInt16, w: 1030, h: 1537, nodata: -32768, res: "AVERAGE"},
+		{name: "i32", typ: cogInt32, w: 1025, h: 1025, nodata: math.MinInt32, res: "AVERAGE"},
+		{name: "f32", typ: cogFloat32, w: 700, h: 1100, nodata: math.NaN(), res: "AVERAGE"},
+		{name: "f32-mode", typ: cogFloat32, w: 513, h: 511, nodata: -9999, res: "MODE"},
+		{name: "u8-1x1", typ: cogUint8, w: 1, h: 1, nodata: 0, res: "NEAREST"},
+		{name: "u8-1x1100", typ: cogUint8, w: 1, h: 1100, nodata: 0, res: "AVERAGE"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := cogTestGrid(32635, c.w, c.h)
+			data := cogTyped(c.typ, cogTestValues(c, 4))
+			o := COGOptions{NoData: c.nodata, Resampling: c.res, Scale: 0.5}
+			write := func(name string, deferred bool, fix func(int, any), batches []int) []byte {
+				path := filepath.Join(dir, c.name+"-"+name+".tif")
+				o := o
+				o.Deferred = deferred
+				w, err := NewCOGWriter(path, g, data, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer w.Discard()
+				for r, i := 0, 0; r < c.h; i++ {
+					n := min(batches[i%len(batches)], c.h-r)
+					if err := w.WriteRows(cogRows(data, c.w, r, r+n)); err != nil {
+						t.Fatal(err)
+					}
+					r += n
+				}
+				if err := w.Finish(context.Background(), fix); err != nil {
+					t.Fatal(err)
+				}
+				b, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.Remove(path)
+				return b
+			}
+			calls := 0
+			want := write("deferred", true, nil, []int{c.h})
+			for name, b := range map[string][]byte{
+				"streaming":       write("streaming", false, nil, []int{1, 7, 300, 511, 2, 1030}),
+				"streaming-whole": write("streaming-whole", false, nil, []int{c.h}),
+				"deferred-fix":    write("deferred-fix", true, func(int, any) { calls++ }, []int{3, 600}),
+			} {
+				if !bytes.Equal(b, want) {
+					t.Errorf("%s: %d bytes differ from the deferred writer's %d", name, len(b), len(want))
+				}
+			}
+			if blocks := (c.h + cogBlockSize - 1) / cogBlockSize; calls != blocks {
+				t.Errorf("%d fix-up calls, want %d", calls, blocks)
+			}
+			path := filepath.Join(dir, c.name+"-writecog.tif")
+			if c.res != "MODE" { // WriteCOG: no scale
+				o.Scale = 0
+				want = write("deferred-noscale", true, nil, []int{c.h})
+				if err := WriteCOG(context.Background(), path, g, data, c.nodata, c.res); err != nil {
+					t.Fatal(err)
+				}
+				if b, err := os.ReadFile(path); err != nil || !bytes.Equal(b, want) {
+					t.Errorf("WriteCOG: %d bytes differ from the deferred writer's %d (%v)", len(b), len(want), err)
+				}
+				os.Remove(path)
+			}
+			cogOnlyFile(t, dir, "")
+		})
+	}
+}
+
+// cogFailWriter fails every write.
+type cogFailWriter struct{ err error }
+
+func (f cogFailWriter) Write([]byte) (int, error) { return 0, f.err }
+
+// cogFailRows is a row source that fails.
+type cogFailRows struct{ err error }
+
+func (f cogFailRows) readRows(int, int, []byte) error { return f.err }
+
+func TestCOGWriterEncoderErrors(t *testing.T) {
+	dir := t.TempDir()
+	g := cogTestGrid(32635, 600, 1100)
+	path := filepath.Join(dir, "e.tif")
+	data := make([]uint16, g.Pixels())
+	errDisk := errors.New("disk full")
+
+	// The encoder fails writing the first block row: the next WriteRows and Finish say so.
+	w, err := NewCOGWriter(path, g, data, COGOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Before any block row is pushed, the encoder's goroutine does not touch the levels.
+	w.enc.e.(*cogEngine[uint16]).levels[0].bw = bufio.NewWriterSize(cogFailWriter{errDisk}, 16)
+	if err := w.WriteRows(data[:600*cogBlockSize]); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); w.enc.failed() == nil && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if err := w.WriteRows(data[600*cogBlockSize : 600*(cogBlockSize+1)]); !errors.Is(err, errDisk) {
+		t.Errorf("write after an encoder error: %v", err)
+	}
+	if err := w.Finish(context.Background(), nil); !errors.Is(err, errDisk) {
+		t.Errorf("finish after an encoder error: %v", err)
+	}
+	cogOnlyFile(t, dir, "")
+
+	// The same error, while the rest of the rows stream in: Finish returns it.
+	w, err = NewCOGWriter(path, g, data, COGOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.enc.e.(*cogEngine[uint16]).levels[0].bw = bufio.NewWriterSize(cogFailWriter{errDisk}, 16)
+	for r := 0; r < g.Height; r += 100 {
+		// Rows may be refused once the encoder has failed.
+		if err := w.WriteRows(data[r*600 : min(r+100, g.Height)*600]); err != nil {
+			if !errors.Is(err, errDisk) {
+				t.Errorf("write: %v", err)
+			}
+			break
+		}
+	}
+	if err := w.Finish(context.Background(), nil); !errors.Is(err, errDisk) {
+		t.Errorf("finish after an encoder error: %v", err)
+	}
+	cogOnlyFile(t, dir, "")
+
+	// A row source that fails (a deferred writer's raw file).
+	w, err = NewCOGWriter(path, g, data, COGOptions{Deferred: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteRows(data); err != nil {
+		t.Fatal(err)
+	}
+	w.src = cogFailRows{errDisk}
+	if err := w.Finish(context.Background(), nil); !errors.Is(err, errDisk) {
+		t.Errorf("finish with failing reads: %v", err)
+	}
+	cogOnlyFile(t, dir, "")
+}
+
+// TestCOGWriterDiscardMidStream abandons streaming writers while their encoder is busy:
+// no file and no goroutine may be left.
+func TestCOGWriterDiscardMidStream(t *testing.T) {
+	dir := t.TempDir()
+	g := cogTestGrid(32635, 2000, 2100)
+	c := cogCase{typ: cogInt16, w: g.Width, h: g.Height, nodata: -32768}
+	data := cogTyped(c.typ, cogTestValues(c, 5)).([]int16)
+	before := runtime.NumGoroutine()
+	var done []chan struct{}
+	for k, rows := range []int{0, 100, 600, 1600, 2100} {
+		w, err := NewCOGWriter(filepath.Join(dir, fmt.Sprintf("m%d.tif", k)), g, data, COGOptions{Resampling: "AVERAGE"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WriteRows(data[:rows*g.Width]); err != nil {
+			t.Fatal(err)
+		}
+		done = append(done, w.enc.done)
+		w.Discard()
+		w.Discard()
+		if err := w.WriteRows(data[:g.Width]); err == nil {
+			t.Error("write after discard accepted")
+		}
+		if err := w.Finish(context.Background(), nil); err == nil {
+			t.Error("finish after discard succeeded")
+		}
+	}
+	for k, d := range done {
+		select {
+		case <-d:
+		default:
+			t.Errorf("writer %d: encoder still running after Discard", k)
+		}
+	}
+	cogOnlyFile(t, dir, "")
+	n := runtime.NumGoroutine()
+	for deadline := time.Now().Add(time.Second); n > before && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n > before {
+		t.Errorf("%d goroutines after Discard, %d before", n, before)
+	}
 }
 
 func TestMosaicCOG(t *testing.T) {
@@ -343,8 +567,8 @@ func TestMosaicCOG(t *testing.T) {
 }
 
 // BenchmarkCOGWrite writes a 4096x4096 Int16 band like a dNDVI*1e4 raster (a smooth field
-// plus noise of a few hundred), AVERAGE overviews, with the COGWriter (rows through the raw
-// file, and WriteCOG straight from memory) and with GDAL's COG driver from a MEM dataset
+// plus noise of a few hundred), AVERAGE overviews, with the COGWriter (streaming rows, and
+// WriteCOG straight from memory) and with GDAL's COG driver from a MEM dataset
 // (DEFLATE level 1, predictor 2, all CPUs), as WriteCOG did before; then the same for a
 // Byte band that is almost all zeros (a change class raster), NEAREST overviews. It
 // reports the process CPU time per write, the file size, and each time over the
@@ -416,6 +640,115 @@ func BenchmarkCOGWrite(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkCOGWriteOverlap interleaves the WriteRows of a 4096x4096 Int16 band (the one of
+// BenchmarkCOGWrite, 256-row strips like Detect's) with simulated work per strip: a CPU
+// loop costing as much CPU as encoding the strip (measured first), on one goroutine
+// (1core: a core is left idle, like Detect waiting on reads) or split over two (2core).
+// work-only is the loop alone; deferred keeps the rows raw until Finish (as before
+// streaming); streaming encodes while the work runs. It reports the wall time per band,
+// the part of it spent in Finish (finish-ns/op) and the process CPU time.
+//
+//	go test -run '^$' -bench COGWriteOverlap -benchtime 3x ./raster/
+func BenchmarkCOGWriteOverlap(b *testing.B) {
+	const n, strip = 4096, 256
+	g := cogTestGrid(32635, n, n)
+	data := cogNoisyDNDVI(n, n)
+	path := filepath.Join(b.TempDir(), "overlap.tif")
+	o := COGOptions{NoData: -32768, Resampling: "AVERAGE"}
+	// write writes the band strip by strip with a writer of the mode ("deferred",
+	// "streaming"; "work-only": none), running work, if any, after each strip, and returns
+	// the time spent in Finish.
+	write := func(mode string, work func()) (time.Duration, error) {
+		var w *COGWriter
+		if mode != "work-only" {
+			o := o
+			o.Deferred = mode == "deferred"
+			var err error
+			if w, err = NewCOGWriter(path, g, data, o); err != nil {
+				return 0, err
+			}
+			defer w.Discard()
+		}
+		for r := 0; r < n; r += strip {
+			if w != nil {
+				if err := w.WriteRows(data[r*n : (r+strip)*n]); err != nil {
+					return 0, err
+				}
+			}
+			if work != nil {
+				work()
+			}
+		}
+		if w == nil {
+			return 0, nil
+		}
+		t0 := time.Now()
+		err := w.Finish(context.Background(), nil)
+		return time.Since(t0), err
+	}
+
+	// The CPU time of encoding a strip, and the speed of the loop.
+	cpu0 := processCPU()
+	if _, err := write("deferred", nil); err != nil {
+		b.Fatal(err)
+	}
+	perStrip := (processCPU() - cpu0) / (n / strip)
+	const probe = 1 << 24
+	t0 := time.Now()
+	cogSpinSink.Add(cogSpin(probe))
+	spins := int(float64(probe) * float64(perStrip) / float64(time.Since(t0)))
+	b.Logf("encoding: %v of CPU per strip, simulated by %d iterations", perStrip, spins)
+
+	for _, cores := range []int{1, 2} {
+		work := func() {
+			var wg sync.WaitGroup
+			for range cores {
+				wg.Go(func() { cogSpinSink.Add(cogSpin(spins / cores)) })
+			}
+			wg.Wait()
+		}
+		var deferredNs float64
+		for _, mode := range []string{"work-only", "deferred", "streaming"} {
+			b.Run(fmt.Sprintf("%dcore/%s", cores, mode), func(b *testing.B) {
+				var finish time.Duration
+				t0, cpu0 := time.Now(), processCPU()
+				for range b.N {
+					d, err := write(mode, work)
+					if err != nil {
+						b.Fatal(err)
+					}
+					finish += d
+				}
+				ns := float64(time.Since(t0).Nanoseconds()) / float64(b.N)
+				b.ReportMetric(float64(finish.Nanoseconds())/float64(b.N), "finish-ns/op")
+				b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+				switch mode {
+				case "deferred":
+					deferredNs = ns
+				case "streaming":
+					if deferredNs > 0 {
+						b.ReportMetric(ns/deferredNs, "x-deferred")
+					}
+				}
+			})
+		}
+	}
+}
+
+// cogSpinSink keeps the result of cogSpin alive.
+var cogSpinSink atomic.Uint64
+
+// cogSpin burns CPU: n steps of a xorshift generator.
+func cogSpin(n int) uint64 {
+	x := uint64(88172645463325252)
+	for range n {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+	}
+	return x
 }
 
 // gdalCOGWrite writes data with GDAL's COG driver, as WriteCOG did before the COGWriter.

@@ -2,10 +2,12 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"github.com/changewatch/changewatch/raster"
 )
@@ -19,15 +21,17 @@ type rasterLayer struct {
 
 // rasterLayers are the per-pixel outputs, in the order of raster.Rows' fields.
 var rasterLayers = []rasterLayer{
-	{"change_class.tif", []uint8(nil), raster.COGOptions{NoData: float64(raster.ClassNotObserved), Resampling: "NEAREST"}},
+	// Deferred: finish clears the pixels of the regions under the minimum mapping unit.
+	{"change_class.tif", []uint8(nil), raster.COGOptions{NoData: float64(raster.ClassNotObserved), Resampling: "NEAREST", Deferred: true}},
 	{"dndvi.tif", []int16(nil), raster.COGOptions{NoData: float64(raster.DNDVINoData), Resampling: "AVERAGE", Scale: raster.DNDVIScale}},
 	{"clear_before.tif", []uint8(nil), raster.COGOptions{NoData: 255, Resampling: "NEAREST"}},
 	{"clear_after.tif", []uint8(nil), raster.COGOptions{NoData: 255, Resampling: "NEAREST"}},
 }
 
 // cogSink streams Detect's rows into the output COGs as they come (DetectParams.Rows),
-// so a run holds no raster of the whole grid; finish completes them once the regions
-// under the minimum mapping unit are known.
+// so a run holds no raster of the whole grid; all but the change classes are encoded
+// while Detect runs, and finish completes them once the regions under the minimum
+// mapping unit are known.
 type cogSink struct {
 	dir string
 	g   raster.Grid
@@ -73,19 +77,30 @@ func (s *cogSink) finish(ctx context.Context, dir string, dropped []uint32) erro
 			class[dropped[i]-lo] = raster.ClassNone
 		}
 	}
+	// The layers are finished side by side: each one's serial parts (reading back, the
+	// overviews, assembling the file) fill the others' gaps.
+	errs := make([]error, len(s.w))
+	var wg sync.WaitGroup
 	for i, cw := range s.w {
 		var fix func(int, any)
 		if i == 0 {
 			fix = clearDropped
 		}
-		if err := cw.Finish(ctx, fix); err != nil {
-			return fmt.Errorf("write %s: %w", rasterLayers[i].file, err)
-		}
-		if err := os.Rename(filepath.Join(s.dir, rasterLayers[i].file), filepath.Join(dir, rasterLayers[i].file)); err != nil {
-			return fmt.Errorf("write %s: %w", rasterLayers[i].file, err)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := rasterLayers[i].file
+			if err := cw.Finish(ctx, fix); err != nil {
+				errs[i] = fmt.Errorf("write %s: %w", name, err)
+				return
+			}
+			if err := os.Rename(filepath.Join(s.dir, name), filepath.Join(dir, name)); err != nil {
+				errs[i] = fmt.Errorf("write %s: %w", name, err)
+			}
+		}()
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // discard removes everything the sink wrote.

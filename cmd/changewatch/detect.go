@@ -67,7 +67,7 @@ type detectFlags struct {
 	maskBuffer, maxScenes                int
 	maxCloud                             float64
 	chunk, minClear                      int
-	logLevel, cpuProfile                 string
+	logLevel, cpuProfile, memProfile     string
 	s3                                   s3Flags
 }
 
@@ -85,6 +85,7 @@ func (d *detectFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&d.minClear, "min-clear", 1, "clear observations a pixel needs in each period; with fewer it is marked not observed")
 	fs.IntVar(&d.chunk, "chunk", 10980, "grids wider or taller than this many pixels are processed in chunks of this side and merged (rasters stream to disk, so memory follows the grid's width)")
 	fs.StringVar(&d.cpuProfile, "cpuprofile", "", "write a Go CPU profile (pprof) of the run to this file")
+	fs.StringVar(&d.memProfile, "memprofile", "", "write a Go heap profile (pprof: bytes allocated and in use at the end) of the run to this file")
 	fs.StringVar(&d.logLevel, "log-level", env("warn", "CHANGEWATCH_LOG_LEVEL"), "log level: debug, info, warn, error (env CHANGEWATCH_LOG_LEVEL)")
 	d.s3.register(fs)
 }
@@ -151,6 +152,16 @@ func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	sum, err := detect(ctx, &d, req, log, stderr)
 	if err != nil {
 		return err
+	}
+	if d.memProfile != "" {
+		f, err := os.Create(d.memProfile)
+		if err != nil {
+			return usagef("--memprofile: %v", err)
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return err
+		}
 	}
 	return printJSON(stdout, sum)
 }
