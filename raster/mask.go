@@ -15,7 +15,13 @@ import (
 // for each row, the x crossings of the row's centre line with every edge are sorted and
 // filled pairwise.
 func RasterizePolygons(g Grid, mp orb.MultiPolygon) []bool {
-	mask := make([]bool, g.Pixels())
+	return rasterizeInto(make([]bool, g.Pixels()), g, mp)
+}
+
+// rasterizeInto is RasterizePolygons into mask (g.Pixels() long), which is cleared first.
+func rasterizeInto(mask []bool, g Grid, mp orb.MultiPolygon) []bool {
+	mask = mask[:g.Pixels()]
+	clear(mask)
 	var xs []float64
 	for _, poly := range mp {
 		b := poly.Bound()

@@ -599,7 +599,21 @@ func (t *tiffImage) decodeTile(dst, src []byte) error {
 // undoPredictor turns the horizontal differences of each row of w samples back into
 // samples (TIFF 6.0 section 14; modular arithmetic).
 func undoPredictor[T uint8 | uint16](p []T, w int) {
-	for r := 0; r+w <= len(p); r += w {
+	r := 0
+	// Four rows at a time: four independent running sums keep the adder busy (one row's
+	// sum is a chain of dependent additions).
+	for ; r+4*w <= len(p); r += 4 * w {
+		r0, r1, r2, r3 := p[r:r+w], p[r+w:r+2*w], p[r+2*w:r+3*w], p[r+3*w:r+4*w]
+		a0, a1, a2, a3 := r0[0], r1[0], r2[0], r3[0]
+		for i := 1; i < w; i++ {
+			a0 += r0[i]
+			a1 += r1[i]
+			a2 += r2[i]
+			a3 += r3[i]
+			r0[i], r1[i], r2[i], r3[i] = a0, a1, a2, a3
+		}
+	}
+	for ; r+w <= len(p); r += w {
 		row := p[r : r+w]
 		acc := row[0]
 		for i := 1; i < len(row); i++ {

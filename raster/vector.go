@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -65,40 +67,60 @@ func PolygonizePixels(ctx context.Context, g Grid, comps []Component, pix []uint
 		return nil, fmt.Errorf("polygonize: %d pixel ranges for %d components", len(start)-1, len(comps))
 	}
 	out := make([]orb.MultiPolygon, len(comps))
-	if len(comps) == 0 {
-		return out, nil
+	// Components are shared out among goroutines by contiguous ranges, each with its own
+	// coordinate transformation (GDAL's are not safe for concurrent use).
+	n := min(len(comps), runtime.GOMAXPROCS(0))
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for t := range n {
+		lo, hi := t*len(comps)/n, (t+1)*len(comps)/n
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[t] = polygonizeRange(ctx, g, comps, pix, start, out, lo, hi)
+		}()
 	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// polygonizeRange polygonizes components [lo,hi) into out (see PolygonizePixels).
+func polygonizeRange(ctx context.Context, g Grid, comps []Component, pix []uint32, start []int, out []orb.MultiPolygon, lo, hi int) error {
 	src, err := g.srs()
 	if err != nil {
-		return nil, fmt.Errorf("polygonize: %w", err)
+		return fmt.Errorf("polygonize: %w", err)
 	}
 	defer src.Close()
 	dst, err := wgs84()
 	if err != nil {
-		return nil, fmt.Errorf("polygonize: %w", err)
+		return fmt.Errorf("polygonize: %w", err)
 	}
 	defer dst.Close()
 	trn, err := godal.NewTransform(src, dst)
 	if err != nil {
-		return nil, fmt.Errorf("polygonize: transform epsg:%d to epsg:4326: %w", g.EPSG, err)
+		return fmt.Errorf("polygonize: transform epsg:%d to epsg:4326: %w", g.EPSG, err)
 	}
 	defer trn.Close()
 	var buf []uint8
-	for i, c := range comps {
+	for i := lo; i < hi; i++ {
+		c := comps[i]
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		mp, err := polygonizeComponent(g, c, pix[start[i]:start[i+1]], &buf)
 		if err != nil {
-			return nil, fmt.Errorf("polygonize region %d: %w", c.Label, err)
+			return fmt.Errorf("polygonize region %d: %w", c.Label, err)
 		}
 		if err := transformMultiPolygon(trn, mp); err != nil {
-			return nil, fmt.Errorf("polygonize region %d: to epsg:4326: %w", c.Label, err)
+			return fmt.Errorf("polygonize region %d: to epsg:4326: %w", c.Label, err)
 		}
 		orientRFC7946(mp)
 		out[i] = mp
 	}
-	return out, nil
+	return nil
 }
 
 // polygonizeComponent polygonizes pix (c's pixels) in a window of c's bounding box plus

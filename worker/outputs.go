@@ -181,19 +181,28 @@ func (d *dirPublisher) publish(ctx context.Context, stage string, files []string
 	if err := os.Remove(filepath.Join(d.dir, manifestName)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	for _, name := range files {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := copyFileAtomic(filepath.Join(stage, name), filepath.Join(d.dir, name)); err != nil {
-			return err
-		}
-	}
 	m, err := buildManifest(stage, files)
 	if err != nil {
 		return err
 	}
+	for _, name := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := moveFileAtomic(filepath.Join(stage, name), filepath.Join(d.dir, name)); err != nil {
+			return err
+		}
+	}
 	return writeFileAtomic(filepath.Join(d.dir, manifestName), m)
+}
+
+// moveFileAtomic moves src (a staged file, not needed afterwards) to dst: a rename on the
+// same file system, else an atomic copy.
+func moveFileAtomic(src, dst string) error {
+	if os.Rename(src, dst) == nil {
+		return os.Chmod(dst, 0o644)
+	}
+	return copyFileAtomic(src, dst)
 }
 
 // copyFileAtomic copies src to dst through a temporary file in dst's folder and a rename

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/changewatch/changewatch/aoi"
@@ -370,13 +371,34 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 		// newer lacks.
 		sort.SliceStable(a.items, func(i, j int) bool { return a.items[i].Sequence > a.items[j].Sequence })
 		a.scene = acquisitionScene(a.items)
-		if !opts.NoMask {
-			clear, in, frac, err := raster.ClearMask(ctx, a.scene, pl.grid, aoiUTM, 8)
-			if err != nil {
-				return nil, fmt.Errorf("%s period: rank scenes: %w", name, err)
-			}
-			a.coverage, a.clear, inAOI = frac, clear, in
-			p.logger().Debug("scene clear over the aoi", "scene", a.scene.ID, "clear", round(frac, 3), "cloud_cover", a.cloud)
+	}
+	if !opts.NoMask {
+		// The clear masks are read side by side (a few overview reads each, mostly waiting
+		// on storage for remote scenes).
+		errs := make([]error, len(acqs))
+		sem := make(chan struct{}, 4)
+		var wg sync.WaitGroup
+		for i, a := range acqs {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				clear, in, frac, err := raster.ClearMask(ctx, a.scene, pl.grid, aoiUTM, 8)
+				if err != nil {
+					errs[i] = fmt.Errorf("%s period: rank scenes: %w", name, err)
+					return
+				}
+				a.coverage, a.clear = frac, clear
+				if i == 0 {
+					inAOI = in
+				}
+				p.logger().Debug("scene clear over the aoi", "scene", a.scene.ID, "clear", round(frac, 3), "cloud_cover", a.cloud)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
 		}
 	}
 	sort.SliceStable(acqs, func(i, j int) bool {
