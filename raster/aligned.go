@@ -147,6 +147,88 @@ func (a *alignment) readTiles(c *tileCache, col, row, w, h int, dst any, nearest
 	return nil
 }
 
+// lazyBand is a band kept at its source resolution (k == 2) over a grid window, with the
+// taps of the window's columns and rows: at gives the value upsampleBilinear would have
+// written, for the pixels that need it only.
+type lazyBand struct {
+	src    []uint16
+	sw     int
+	tx, ty []tap
+	nx, ny []int // nearest source column / row of each window column / row, -1 outside
+}
+
+// readSource loads the source window under the grid window at (col,row) of w x h from the
+// tiles of c into lb.
+func (a *alignment) readSource(c *tileCache, col, row, w, h int, lb *lazyBand) error {
+	sx0, sy0, sx1, sy1 := a.srcWindow(col, row, w, h, false)
+	lb.sw = max(0, sx1-sx0+1)
+	sh := max(0, sy1-sy0+1)
+	lb.src = grow(&lb.src, lb.sw*sh)
+	lb.tx, lb.ty = bilinearTaps(a, col, row, w, h, sx0, sy0, lb.sw, sh)
+	nearest := func(t []tap, n *[]int) {
+		*n = grow(n, len(t))
+		for i, v := range t {
+			switch {
+			case !v.inside:
+				(*n)[i] = -1
+			case v.f >= 0.5:
+				(*n)[i] = v.i1
+			default:
+				(*n)[i] = v.i0
+			}
+		}
+	}
+	nearest(lb.tx, &lb.nx)
+	nearest(lb.ty, &lb.ny)
+	if lb.sw == 0 || sh == 0 {
+		return nil
+	}
+	if err := c.load(sx0, sy0, sx1, sy1); err != nil {
+		return err
+	}
+	defer c.done(sy0, sy1)
+	copyTiles(lb.src, lb.sw, &c.img.tiffLayout, c.tile, sx0, sy0, lb.sw, sh)
+	return nil
+}
+
+// at is the bilinear value at window pixel (x, y): upsampleBilinear2's formula for one
+// pixel (0 outside the source).
+func (lb *lazyBand) at(x, y int) uint16 {
+	vx, vy := lb.tx[x], lb.ty[y]
+	if !vx.inside || !vy.inside {
+		return 0
+	}
+	r0 := lb.src[vy.i0*lb.sw : (vy.i0+1)*lb.sw]
+	r1 := lb.src[vy.i1*lb.sw : (vy.i1+1)*lb.sw]
+	a00, a01, a10, a11 := uint32(r0[vx.i0]), uint32(r0[vx.i1]), uint32(r1[vx.i0]), uint32(r1[vx.i1])
+	if a00 == 0 || a01 == 0 || a10 == 0 || a11 == 0 {
+		return nearestTap(r0, r1, vx, vy)
+	}
+	w1 := vy.q
+	w0 := 4 - w1
+	c0, c1 := w0*a00+w1*a10, w0*a01+w1*a11
+	return uint16(((4-vx.q)*c0 + vx.q*c1 + 8) >> 4)
+}
+
+// clearNoData sets to 0 the pixels of dst (the w-wide window) where the band has no data
+// (the interpolation is nodata exactly where the source pixel containing the grid pixel
+// is), without interpolating.
+func (lb *lazyBand) clearNoData(dst []uint16, w int) {
+	for y, sy := range lb.ny {
+		row := dst[y*w : (y+1)*w]
+		if sy < 0 {
+			clear(row)
+			continue
+		}
+		src := lb.src[sy*lb.sw : (sy+1)*lb.sw]
+		for x, sx := range lb.nx[:len(row)] {
+			if sx < 0 || src[sx] == 0 {
+				row[x] = 0
+			}
+		}
+	}
+}
+
 // tiledSource clears the grid window d, loads the tiles of the source window [sx0,sx1] x
 // [sy0,sy1] into c and, when k == 1, copies the source pixels into d and returns nil;
 // otherwise it returns the source window (in scratch) for upsampling. It returns nil when

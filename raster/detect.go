@@ -359,6 +359,12 @@ type chunkBuffers struct {
 	off, scale []float32 // per scene: reflectance = (DN - off) * scale
 	uniform    bool      // every scene has the same offset and scale: DNs order like reflectances
 	dn         [][nSpectral][]uint16
+	// swir holds, per scene, the SWIR bands (swir16, swir22) kept at their 20 m source
+	// resolution when lazy is set for them: interpolated only where the rules look (a few
+	// pixels per pixel instead of every scene's); otherwise dn holds them upsampled.
+	swir       [][2]lazyBand
+	lazy       [][2]bool
+	w          int // buffer width
 	scl        [][]uint8
 	tmp        [][2][]bool // scratch masks of each masking goroutine
 	rows       int
@@ -367,12 +373,13 @@ type chunkBuffers struct {
 func newChunkBuffers(rs []*sceneReader, w, rows int) *chunkBuffers {
 	n := len(rs)
 	c := &chunkBuffers{off: make([]float32, n), scale: make([]float32, n),
-		dn: make([][nSpectral][]uint16, n), scl: make([][]uint8, n), tmp: make([][2][]bool, min(n, runtime.GOMAXPROCS(0)))}
+		dn: make([][nSpectral][]uint16, n), swir: make([][2]lazyBand, n), lazy: make([][2]bool, n), w: w,
+		scl: make([][]uint8, n), tmp: make([][2][]bool, min(n, runtime.GOMAXPROCS(0)))}
 	for i := range c.tmp {
 		c.tmp[i] = [2][]bool{make([]bool, w*rows), make([]bool, w*rows)}
 	}
 	for i := 0; i < n; i++ {
-		for b := 0; b < nSpectral; b++ {
+		for b := 0; b < 4; b++ { // the SWIR bands' buffers are made when first needed
 			c.dn[i][b] = make([]uint16, w*rows)
 		}
 		c.scl[i] = make([]uint8, w*rows)
@@ -421,6 +428,18 @@ func loadStrip(ctx context.Context, cb *chunkBuffers, before []*sceneReader, ca 
 			for j := range next {
 				if errs[t] != nil || ctx.Err() != nil {
 					continue // drain
+				}
+				if j.b == 4 || j.b == 5 {
+					s := j.b - 4
+					lazy, err := j.r.readSource(j.b, col, row, w, h, &j.c.swir[j.i][s])
+					j.c.lazy[j.i][s] = lazy
+					if lazy || err != nil {
+						errs[t] = err
+						continue
+					}
+					if len(j.c.dn[j.i][j.b]) < n {
+						j.c.dn[j.i][j.b] = make([]uint16, len(j.c.dn[j.i][0]))
+					}
 				}
 				var dst any
 				if j.b == iSCL {
@@ -471,22 +490,32 @@ func (c *chunkBuffers) masks(rs []*sceneReader, w, h int, mask bool, buffer int)
 func (c *chunkBuffers) mask(i int, useSCL bool, w, h, buffer int, bad, tmp []bool) {
 	n := w * h
 	dn := &c.dn[i]
-	blue, red, nir, swir1 := dn[0][:n], dn[2][:n], dn[3][:n], dn[4][:n]
+	blue, red, nir := dn[0][:n], dn[2][:n], dn[3][:n]
+	red, nir = red[:len(blue)], nir[:len(blue)]
+	// SWIR1 must have data too: upsampled, or its 20 m source pixel.
+	if c.lazy[i][0] {
+		c.swir[i][0].clearNoData(blue, w)
+	} else {
+		for j, v := range dn[4][:n] {
+			if v == 0 {
+				blue[j] = 0
+			}
+		}
+	}
 	if !useSCL {
 		for j := range blue {
-			if red[j] == 0 || nir[j] == 0 || swir1[j] == 0 {
+			if red[j] == 0 || nir[j] == 0 {
 				blue[j] = 0
 			}
 		}
 		return
 	}
 	scl, bad := c.scl[i][:n], bad[:n]
-	red, nir, swir1 = red[:len(blue)], nir[:len(blue)], swir1[:len(blue)]
 	var any uint8
 	for j := range blue {
 		code := sclCode[scl[j]]
-		// a zero DN wraps to the top bit: branch-free "no data in red, NIR or SWIR1"
-		none := (uint32(red[j]) - 1) | (uint32(nir[j]) - 1) | (uint32(swir1[j]) - 1)
+		// a zero DN wraps to the top bit: branch-free "no data in red or NIR"
+		none := (uint32(red[j]) - 1) | (uint32(nir[j]) - 1)
 		if none>>31|uint32(code&sclCodeInvalid) != 0 {
 			blue[j] = 0
 		}
@@ -504,19 +533,27 @@ func (c *chunkBuffers) mask(i int, useSCL bool, w, h, buffer int, bad, tmp []boo
 	}
 }
 
-// refl returns band b's reflectance of scene i at pixel j.
+// refl returns band b's reflectance of scene i at pixel j (b < 4: the 10 m bands).
 func (c *chunkBuffers) refl(i, b, j int) float32 {
 	return (float32(c.dn[i][b][j]) - c.off[i]) * c.scale[i]
 }
 
-// spectrum returns scene i's reflectances at pixel j.
-func (c *chunkBuffers) spectrum(i, j int) Spectrum {
-	off, scale := c.off[i], c.scale[i]
-	d := &c.dn[i]
-	return Spectrum{
-		(float32(d[0][j]) - off) * scale, (float32(d[1][j]) - off) * scale, (float32(d[2][j]) - off) * scale,
-		(float32(d[3][j]) - off) * scale, (float32(d[4][j]) - off) * scale, (float32(d[5][j]) - off) * scale,
+// swirRefl returns SWIR band s's (0 swir16, 1 swir22) reflectance of scene i at pixel j,
+// which is (x, y) of the buffer.
+func (c *chunkBuffers) swirRefl(i, s, j, x, y int) float32 {
+	var v uint16
+	if c.lazy[i][s] {
+		v = c.swir[i][s].at(x, y)
+	} else {
+		v = c.dn[i][4+s][j]
 	}
+	return (float32(v) - c.off[i]) * c.scale[i]
+}
+
+// spectrum returns scene i's reflectances at pixel j, which is (x, y) of the buffer.
+func (c *chunkBuffers) spectrum(i, j, x, y int) Spectrum {
+	return Spectrum{c.refl(i, 0, j), c.refl(i, 1, j), c.refl(i, 2, j), c.refl(i, 3, j),
+		c.swirRefl(i, 0, j, x, y), c.swirRefl(i, 1, j, x, y)}
 }
 
 // pick chooses the composite's observation of pixel j: among the clear observations, the
@@ -664,7 +701,8 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 		for x := 0; x < w; x++ {
 			k := y*w + x // in the strip
 			idx := (row-win.Row+y)*w + x
-			j := (rowOff+y)*bw + colOff + x
+			bx, by := colOff+x, rowOff+y
+			j := by*bw + bx
 			if aoiMask != nil && !aoiMask[k] {
 				o.Class[k], o.DNDVI[k], o.ClearBefore[k], o.ClearAfter[k] = ClassNotObserved, DNDVINoData, 0, 0
 				continue
@@ -690,10 +728,10 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 				continue // not vegetated before: no change the rules know
 			}
 			if ndviA >= onlyBurn && (ca.refl(ka, 2, j) >= rules.BurnRed ||
-				nd(ca.refl(ka, 3, j), ca.refl(ka, 5, j)) >= rules.BurnNBR) {
+				nd(ca.refl(ka, 3, j), ca.swirRefl(ka, 1, j, bx, by)) >= rules.BurnNBR) {
 				continue // still green after, and not a dark low-NBR burn: no change
 			}
-			sb, sa := cb.spectrum(kb, j), ca.spectrum(ka, j)
+			sb, sa := cb.spectrum(kb, j, bx, by), ca.spectrum(ka, j, bx, by)
 			ib, ia := sb.Index(), sa.Index()
 			cls, str := rules.Classify(&sb, &sa, &ib, &ia)
 			if cls == ClassNone {
@@ -705,7 +743,7 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 			agree := 0
 			for i := range after {
 				if ca.dn[i][0][j] != 0 { // clear
-					s := ca.spectrum(i, j)
+					s := ca.spectrum(i, j, bx, by)
 					is := s.Index()
 					if c, _ := rules.Classify(&sb, &s, &ib, &is); c == cls {
 						agree++

@@ -193,6 +193,23 @@ func (r *sceneReader) read(i, col, row, w, h int, dst any) error {
 	return nil
 }
 
+// readSource fills lb with band i's source pixels under the grid window at (col,row) and
+// their bilinear taps, for interpolation on demand, and reports true; or reports false
+// when the band is not a single 20 m tile read directly (then read it with read).
+func (r *sceneReader) readSource(i, col, row, w, h int, lb *lazyBand) (bool, error) {
+	if len(r.bands[i]) != 1 {
+		return false, nil
+	}
+	p := r.bands[i][0]
+	if p.aligned == nil || p.aligned.k != 2 || p.tiles == nil || !p.tiles.img.fits([]uint16(nil)) {
+		return false, nil
+	}
+	if err := p.aligned.readSource(p.tiles, col, row, w, h, lb); err != nil {
+		return true, fmt.Errorf("read scene %s band %s rows %d-%d: %w", r.scene.ID, BandKeys[i], row, row+h, classify(p.path, err))
+	}
+	return true, nil
+}
+
 // fill reads the window into scratch and copies it where dst is 0 (nodata).
 func (p *bandPart) fill(col, row, w, h int, dst any, nearest bool) error {
 	switch d := dst.(type) {

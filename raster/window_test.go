@@ -3,8 +3,12 @@ package raster_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/airbusgeo/godal"
 
 	"github.com/changewatch/changewatch/raster"
 	"github.com/changewatch/changewatch/stac"
@@ -144,6 +148,54 @@ func TestDetectRowsStreamed(t *testing.T) {
 		a, b := whole.Regions[i], streamed.Regions[i]
 		if a.Pixels != b.Pixels || a.Class != b.Class || a.AnchorX != b.AnchorX || !slices.Equal(whole.RegionPixels(i), streamed.RegionPixels(i)) {
 			t.Fatalf("region %d differs: %+v / %+v", i+1, a.Component, b.Component)
+		}
+	}
+}
+
+// TestDetectLazySWIRMatchesUpsampled: SWIR bands read directly from their tiles are
+// interpolated only where the rules look; the same bands through GDAL (LZW copies the tile
+// reader leaves to GDAL) are upsampled in full. Both must give the same rasters.
+func TestDetectLazySWIRMatchesUpsampled(t *testing.T) {
+	p := synthScenes(t, 512)
+	lazy, err := raster.Detect(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, scenes := range [][]raster.Scene{p.Before, p.After} {
+		for i := range scenes {
+			h := maps.Clone(scenes[i].Hrefs)
+			for _, k := range []string{"swir16", "swir22"} {
+				ds, err := godal.Open(h[k])
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := filepath.Join(dir, scenes[i].ID+"-"+k+".tif")
+				cp, err := ds.Translate(out, []string{"-co", "COMPRESS=LZW", "-co", "TILED=YES"})
+				ds.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				cp.Close()
+				h[k] = out
+			}
+			scenes[i].Hrefs = h
+		}
+	}
+	full, err := raster.Detect(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(lazy.Class, full.Class) || !slices.Equal(lazy.DNDVI, full.DNDVI) ||
+		!slices.Equal(lazy.ClearBefore, full.ClearBefore) || !slices.Equal(lazy.ClearAfter, full.ClearAfter) {
+		t.Fatal("rasters differ between interpolated-on-demand and upsampled SWIR bands")
+	}
+	if len(lazy.Regions) != len(full.Regions) || len(lazy.Regions) == 0 {
+		t.Fatalf("%d regions on demand, %d upsampled", len(lazy.Regions), len(full.Regions))
+	}
+	for i := range lazy.Regions {
+		if lazy.Regions[i].DBSI != full.Regions[i].DBSI || lazy.Regions[i].DNBR != full.Regions[i].DNBR {
+			t.Fatalf("region %d statistics differ", i+1)
 		}
 	}
 }
