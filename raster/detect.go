@@ -362,12 +362,12 @@ type chunkBuffers struct {
 	// swir holds, per scene, the SWIR bands (swir16, swir22) kept at their 20 m source
 	// resolution when lazy is set for them: interpolated only where the rules look (a few
 	// pixels per pixel instead of every scene's); otherwise dn holds them upsampled.
-	swir       [][2]lazyBand
-	lazy       [][2]bool
-	w          int // buffer width
-	scl        [][]uint8
-	tmp        [][2][]bool // scratch masks of each masking goroutine
-	rows       int
+	swir [][2]lazyBand
+	lazy [][2]bool
+	w    int // buffer width
+	scl  [][]uint8
+	tmp  [][2][]bool // scratch masks of each masking goroutine
+	rows int
 }
 
 func newChunkBuffers(rs []*sceneReader, w, rows int) *chunkBuffers {
