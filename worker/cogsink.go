@@ -33,9 +33,11 @@ var rasterLayers = []rasterLayer{
 // while Detect runs, and finish completes them once the regions under the minimum
 // mapping unit are known.
 type cogSink struct {
-	dir string
-	g   raster.Grid
-	w   []*raster.COGWriter // one per rasterLayers entry
+	dir  string
+	g    raster.Grid
+	w    []*raster.COGWriter // one per rasterLayers entry
+	wg   sync.WaitGroup      // the COGs being finished
+	errs []error
 }
 
 func newCOGSink(workDir string, g raster.Grid) (*cogSink, error) {
@@ -65,9 +67,11 @@ func (s *cogSink) rows(r raster.Rows) error {
 	return nil
 }
 
-// finish completes the COGs, with the dropped pixels (row-major, ascending) cleared in
-// the change classes, and moves them into dir.
-func (s *cogSink) finish(ctx context.Context, dir string, dropped []uint32) error {
+// start begins completing the COGs in the background (in the sink's folder), with the
+// dropped pixels (row-major, ascending) cleared in the change classes; moveTo waits for
+// them. The layers are finished side by side, while the caller traces polygons: each
+// one's serial parts (the last block rows, assembling the file) fill the others' gaps.
+func (s *cogSink) start(ctx context.Context, dropped []uint32) {
 	w := s.g.Width
 	clearDropped := func(row0 int, rows any) {
 		class := rows.([]uint8)
@@ -77,34 +81,45 @@ func (s *cogSink) finish(ctx context.Context, dir string, dropped []uint32) erro
 			class[dropped[i]-lo] = raster.ClassNone
 		}
 	}
-	// The layers are finished side by side: each one's serial parts (reading back, the
-	// overviews, assembling the file) fill the others' gaps.
-	errs := make([]error, len(s.w))
-	var wg sync.WaitGroup
+	s.errs = make([]error, len(s.w))
 	for i, cw := range s.w {
 		var fix func(int, any)
 		if i == 0 {
 			fix = clearDropped
 		}
-		wg.Add(1)
+		s.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			name := rasterLayers[i].file
+			defer s.wg.Done()
 			if err := cw.Finish(ctx, fix); err != nil {
-				errs[i] = fmt.Errorf("write %s: %w", name, err)
-				return
-			}
-			if err := os.Rename(filepath.Join(s.dir, name), filepath.Join(dir, name)); err != nil {
-				errs[i] = fmt.Errorf("write %s: %w", name, err)
+				s.errs[i] = fmt.Errorf("write %s: %w", rasterLayers[i].file, err)
 			}
 		}()
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+}
+
+// moveTo waits for the COGs start began and moves them into dir.
+func (s *cogSink) moveTo(dir string) error {
+	s.wg.Wait()
+	if err := errors.Join(s.errs...); err != nil {
+		return err
+	}
+	for _, l := range rasterLayers {
+		if err := os.Rename(filepath.Join(s.dir, l.file), filepath.Join(dir, l.file)); err != nil {
+			return fmt.Errorf("write %s: %w", l.file, err)
+		}
+	}
+	return nil
+}
+
+// finish completes the COGs and moves them into dir.
+func (s *cogSink) finish(ctx context.Context, dir string, dropped []uint32) error {
+	s.start(ctx, dropped)
+	return s.moveTo(dir)
 }
 
 // discard removes everything the sink wrote.
 func (s *cogSink) discard() {
+	s.wg.Wait() // a run that failed after start: its COGs are complete or failed
 	for _, w := range s.w {
 		w.Discard()
 	}

@@ -230,6 +230,7 @@ func (p *Pipeline) detectPlanned(ctx context.Context, req jobs.DetectRequest, pl
 		return nil, fmt.Errorf("detect: %w", err)
 	}
 	tm.lap("detect")
+	sink.start(ctx, res.Dropped)
 	progress("polygons", 0)
 	if err := res.Vectorize(ctx); err != nil {
 		return nil, err
@@ -239,7 +240,7 @@ func (p *Pipeline) detectPlanned(ctx context.Context, req jobs.DetectRequest, pl
 		grid: res.Grid, feats: features(pl.area, req, res.Regions), quicklook: res.Quicklook,
 		observed: res.Observed, notObserved: res.NotObserved,
 		rasters: func(ctx context.Context, dir string) error {
-			return sink.finish(ctx, dir, res.Dropped)
+			return sink.moveTo(dir)
 		},
 	}
 	tm.lap("polygonize")
