@@ -29,9 +29,9 @@ type DetectParams struct {
 	// minimum mapping unit to the stitched region).
 	KeepEdgeRegions bool
 	// ChunkRows is the height of the strips processed at a time; 0 = 128 (the tile cache
-	// decodes each 512-row block of Sentinel-2 COGs once whatever the height; two strips
-	// are in memory at a time, one read while the other is classified, about 20 MB per
-	// 1000 columns at 128 rows with 5 scenes; measured as fast as 256 and 512 rows).
+	// decodes each tile row once whatever the height; two strips are in memory at a time,
+	// one read while the other is classified, about 12 MB per 1000 columns at 128 rows with
+	// 5 scenes; measured as fast as 256 and 512 rows).
 	ChunkRows int
 	// Window, when not empty, restricts the work to that part of Grid (a chunk of a
 	// fanned-out AOI). Pixels near its edges are masked exactly as in a whole-grid run:
@@ -156,17 +156,6 @@ type Result struct {
 // RegionPixels returns the pixels (row-major in Grid) of Regions[i].
 func (r *Result) RegionPixels(i int) []uint32 { return r.pix[r.start[i]:r.start[i+1]] }
 
-// Labels returns the label raster of Grid: Regions[i] is i+1, 0 elsewhere.
-func (r *Result) Labels() []int32 {
-	l := make([]int32, r.Grid.Pixels())
-	for i := range r.Regions {
-		for _, j := range r.RegionPixels(i) {
-			l[j] = int32(i + 1)
-		}
-	}
-	return l
-}
-
 // CountClasses adds the regions' pixels to the quicklook's change overlay.
 func (r *Result) CountClasses() {
 	col := int(math.Round((r.Grid.X0 - r.Full.X0) / r.Full.Res))
@@ -190,8 +179,8 @@ type pixelRec struct {
 	cls                       uint8
 }
 
-// Detect reads both periods chunk by chunk (so a cancelled context stops it within a
-// chunk), composites each period, applies the change rules, then labels regions with the
+// Detect reads both periods strip by strip (the next strip is read while the current one
+// is classified; a cancelled context stops it within a strip), composites each period, applies the change rules, then labels regions with the
 // minimum mapping unit. Vectorize turns the regions into polygons.
 func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 	g := p.Grid
@@ -326,7 +315,7 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 		if aoiMask != nil {
 			stripAOI = rasterizeInto(aoiMask, wg.Sub(0, out.Row, w, h), p.AOI)
 		}
-		recs = p.classifyParallel(res, &out, stripAOI, st.cb, st.ca, before, after, win, row, h, row-st.r0, win.Col-c0, c1-c0, recs)
+		recs = p.classifyParallel(res, &out, stripAOI, st.cb, st.ca, after, win, row, h, row-st.r0, win.Col-c0, c1-c0, recs)
 		free <- st
 		if p.Rows != nil {
 			n := h * w
@@ -352,7 +341,7 @@ func closeAll(rs []*sceneReader) {
 	}
 }
 
-// chunkBuffers hold one period's scenes for one chunk: digital numbers per band. Once
+// chunkBuffers hold one period's scenes for one strip and its halo: digital numbers per band. Once
 // masked, a scene's blue DN is 0 wherever the observation is not clear, so the blue band
 // doubles as the clear mask.
 type chunkBuffers struct {
@@ -373,7 +362,7 @@ type chunkBuffers struct {
 func newChunkBuffers(rs []*sceneReader, w, rows int) *chunkBuffers {
 	n := len(rs)
 	c := &chunkBuffers{off: make([]float32, n), scale: make([]float32, n),
-		dn: make([][nSpectral][]uint16, n), swir: make([][2]lazyBand, n), lazy: make([][2]bool, n), w: w,
+		dn: make([][nSpectral][]uint16, n), swir: make([][2]lazyBand, n), lazy: make([][2]bool, n),
 		scl: make([][]uint8, n), tmp: make([][2][]bool, min(n, runtime.GOMAXPROCS(0)))}
 	for i := range c.tmp {
 		c.tmp[i] = [2][]bool{make([]bool, w*rows), make([]bool, w*rows)}
@@ -417,7 +406,6 @@ func loadStrip(ctx context.Context, cb *chunkBuffers, before []*sceneReader, ca 
 		next <- j
 	}
 	close(next)
-	cb.rows, ca.rows = h, h
 	n := w * h
 	errs := make([]error, 4)
 	var wg sync.WaitGroup
@@ -646,7 +634,7 @@ type classified struct {
 // classifyParallel classifies rows [row,row+h) of a loaded chunk on every core: the rows
 // are split at multiples of the quicklook's cell height, so each goroutine writes its own
 // pixels and quicklook cells; records come back in raster order.
-func (p *DetectParams) classifyParallel(res *Result, out *Rows, aoiMask []bool, cb, ca *chunkBuffers, before, after []*sceneReader, win Window, row, h, rowOff, colOff, bw int, recs []pixelRec) []pixelRec {
+func (p *DetectParams) classifyParallel(res *Result, out *Rows, aoiMask []bool, cb, ca *chunkBuffers, after []*sceneReader, win Window, row, h, rowOff, colOff, bw int, recs []pixelRec) []pixelRec {
 	step := res.Quicklook.step
 	n := runtime.GOMAXPROCS(0)
 	per := max(step, (h+n-1)/n/step*step)
@@ -666,7 +654,7 @@ func (p *DetectParams) classifyParallel(res *Result, out *Rows, aoiMask []bool, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			parts[i] = p.classifyRows(res, out, aoiMask, cb, ca, before, after, win, row, b[0], b[1], rowOff, colOff, bw)
+			parts[i] = p.classifyRows(res, out, aoiMask, cb, ca, after, win, row, b[0], b[1], rowOff, colOff, bw)
 		}()
 	}
 	wg.Wait()
@@ -681,7 +669,7 @@ func (p *DetectParams) classifyParallel(res *Result, out *Rows, aoiMask []bool, 
 // classifyRows classifies rows [row+y0,row+y1) (grid rows) of the window. The chunk
 // buffers are bw pixels wide; window column 0 is buffer column colOff, grid row `row` is
 // buffer row rowOff.
-func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca *chunkBuffers, before, after []*sceneReader, win Window, row, y0, y1, rowOff, colOff, bw int) classified {
+func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca *chunkBuffers, after []*sceneReader, win Window, row, y0, y1, rowOff, colOff, bw int) classified {
 	var out classified
 	w := win.Width
 	rules := &p.Rules
@@ -826,7 +814,7 @@ func regions(res *Result, recs []pixelRec, minPixels int, keepEdge bool, before,
 	res.Regions = regs
 }
 
-// Vectorize sets each region's Geometry (EPSG:4326) from the label raster.
+// Vectorize sets each region's Geometry (EPSG:4326) from its pixels (PolygonizePixels).
 func (r *Result) Vectorize(ctx context.Context) error {
 	comps := make([]Component, len(r.Regions))
 	for i := range r.Regions {

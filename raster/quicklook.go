@@ -53,8 +53,7 @@ var classColors = [4]color.RGBA{
 func (q *Quicklook) AddClasses(col, row, width int, class []uint8) {
 	for i, c := range class {
 		if c >= 1 && c <= 3 {
-			x, y := col+i%width, row+i/width
-			q.classes[(y/q.step)*q.w+x/q.step][c]++
+			q.addClass(col+i%width, row+i/width, c)
 		}
 	}
 }

@@ -557,12 +557,6 @@ func (t *tiffImage) decode(tiles []int, bufs [][]byte) error {
 // decoding at the moment need one).
 var rawPool sync.Pool // *[]byte
 
-// nativeLittle reports whether this machine is little-endian.
-var nativeLittle = func() bool {
-	x := uint16(1)
-	return *(*byte)(unsafe.Pointer(&x)) == 1
-}()
-
 // decodeTile decompresses one tile's bytes src into dst and undoes the predictor.
 func (t *tiffImage) decodeTile(dst, src []byte) error {
 	if t.deflate {
@@ -582,7 +576,7 @@ func (t *tiffImage) decodeTile(dst, src []byte) error {
 	t.decoded++
 	if t.bps == 2 {
 		p := pixels[uint16](dst)
-		if (t.order == binary.LittleEndian) != nativeLittle {
+		if (t.order == binary.LittleEndian) != cogLittleEndian {
 			for i, v := range p {
 				p[i] = bits.ReverseBytes16(v)
 			}

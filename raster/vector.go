@@ -17,8 +17,8 @@ import (
 	"github.com/paulmach/orb/encoding/wkb"
 )
 
-// Component is one connected region of a label raster (labels are 8-connected components
-// computed elsewhere). The pixel bounding box is inclusive.
+// Component is one 8-connected region of change pixels (labelled by labelSparse). The
+// pixel bounding box is inclusive.
 type Component struct {
 	Label                          int32
 	MinCol, MinRow, MaxCol, MaxRow int

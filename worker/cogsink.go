@@ -33,11 +33,12 @@ var rasterLayers = []rasterLayer{
 // while Detect runs, and finish completes them once the regions under the minimum
 // mapping unit are known.
 type cogSink struct {
-	dir  string
-	g    raster.Grid
-	w    []*raster.COGWriter // one per rasterLayers entry
-	wg   sync.WaitGroup      // the COGs being finished
-	errs []error
+	dir    string
+	g      raster.Grid
+	w      []*raster.COGWriter // one per rasterLayers entry
+	wg     sync.WaitGroup      // the COGs being finished
+	errs   []error
+	cancel context.CancelFunc // stops them when the run fails
 }
 
 func newCOGSink(workDir string, g raster.Grid) (*cogSink, error) {
@@ -72,6 +73,7 @@ func (s *cogSink) rows(r raster.Rows) error {
 // them. The layers are finished side by side, while the caller traces polygons: each
 // one's serial parts (the last block rows, assembling the file) fill the others' gaps.
 func (s *cogSink) start(ctx context.Context, dropped []uint32) {
+	ctx, s.cancel = context.WithCancel(ctx)
 	w := s.g.Width
 	clearDropped := func(row0 int, rows any) {
 		class := rows.([]uint8)
@@ -100,6 +102,7 @@ func (s *cogSink) start(ctx context.Context, dropped []uint32) {
 // moveTo waits for the COGs start began and moves them into dir.
 func (s *cogSink) moveTo(dir string) error {
 	s.wg.Wait()
+	s.cancel()
 	if err := errors.Join(s.errs...); err != nil {
 		return err
 	}
@@ -119,7 +122,10 @@ func (s *cogSink) finish(ctx context.Context, dir string, dropped []uint32) erro
 
 // discard removes everything the sink wrote.
 func (s *cogSink) discard() {
-	s.wg.Wait() // a run that failed after start: its COGs are complete or failed
+	if s.cancel != nil {
+		s.cancel() // a run that failed after start: stop finishing its COGs
+	}
+	s.wg.Wait()
 	for _, w := range s.w {
 		w.Discard()
 	}

@@ -380,8 +380,13 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 		sem := make(chan struct{}, 4)
 		var wg sync.WaitGroup
 		for i, a := range acqs {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				continue
+			}
 			wg.Add(1)
-			sem <- struct{}{}
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
