@@ -1274,36 +1274,17 @@ type cogTIFFField struct {
 	val      []byte
 }
 
-func cogShorts(tag uint16, v ...uint16) cogTIFFField {
-	b := make([]byte, 2*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint16(b[2*i:], x)
-	}
-	return cogTIFFField{tag, tiffShort, uint64(len(v)), b}
-}
-
-func cogLongs(tag uint16, v ...uint32) cogTIFFField {
-	b := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], x)
-	}
-	return cogTIFFField{tag, tiffLong, uint64(len(v)), b}
-}
-
-func cogLong8s(tag uint16, v ...uint64) cogTIFFField {
-	b := make([]byte, 8*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint64(b[8*i:], x)
-	}
-	return cogTIFFField{tag, tiffLong8, uint64(len(v)), b}
-}
-
+func cogShorts(tag uint16, v ...uint16) cogTIFFField { return cogField(tag, tiffShort, v) }
+func cogLongs(tag uint16, v ...uint32) cogTIFFField  { return cogField(tag, tiffLong, v) }
+func cogLong8s(tag uint16, v ...uint64) cogTIFFField { return cogField(tag, tiffLong8, v) }
 func cogDoubles(tag uint16, v ...float64) cogTIFFField {
-	b := make([]byte, 8*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(x))
-	}
-	return cogTIFFField{tag, tiffDouble, uint64(len(v)), b}
+	return cogField(tag, tiffDouble, v)
+}
+
+// cogField is a field of values of a fixed-size type, little-endian.
+func cogField[T uint16 | uint32 | uint64 | float64](tag, typ uint16, v []T) cogTIFFField {
+	b, _ := binary.Append(nil, binary.LittleEndian, v) // fixed-size values: cannot fail
+	return cogTIFFField{tag, typ, uint64(len(v)), b}
 }
 
 // cogASCII is a NUL-terminated ASCII field (TIFF 6.0 section 2: the count includes the
