@@ -50,24 +50,6 @@ func WriteCOG(ctx context.Context, path string, g Grid, data any, nodata float64
 	return w.Finish(ctx, nil)
 }
 
-// cogDataType maps a typed slice to its GDAL type, length and COG PREDICTOR value
-// (STANDARD = TIFF predictor 2, FLOATING_POINT = predictor 3).
-func cogDataType(data any) (godal.DataType, int, string, error) {
-	switch d := data.(type) {
-	case []uint8:
-		return godal.Byte, len(d), "STANDARD", nil
-	case []uint16:
-		return godal.UInt16, len(d), "STANDARD", nil
-	case []int16:
-		return godal.Int16, len(d), "STANDARD", nil
-	case []int32:
-		return godal.Int32, len(d), "STANDARD", nil
-	case []float32:
-		return godal.Float32, len(d), "FLOATING_POINT", nil
-	}
-	return godal.Unknown, 0, "", fmt.Errorf("unsupported data type %T", data)
-}
-
 // ReadAll reads the first band of a raster (local path, s3:// or http(s):// URL) at full
 // resolution as float32, with its grid and nodata value (NaN when the band has none).
 // Meant for tests and tools; the pipeline reads windows. The grid's EPSG is 0 when the

@@ -224,13 +224,7 @@ func TestCOGWriterCancel(t *testing.T) {
 	cogOnlyFile(t, dir, "")
 
 	// The same for a deferred writer.
-	w, err = NewCOGWriter(path, g, data, COGOptions{Deferred: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.WriteRows(data); err != nil {
-		t.Fatal(err)
-	}
+	w = deferredWriter(t, path, g, data)
 	if err := w.Finish(ctx, nil); err != context.Canceled {
 		t.Errorf("deferred finish with a cancelled context: %v, want context.Canceled", err)
 	}
@@ -239,13 +233,7 @@ func TestCOGWriterCancel(t *testing.T) {
 	// Cancelled while encoding: after the first block row.
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
-	w, err = NewCOGWriter(path, g, data, COGOptions{Deferred: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.WriteRows(data); err != nil {
-		t.Fatal(err)
-	}
+	w = deferredWriter(t, path, g, data)
 	if err := w.Finish(ctx, func(int, any) { cancel() }); err != context.Canceled {
 		t.Errorf("finish cancelled midway: %v, want context.Canceled", err)
 	}
@@ -459,13 +447,7 @@ func TestCOGWriterEncoderErrors(t *testing.T) {
 	cogOnlyFile(t, dir, "")
 
 	// A row source that fails (a deferred writer's raw file).
-	w, err = NewCOGWriter(path, g, data, COGOptions{Deferred: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.WriteRows(data); err != nil {
-		t.Fatal(err)
-	}
+	w = deferredWriter(t, path, g, data)
 	w.src = cogFailRows{errDisk}
 	if err := w.Finish(context.Background(), nil); !errors.Is(err, errDisk) {
 		t.Errorf("finish with failing reads: %v", err)
@@ -1162,4 +1144,35 @@ func validateCOGFile(t *testing.T, path string) {
 	if err != nil || !strings.Contains(string(out), "is a valid cloud optimized GeoTIFF") || strings.Contains(string(out), "warning") {
 		t.Errorf("validate_cloud_optimized_geotiff.py %s: %v\n%s", path, err, out)
 	}
+}
+
+// deferredWriter is a deferred COG writer at path that holds data (all of g's rows).
+func deferredWriter(t *testing.T, path string, g Grid, data any) *COGWriter {
+	t.Helper()
+	w, err := NewCOGWriter(path, g, data, COGOptions{Deferred: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteRows(data); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// cogDataType maps a typed slice to its GDAL type, length and COG PREDICTOR value
+// (STANDARD = TIFF predictor 2, FLOATING_POINT = predictor 3).
+func cogDataType(data any) (godal.DataType, int, string, error) {
+	switch d := data.(type) {
+	case []uint8:
+		return godal.Byte, len(d), "STANDARD", nil
+	case []uint16:
+		return godal.UInt16, len(d), "STANDARD", nil
+	case []int16:
+		return godal.Int16, len(d), "STANDARD", nil
+	case []int32:
+		return godal.Int32, len(d), "STANDARD", nil
+	case []float32:
+		return godal.Float32, len(d), "FLOATING_POINT", nil
+	}
+	return godal.Unknown, 0, "", fmt.Errorf("unsupported data type %T", data)
 }

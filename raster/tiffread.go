@@ -669,43 +669,6 @@ func copyTiles[T uint8 | uint16](dst []T, stride int, l *tiffLayout, tile func(t
 	}
 }
 
-// readWindow reads the source window [x0,x0+w) x [y0,y0+h) into dst ([]uint16 or []uint8
-// of the image's type, len >= w*h), decoding every tile it touches (no cache).
-func (t *tiffImage) readWindow(x0, y0, w, h int, dst any) error {
-	if w <= 0 || h <= 0 || x0 < 0 || y0 < 0 || x0+w > t.width || y0+h > t.height {
-		return fmt.Errorf("tile reader: window %d,%d %dx%d outside the %dx%d image", x0, y0, w, h, t.width, t.height)
-	}
-	if !t.fits(dst) {
-		return fmt.Errorf("tile reader: %T buffer for %d-byte samples", dst, t.bps)
-	}
-	tx0, ty0, tx1, ty1 := x0/t.tileW, y0/t.tileH, (x0+w-1)/t.tileW, (y0+h-1)/t.tileH
-	nx := tx1 - tx0 + 1
-	var tiles []int
-	var bufs [][]byte
-	for ty := ty0; ty <= ty1; ty++ {
-		for tx := tx0; tx <= tx1; tx++ {
-			tiles = append(tiles, ty*t.across+tx)
-			bufs = append(bufs, getTileBuf(t.tileBytes()))
-		}
-	}
-	defer func() {
-		for _, b := range bufs {
-			putTileBuf(b)
-		}
-	}()
-	if err := t.decode(tiles, bufs); err != nil {
-		return err
-	}
-	tile := func(tx, ty int) []byte { return bufs[(ty-ty0)*nx+tx-tx0] }
-	switch d := dst.(type) {
-	case []uint16:
-		copyTiles(d, w, &t.tiffLayout, tile, x0, y0, w, h)
-	case []uint8:
-		copyTiles(d, w, &t.tiffLayout, tile, x0, y0, w, h)
-	}
-	return nil
-}
-
 // tilePools recycles decoded-tile buffers by size (bytes) among all readers.
 var tilePools sync.Map // int -> *sync.Pool of *[]byte
 

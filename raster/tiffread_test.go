@@ -280,14 +280,7 @@ func TestTileReaderFallsBackToGDAL(t *testing.T) {
 				}
 				t.Fatalf("openTIFF: %v, want errTIFFUnsupported", err)
 			}
-			g := tiffGrid
-			g.Width, g.Height = w, h
-			part, err := openPart(path, "red", g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := &sceneReader{scene: Scene{ID: c.name}}
-			r.bands[0] = []*bandPart{part}
+			part, r := openTestRed(t, path, c.name, w, h)
 			defer r.close()
 			if part.aligned == nil || part.tiles != nil {
 				t.Fatalf("aligned %v, tile reader %v: want aligned, read by GDAL", part.aligned != nil, part.tiles != nil)
@@ -464,14 +457,7 @@ func TestTileReaderCorruptFile(t *testing.T) {
 			if err := os.WriteFile(path, c.data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			g := tiffGrid
-			g.Width, g.Height = w, h
-			part, err := openPart(path, "red", g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := &sceneReader{scene: Scene{ID: c.name}}
-			r.bands[0] = []*bandPart{part}
+			part, r := openTestRed(t, path, c.name, w, h)
 			defer r.close()
 			if part.tiles == nil {
 				t.Fatal("not read by the tile reader")
@@ -614,4 +600,56 @@ func BenchmarkTileRead(b *testing.B) {
 			b.ReportMetric(float64(time.Since(t0).Nanoseconds())/float64(b.N)/tileNs, "gdal/tiffread")
 		}
 	})
+}
+
+// openTestRed opens the w x h single-band file at path as the red band of a scene named
+// id, on the test grid.
+func openTestRed(t *testing.T, path, id string, w, h int) (*bandPart, *sceneReader) {
+	t.Helper()
+	g := tiffGrid
+	g.Width, g.Height = w, h
+	part, err := openPart(path, "red", g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &sceneReader{scene: Scene{ID: id}}
+	r.bands[0] = []*bandPart{part}
+	return part, r
+}
+
+// readWindow reads the source window [x0,x0+w) x [y0,y0+h) into dst ([]uint16 or []uint8
+// of the image's type, len >= w*h), decoding every tile it touches (no cache).
+func (t *tiffImage) readWindow(x0, y0, w, h int, dst any) error {
+	if w <= 0 || h <= 0 || x0 < 0 || y0 < 0 || x0+w > t.width || y0+h > t.height {
+		return fmt.Errorf("tile reader: window %d,%d %dx%d outside the %dx%d image", x0, y0, w, h, t.width, t.height)
+	}
+	if !t.fits(dst) {
+		return fmt.Errorf("tile reader: %T buffer for %d-byte samples", dst, t.bps)
+	}
+	tx0, ty0, tx1, ty1 := x0/t.tileW, y0/t.tileH, (x0+w-1)/t.tileW, (y0+h-1)/t.tileH
+	nx := tx1 - tx0 + 1
+	var tiles []int
+	var bufs [][]byte
+	for ty := ty0; ty <= ty1; ty++ {
+		for tx := tx0; tx <= tx1; tx++ {
+			tiles = append(tiles, ty*t.across+tx)
+			bufs = append(bufs, getTileBuf(t.tileBytes()))
+		}
+	}
+	defer func() {
+		for _, b := range bufs {
+			putTileBuf(b)
+		}
+	}()
+	if err := t.decode(tiles, bufs); err != nil {
+		return err
+	}
+	tile := func(tx, ty int) []byte { return bufs[(ty-ty0)*nx+tx-tx0] }
+	switch d := dst.(type) {
+	case []uint16:
+		copyTiles(d, w, &t.tiffLayout, tile, x0, y0, w, h)
+	case []uint8:
+		copyTiles(d, w, &t.tiffLayout, tile, x0, y0, w, h)
+	}
+	return nil
 }
