@@ -134,7 +134,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if c.generateOnly {
 		raster.Init(raster.S3Config{})
-		_, _, err := demoScenes(ctx, benchScenesDir(c), c.size, c.seed)
+		_, _, _, err := demoScenes(ctx, benchScenesDir(c), c.size, c.seed)
 		return err
 	}
 	log, err := newLogger(stderr, c.logLevel)
@@ -172,7 +172,7 @@ func bench(ctx context.Context, c benchConfig, log *slog.Logger) (*BenchReport, 
 	dir := benchScenesDir(c)
 	log.Info("scenes", "dir", dir, "size", c.size, "seed", c.seed)
 	t0 := time.Now()
-	_, reused := readDemoStamp(filepath.Join(dir, demoStampName), dir, c.size, c.seed)
+	_, _, reused := readDemoStamp(filepath.Join(dir, demoStampName), dir, c.size, c.seed)
 	if !reused {
 		// Generated in a child process: on Linux a child's peak RSS (ru_maxrss) starts from
 		// its parent's, so a generator's memory here would show in every later step.
@@ -181,7 +181,7 @@ func bench(ctx context.Context, c benchConfig, log *slog.Logger) (*BenchReport, 
 			return nil, fmt.Errorf("bench: scenes: %w", err)
 		}
 	}
-	syn, _, err := demoScenes(ctx, dir, c.size, c.seed)
+	syn, _, _, err := demoScenes(ctx, dir, c.size, c.seed)
 	if err != nil {
 		return nil, fmt.Errorf("bench: scenes: %w", err)
 	}

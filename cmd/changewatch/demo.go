@@ -118,7 +118,7 @@ func (d *demo) run(ctx context.Context) error {
 
 	// Scenes, and the AOIs fitted to them.
 	scenesDir := filepath.Join(d.cfg.out, "scenes")
-	syn, reused, err := demoScenes(ctx, scenesDir, d.cfg.size, d.cfg.seed)
+	syn, objects, reused, err := demoScenes(ctx, scenesDir, d.cfg.size, d.cfg.seed)
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (d *demo) run(ctx context.Context) error {
 		verb = "reusing"
 	}
 	d.say("scenes: %s %d synthetic Sentinel-2 L2A scenes (%d x %d px, seed %d, %d planted objects) in %s",
-		verb, len(syn.ItemPaths), d.cfg.size, d.cfg.size, d.cfg.seed, len(syn.Objects), scenesDir)
+		verb, len(syn.ItemPaths), d.cfg.size, d.cfg.size, d.cfg.seed, objects, scenesDir)
 	areas, err := d.areas(syn)
 	if err != nil {
 		return err

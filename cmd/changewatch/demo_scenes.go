@@ -20,66 +20,77 @@ const demoStampName = "demo-stamp.json"
 const demoStampVersion = 1
 
 // demoStamp is written after a complete synth.Generate; its paths are relative to the
-// scenes folder, so the folder may be moved.
+// scenes folder, so the folder may be moved. It counts the planted objects but does not
+// list them (truth.geojson does): the stamp sits in the catalog folder, whose every JSON
+// document a static catalog search reads, and the list of a full tile is 29 MB.
 type demoStamp struct {
 	Version int           `json:"version"`
 	Size    int           `json:"size"`
 	Seed    int64         `json:"seed"`
+	Objects int           `json:"objects"`
 	Result  *synth.Result `json:"result"`
 }
 
-// demoScenes returns the synthetic scene set of size and seed in dir: the one already
-// there when its stamp says so and its files are present, else a freshly generated one.
-func demoScenes(ctx context.Context, dir string, size int, seed int64) (res *synth.Result, reused bool, err error) {
+// demoScenes returns the synthetic scene set of size and seed in dir, and its number of
+// planted objects: the one already there when its stamp says so and its files are present,
+// else a freshly generated one. A reused set's Result has no Objects.
+func demoScenes(ctx context.Context, dir string, size int, seed int64) (res *synth.Result, objects int, reused bool, err error) {
 	stampPath := filepath.Join(dir, demoStampName)
-	if r, ok := readDemoStamp(stampPath, dir, size, seed); ok {
-		return r, true, nil
+	if r, n, ok := readDemoStamp(stampPath, dir, size, seed); ok {
+		return r, n, true, nil
 	}
 	// No stamp while generating: an interrupted run is never taken for a complete one.
 	if err := os.Remove(stampPath); err != nil && !os.IsNotExist(err) {
-		return nil, false, fmt.Errorf("scenes: %w", err)
+		return nil, 0, false, fmt.Errorf("scenes: %w", err)
 	}
 	// Scenes of another size or seed have the same item ids; start from a clean layout.
 	if err := os.RemoveAll(filepath.Join(dir, "sentinel-s2-l2a-cogs")); err != nil {
-		return nil, false, fmt.Errorf("scenes: %w", err)
+		return nil, 0, false, fmt.Errorf("scenes: %w", err)
 	}
 	res, err = synth.Generate(ctx, dir, synth.Config{Size: size, Seed: seed})
 	if err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
 	if err := writeDemoStamp(stampPath, dir, size, seed, res); err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
-	return res, false, nil
+	return res, len(res.Objects), false, nil
 }
 
-func readDemoStamp(path, dir string, size int, seed int64) (*synth.Result, bool) {
+func readDemoStamp(path, dir string, size int, seed int64) (*synth.Result, int, bool) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, false
+		return nil, 0, false
 	}
 	var st demoStamp
 	if json.Unmarshal(data, &st) != nil || st.Version != demoStampVersion || st.Size != size || st.Seed != seed || st.Result == nil {
-		return nil, false
+		return nil, 0, false
 	}
 	r := st.Result
+	if len(r.Objects) > 0 { // written by an older build, with the list: rewrite it without
+		st.Objects = len(r.Objects)
+		r.Objects = nil
+		if data, err := json.Marshal(st); err == nil {
+			writeFileAtomic(path, data)
+		}
+	}
 	r.Root = dir
 	for _, p := range append([]*string{&r.TruthGeoJSON, &r.TruthTIF, &r.AOIGeoJSON}, ptrs(r.ItemPaths)...) {
 		if *p == "" || filepath.IsAbs(*p) {
-			return nil, false
+			return nil, 0, false
 		}
 		*p = filepath.Join(dir, *p)
 		if _, err := os.Stat(*p); err != nil {
-			return nil, false
+			return nil, 0, false
 		}
 	}
-	return r, len(r.ItemPaths) > 0
+	return r, st.Objects, len(r.ItemPaths) > 0
 }
 
 func writeDemoStamp(path, dir string, size int, seed int64, res *synth.Result) error {
 	r := *res
 	r.ItemPaths = append([]string(nil), res.ItemPaths...)
-	r.Root = "."
+	r.Root, r.Objects = ".", nil
 	for _, p := range append([]*string{&r.TruthGeoJSON, &r.TruthTIF, &r.AOIGeoJSON}, ptrs(r.ItemPaths)...) {
 		rel, err := filepath.Rel(dir, *p)
 		if err != nil {
@@ -87,17 +98,25 @@ func writeDemoStamp(path, dir string, size int, seed int64, res *synth.Result) e
 		}
 		*p = rel
 	}
-	data, err := json.Marshal(demoStamp{Version: demoStampVersion, Size: size, Seed: seed, Result: &r})
+	data, err := json.Marshal(demoStamp{Version: demoStampVersion, Size: size, Seed: seed, Objects: len(res.Objects), Result: &r})
 	if err != nil {
 		return fmt.Errorf("scenes stamp: %w", err)
 	}
+	if err := writeFileAtomic(path, data); err != nil {
+		return fmt.Errorf("scenes stamp: %w", err)
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to path through a temporary file renamed over it.
+func writeFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("scenes stamp: %w", err)
+		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("scenes stamp: %w", err)
+		return err
 	}
 	return nil
 }

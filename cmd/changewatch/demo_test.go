@@ -98,17 +98,22 @@ func TestDemoAOIsMatchTestdata(t *testing.T) {
 func TestDemoScenesReuse(t *testing.T) {
 	dir := t.TempDir()
 	ctx := t.Context()
-	if _, reused, err := demoScenes(ctx, dir, 256, 5); err != nil || reused {
-		t.Fatalf("first: reused %v, err %v", reused, err)
+	first, objects, reused, err := demoScenes(ctx, dir, 256, 5)
+	if err != nil || reused || objects == 0 || objects != len(first.Objects) {
+		t.Fatalf("first: %d objects (%d listed), reused %v, err %v", objects, len(first.Objects), reused, err)
 	}
-	res, reused, err := demoScenes(ctx, dir, 256, 5)
-	if err != nil || !reused {
-		t.Fatalf("second: reused %v, err %v", reused, err)
+	res, n, reused, err := demoScenes(ctx, dir, 256, 5)
+	if err != nil || !reused || n != objects {
+		t.Fatalf("second: %d objects, want %d, reused %v, err %v", n, objects, reused, err)
 	}
 	if res.Root != dir || !strings.HasPrefix(res.TruthGeoJSON, dir) || len(res.ItemPaths) == 0 {
 		t.Fatalf("reused result %+v", res)
 	}
-	if _, reused, err := demoScenes(ctx, dir, 256, 6); err != nil || reused {
+	// The stamp, which a static catalog search reads, does not list the objects.
+	if fi, err := os.Stat(filepath.Join(dir, demoStampName)); err != nil || fi.Size() > 4096 {
+		t.Fatalf("stamp: %v, err %v", fi, err)
+	}
+	if _, _, reused, err := demoScenes(ctx, dir, 256, 6); err != nil || reused {
 		t.Fatalf("other seed: reused %v, err %v", reused, err)
 	}
 }
