@@ -151,6 +151,9 @@ type Result struct {
 	Dropped []uint32
 	// Pixels inside the AOI with / without a clear observation in both periods.
 	Observed, NotObserved int
+	// MaskedTiles counts the tiles of full-resolution bands not decoded because the SCL
+	// masks all of their pixels (masked.go).
+	MaskedTiles int
 	Quicklook             *Quicklook // covers the Full grid
 	pix                   []uint32   // the regions' pixels, region after region, raster order
 	start                 []int      // region i's pixels are pix[start[i]:start[i+1]]
@@ -332,6 +335,9 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	for _, r := range append(before[:len(before):len(before)], after...) {
+		res.MaskedTiles += r.maskedTiles()
+	}
 	progress("regions", 0)
 	regions(res, recs, p.MinPixels, p.KeepEdgeRegions, before, after)
 	progress("regions", 1)
@@ -386,23 +392,44 @@ func newChunkBuffers(rs []*sceneReader, w, rows int) *chunkBuffers {
 
 // loadStrip reads rows [row,row+h) of every band of every scene of both periods, on a
 // few goroutines (each band part has its own GDAL dataset or tile reader, used by one
-// goroutine at a time), full-resolution bands first so that the short 20 m reads fill the
-// end, then computes the clear masks.
+// goroutine at a time), then computes the clear masks. With mask, the SCL bands come
+// first: a scene's spectral bands wait for its SCL, which marks the tiles it masks
+// entirely, not to be decoded (masked.go). Full-resolution bands come next, so that the
+// short 20 m reads fill the end.
 func loadStrip(ctx context.Context, cb *chunkBuffers, before []*sceneReader, ca *chunkBuffers, after []*sceneReader, col, row, w, h int, mask bool, buffer int) error {
 	type job struct {
-		c *chunkBuffers
-		r *sceneReader
-		i int // scene index in its period
-		b int // band
+		c    *chunkBuffers
+		r    *sceneReader
+		i    int           // scene index in its period
+		b    int           // band
+		scl  chan struct{} // closed once the scene's SCL is read (nil: no wait)
+		done chan struct{} // the SCL job's: closes it
 	}
 	var jobs []job
-	for _, b := range []int{0, 1, 2, 3, 4, 5, iSCL} { // BandKeys order: four 10 m, then 20 m bands
-		for i, r := range before {
-			jobs = append(jobs, job{cb, r, i, b})
+	scl := map[*sceneReader]chan struct{}{}
+	add := func(b int) {
+		for _, p := range []struct {
+			c  *chunkBuffers
+			rs []*sceneReader
+		}{{cb, before}, {ca, after}} {
+			for i, r := range p.rs {
+				j := job{c: p.c, r: r, i: i, b: b, scl: scl[r]}
+				if b == iSCL && mask && r.hasSCL() {
+					j.done = make(chan struct{})
+					scl[r] = j.done
+				}
+				jobs = append(jobs, j)
+			}
 		}
-		for i, r := range after {
-			jobs = append(jobs, job{ca, r, i, b})
-		}
+	}
+	if mask {
+		add(iSCL)
+	}
+	for _, b := range []int{0, 1, 2, 3, 4, 5} { // BandKeys order: four 10 m, then 20 m bands
+		add(b)
+	}
+	if !mask {
+		add(iSCL)
 	}
 	next := make(chan job, len(jobs))
 	for _, j := range jobs {
@@ -411,34 +438,18 @@ func loadStrip(ctx context.Context, cb *chunkBuffers, before []*sceneReader, ca 
 	close(next)
 	n := w * h
 	errs := make([]error, 4)
+	lctx, cancel := context.WithCancel(ctx) // cancelled by the first failure
+	defer cancel()
 	var wg sync.WaitGroup
 	for t := range errs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range next {
-				if errs[t] != nil || ctx.Err() != nil {
-					continue // drain
+				if err := loadBand(lctx, j.c, j.r, j.i, j.b, j.scl, j.done, col, row, w, h, n); err != nil {
+					errs[t] = errors.Join(errs[t], err)
+					cancel()
 				}
-				if j.b == 4 || j.b == 5 {
-					s := j.b - 4
-					lazy, err := j.r.readSource(j.b, col, row, w, h, &j.c.swir[j.i][s])
-					j.c.lazy[j.i][s] = lazy
-					if lazy || err != nil {
-						errs[t] = err
-						continue
-					}
-					if len(j.c.dn[j.i][j.b]) < n {
-						j.c.dn[j.i][j.b] = make([]uint16, len(j.c.dn[j.i][0]))
-					}
-				}
-				var dst any
-				if j.b == iSCL {
-					dst = j.c.scl[j.i][:n]
-				} else {
-					dst = j.c.dn[j.i][j.b][:n]
-				}
-				errs[t] = j.r.read(j.b, col, row, w, h, dst)
 			}
 		}()
 	}
@@ -451,6 +462,47 @@ func loadStrip(ctx context.Context, cb *chunkBuffers, before []*sceneReader, ca 
 	}
 	cb.masks(before, w, h, mask, buffer)
 	ca.masks(after, w, h, mask, buffer)
+	return nil
+}
+
+// loadBand reads band b of scene i (reader r) of a period into c (see loadStrip). It waits
+// for scl when set, and closes done when set (after marking the masked tiles).
+func loadBand(ctx context.Context, c *chunkBuffers, r *sceneReader, i, b int, scl, done chan struct{}, col, row, w, h, n int) error {
+	if done != nil {
+		defer close(done)
+	}
+	if scl != nil {
+		select {
+		case <-scl:
+		case <-ctx.Done():
+		}
+	}
+	if ctx.Err() != nil {
+		return nil // stopped: loadStrip reports why
+	}
+	if b == 4 || b == 5 {
+		s := b - 4
+		lazy, err := r.readSource(b, col, row, w, h, &c.swir[i][s])
+		c.lazy[i][s] = lazy
+		if lazy || err != nil {
+			return err
+		}
+		if len(c.dn[i][b]) < n {
+			c.dn[i][b] = make([]uint16, len(c.dn[i][0]))
+		}
+	}
+	var dst any
+	if b == iSCL {
+		dst = c.scl[i][:n]
+	} else {
+		dst = c.dn[i][b][:n]
+	}
+	if err := r.read(b, col, row, w, h, dst); err != nil {
+		return err
+	}
+	if done != nil {
+		r.markMasked(col, row, w, h)
+	}
 	return nil
 }
 

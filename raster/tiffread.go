@@ -699,6 +699,8 @@ type tileCache struct {
 	rows    map[int][][]byte // tile row -> decoded tiles by tile column (nil: not decoded)
 	prev    [2]int           // first and last source row of the previous read; prev[1] < 0: none
 	maxRows int              // most tile rows held at once (tests)
+	mark    []uint8          // per tile: tileMasked ones are filled with 0, not decoded (masked.go)
+	masked  int              // tiles filled so
 }
 
 func newTileCache(img *tiffImage) *tileCache {
@@ -721,10 +723,18 @@ func (c *tileCache) load(sx0, sy0, sx1, sy1 int) error {
 			c.rows[ty] = row
 		}
 		for tx := tx0; tx <= tx1; tx++ {
-			if row[tx] == nil {
-				tiles = append(tiles, ty*t.across+tx)
-				bufs = append(bufs, getTileBuf(t.tileBytes()))
+			if row[tx] != nil {
+				continue
 			}
+			buf := getTileBuf(t.tileBytes())
+			if k := ty*t.across + tx; c.mark != nil && c.mark[k] == tileMasked {
+				fillTile(buf, t.bps, 0)
+				row[tx] = buf
+				c.masked++
+				continue
+			}
+			tiles = append(tiles, ty*t.across+tx)
+			bufs = append(bufs, buf)
 		}
 	}
 	c.maxRows = max(c.maxRows, len(c.rows))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -196,6 +197,92 @@ func TestDetectLazySWIRMatchesUpsampled(t *testing.T) {
 	for i := range lazy.Regions {
 		if lazy.Regions[i].DBSI != full.Regions[i].DBSI || lazy.Regions[i].DNBR != full.Regions[i].DNBR {
 			t.Fatalf("region %d statistics differ", i+1)
+		}
+	}
+}
+
+// The tiles of a full-resolution band that the SCL masks entirely are not decoded, and the
+// result is the one of reading every pixel (through GDAL, which decodes them all).
+func TestDetectSkipsMaskedTiles(t *testing.T) {
+	p := synthScenes(t, 1024)
+	dir := t.TempDir()
+	s := &p.After[0]
+	// Cloud over the 20 m SCL pixels of the first 512 x 512 tile of the 10 m bands, and over
+	// all but one pixel of the second.
+	ds, err := godal.Open(s.Hrefs["scl"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := ds.Translate("", []string{"-of", "MEM"})
+	ds.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := mem.Structure()
+	scl := make([]uint8, st.SizeX*st.SizeY)
+	band := mem.Bands()[0]
+	if err := band.Read(0, 0, scl, st.SizeX, st.SizeY); err != nil {
+		t.Fatal(err)
+	}
+	for y := range 256 {
+		for x := range 512 {
+			if x != 300 || y != 100 {
+				scl[y*st.SizeX+x] = 9 // cloud, high probability
+			}
+		}
+	}
+	if err := band.Write(0, 0, scl, st.SizeX, st.SizeY); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "scl.tif")
+	cog, err := mem.Translate(out, []string{"-of", "COG", "-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=2", "-co", "BLOCKSIZE=512"})
+	mem.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cog.Close()
+	s.Hrefs = maps.Clone(s.Hrefs)
+	s.Hrefs["scl"] = out
+
+	skipped, err := raster.Detect(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first tile of each of the four 10 m bands, not the second (one pixel clear).
+	if skipped.MaskedTiles != 4 {
+		t.Fatalf("%d masked tiles not decoded, want 4", skipped.MaskedTiles)
+	}
+	// The same scene with its 10 m bands in LZW, which GDAL reads.
+	for _, k := range []string{"blue", "green", "red", "nir"} {
+		ds, err := godal.Open(s.Hrefs[k])
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := ds.Translate(filepath.Join(dir, k+".tif"), []string{"-co", "COMPRESS=LZW", "-co", "TILED=YES"})
+		ds.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp.Close()
+		s.Hrefs[k] = filepath.Join(dir, k+".tif")
+	}
+	full, err := raster.Detect(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.MaskedTiles != 0 {
+		t.Fatalf("%d masked tiles with every band read through GDAL", full.MaskedTiles)
+	}
+	if !slices.Equal(skipped.Class, full.Class) || !slices.Equal(skipped.DNDVI, full.DNDVI) ||
+		!slices.Equal(skipped.ClearBefore, full.ClearBefore) || !slices.Equal(skipped.ClearAfter, full.ClearAfter) {
+		t.Fatal("rasters differ when masked tiles are not decoded")
+	}
+	if len(skipped.Regions) != len(full.Regions) || len(full.Regions) == 0 {
+		t.Fatalf("%d regions skipping, %d reading all", len(skipped.Regions), len(full.Regions))
+	}
+	for i := range full.Regions {
+		if !reflect.DeepEqual(skipped.Regions[i], full.Regions[i]) {
+			t.Fatalf("region %d differs: %+v, want %+v", i+1, skipped.Regions[i], full.Regions[i])
 		}
 	}
 }

@@ -230,6 +230,8 @@ func (p *Pipeline) detectPlanned(ctx context.Context, req jobs.DetectRequest, pl
 		return nil, fmt.Errorf("detect: %w", err)
 	}
 	tm.lap("detect")
+	p.logger().Debug("detected", "aoi_id", pl.area.ID, "observed_px", res.Observed, "not_observed_px", res.NotObserved,
+		"masked_tiles_not_decoded", res.MaskedTiles)
 	sink.start(ctx, res.Dropped)
 	progress("polygons", 0)
 	if err := res.Vectorize(ctx); err != nil {

@@ -1,0 +1,110 @@
+package raster
+
+// Tiles the cloud mask hides entirely are not decoded. Under a cloud, its shadow or cirrus
+// every observation is masked (Detect never looks at its reflectances), so a tile of a
+// full-resolution spectral band whose pixels the SCL marks all masked is filled with 0
+// (nodata) instead of being inflated: the result is the same, and in the wet season over
+// the Congo basin most of a scene is cloud. Only bands at the grid's resolution are
+// skipped; a 20 m band's bilinear taps reach a pixel beyond its tile.
+
+// Tile marks of a tileCache.
+const (
+	tileUnmarked = iota // not looked at: decoded
+	tileDecode
+	tileMasked // every pixel masked: filled with 0, not decoded
+)
+
+// markMasked marks, for the full-resolution spectral bands of the scene, the tiles the
+// grid window at (col,row) of w x h touches and that are not marked yet: masked when the
+// SCL, whose tiles under the window were just read, masks all of their pixels. It runs
+// after the window's SCL read and before its spectral reads, on the goroutine of the SCL.
+func (r *sceneReader) markMasked(col, row, w, h int) {
+	scl := r.bands[iSCL]
+	for b := range nSpectral {
+		parts := r.bands[b]
+		if len(parts) != len(scl) {
+			return
+		}
+		for t, p := range parts {
+			if p.aligned == nil || p.aligned.k != 1 || p.tiles == nil {
+				continue
+			}
+			// A nodata SCL pixel (0) is filled from a later tile of the acquisition, so it
+			// masks only in the last.
+			p.tiles.markMasked(p.aligned, scl[t], col, row, w, h, t == len(parts)-1)
+		}
+	}
+}
+
+// markMasked marks the tiles of c (the image of alignment a) under the grid window.
+func (c *tileCache) markMasked(a *alignment, scl *bandPart, col, row, w, h int, noDataMasks bool) {
+	if c.mark == nil {
+		c.mark = make([]uint8, c.img.across*c.img.down)
+	}
+	sx0, sy0, sx1, sy1 := a.srcWindow(col, row, w, h, true)
+	if sx1 < sx0 || sy1 < sy0 {
+		return
+	}
+	img := c.img
+	for ty := sy0 / img.tileH; ty <= sy1/img.tileH; ty++ {
+		for tx := sx0 / img.tileW; tx <= sx1/img.tileW; tx++ {
+			k := ty*img.across + tx
+			if c.mark[k] != tileUnmarked {
+				continue
+			}
+			c.mark[k] = tileDecode
+			// the tile's pixels, in grid pixels
+			gx0, gy0 := tx*img.tileW+a.ox, ty*img.tileH+a.oy
+			gx1, gy1 := min((tx+1)*img.tileW, img.width)+a.ox, min((ty+1)*img.tileH, img.height)+a.oy
+			if sclMasksAll(scl, gx0, gy0, gx1, gy1, noDataMasks) {
+				c.mark[k] = tileMasked
+			}
+		}
+	}
+}
+
+// sclMasksAll reports whether the SCL part masks every grid pixel of [gx0,gx1) x [gy0,gy1):
+// the part covers them, its tiles there are decoded and cached, and each class is one
+// masking always (invalid, or buffered: see sclCode; no data only when noDataMasks).
+func sclMasksAll(scl *bandPart, gx0, gy0, gx1, gy1 int, noDataMasks bool) bool {
+	a, c := scl.aligned, scl.tiles
+	if a == nil || c == nil || c.img.bps != 1 || !a.covers(gx0, gy0, gx1-gx0, gy1-gy0) {
+		return false
+	}
+	sx0, sy0, sx1, sy1 := a.srcWindow(gx0, gy0, gx1-gx0, gy1-gy0, true)
+	img := c.img
+	for sy := sy0; sy <= sy1; sy++ {
+		ty := sy / img.tileH
+		row := c.rows[ty]
+		if row == nil {
+			return false
+		}
+		for tx := sx0 / img.tileW; tx <= sx1/img.tileW; tx++ {
+			tile := row[tx]
+			if tile == nil {
+				return false
+			}
+			x0, x1 := max(sx0, tx*img.tileW), min(sx1+1, (tx+1)*img.tileW)
+			off := (sy-ty*img.tileH)*img.tileW - tx*img.tileW
+			for _, v := range tile[off+x0 : off+x1] {
+				if sclCode[v] == 0 || v == 0 && !noDataMasks {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// maskedTiles is the number of tiles of the scene filled instead of decoded.
+func (r *sceneReader) maskedTiles() int {
+	n := 0
+	for _, parts := range r.bands {
+		for _, p := range parts {
+			if p.tiles != nil {
+				n += p.tiles.masked
+			}
+		}
+	}
+	return n
+}
