@@ -154,9 +154,9 @@ type Result struct {
 	// MaskedTiles counts the tiles of full-resolution bands not decoded because the SCL
 	// masks all of their pixels (masked.go).
 	MaskedTiles int
-	Quicklook             *Quicklook // covers the Full grid
-	pix                   []uint32   // the regions' pixels, region after region, raster order
-	start                 []int      // region i's pixels are pix[start[i]:start[i+1]]
+	Quicklook   *Quicklook // covers the Full grid
+	pix         []uint32   // the regions' pixels, region after region, raster order
+	start       []int      // region i's pixels are pix[start[i]:start[i+1]]
 }
 
 // RegionPixels returns the pixels (row-major in Grid) of Regions[i].
@@ -364,15 +364,19 @@ type chunkBuffers struct {
 	lazy [][2]bool
 	w    int // buffer width
 	scl  [][]uint8
-	tmp  [][2][]bool // scratch masks of each masking goroutine
-	rows int
+	// sclSrc holds, per scene, the SCL at its source resolution when sclLazy is set for it
+	// (sclmask.go); otherwise scl holds it upsampled.
+	sclSrc  []classBand
+	sclLazy []bool
+	tmp     [][2][]bool // scratch masks of each masking goroutine
+	rows    int
 }
 
 func newChunkBuffers(rs []*sceneReader, w, rows int) *chunkBuffers {
 	n := len(rs)
 	c := &chunkBuffers{off: make([]float32, n), scale: make([]float32, n),
 		dn: make([][nSpectral][]uint16, n), swir: make([][2]lazyBand, n), lazy: make([][2]bool, n),
-		scl: make([][]uint8, n), tmp: make([][2][]bool, min(n, runtime.GOMAXPROCS(0)))}
+		scl: make([][]uint8, n), sclSrc: make([]classBand, n), sclLazy: make([]bool, n), tmp: make([][2][]bool, min(n, runtime.GOMAXPROCS(0)))}
 	for i := range c.tmp {
 		c.tmp[i] = [2][]bool{make([]bool, w*rows), make([]bool, w*rows)}
 	}
@@ -380,7 +384,6 @@ func newChunkBuffers(rs []*sceneReader, w, rows int) *chunkBuffers {
 		for b := 0; b < 4; b++ { // the SWIR bands' buffers are made when first needed
 			c.dn[i][b] = make([]uint16, w*rows)
 		}
-		c.scl[i] = make([]uint8, w*rows)
 		c.off[i], c.scale[i] = float32(rs[i].scene.DNOffset), rs[i].scale()
 	}
 	c.uniform = true
@@ -390,12 +393,12 @@ func newChunkBuffers(rs []*sceneReader, w, rows int) *chunkBuffers {
 	return c
 }
 
-// loadStrip reads rows [row,row+h) of every band of every scene of both periods, on a
-// few goroutines (each band part has its own GDAL dataset or tile reader, used by one
-// goroutine at a time), then computes the clear masks. With mask, the SCL bands come
-// first: a scene's spectral bands wait for its SCL, which marks the tiles it masks
-// entirely, not to be decoded (masked.go). Full-resolution bands come next, so that the
-// short 20 m reads fill the end.
+// loadStrip reads rows [row,row+h) of every spectral band (and, with mask, the SCL) of
+// every scene of both periods, on a few goroutines (each band part has its own GDAL
+// dataset or tile reader, used by one goroutine at a time), then computes the clear masks.
+// The SCL bands come first: a scene's spectral bands wait for its SCL, which marks the
+// tiles it masks entirely, not to be decoded (masked.go). Full-resolution bands come next,
+// so that the short 20 m reads fill the end.
 func loadStrip(ctx context.Context, cb *chunkBuffers, before []*sceneReader, ca *chunkBuffers, after []*sceneReader, col, row, w, h int, mask bool, buffer int) error {
 	type job struct {
 		c    *chunkBuffers
@@ -413,8 +416,11 @@ func loadStrip(ctx context.Context, cb *chunkBuffers, before []*sceneReader, ca 
 			rs []*sceneReader
 		}{{cb, before}, {ca, after}} {
 			for i, r := range p.rs {
+				if b == iSCL && !r.hasSCL() {
+					continue
+				}
 				j := job{c: p.c, r: r, i: i, b: b, scl: scl[r]}
-				if b == iSCL && mask && r.hasSCL() {
+				if b == iSCL {
 					j.done = make(chan struct{})
 					scl[r] = j.done
 				}
@@ -427,9 +433,6 @@ func loadStrip(ctx context.Context, cb *chunkBuffers, before []*sceneReader, ca 
 	}
 	for _, b := range []int{0, 1, 2, 3, 4, 5} { // BandKeys order: four 10 m, then 20 m bands
 		add(b)
-	}
-	if !mask {
-		add(iSCL)
 	}
 	next := make(chan job, len(jobs))
 	for _, j := range jobs {
@@ -491,18 +494,23 @@ func loadBand(ctx context.Context, c *chunkBuffers, r *sceneReader, i, b int, sc
 			c.dn[i][b] = make([]uint16, len(c.dn[i][0]))
 		}
 	}
-	var dst any
-	if b == iSCL {
-		dst = c.scl[i][:n]
-	} else {
-		dst = c.dn[i][b][:n]
+	if b != iSCL {
+		return r.read(b, col, row, w, h, c.dn[i][b][:n])
 	}
-	if err := r.read(b, col, row, w, h, dst); err != nil {
+	lazy, err := r.readClassSource(col, row, w, h, &c.sclSrc[i])
+	c.sclLazy[i] = lazy
+	if err != nil {
 		return err
 	}
-	if done != nil {
-		r.markMasked(col, row, w, h)
+	if !lazy {
+		if len(c.scl[i]) < n {
+			c.scl[i] = make([]uint8, len(c.dn[i][0]))
+		}
+		if err := r.read(b, col, row, w, h, c.scl[i][:n]); err != nil {
+			return err
+		}
 	}
+	r.markMasked(col, row, w, h)
 	return nil
 }
 
@@ -551,6 +559,10 @@ func (c *chunkBuffers) mask(i int, useSCL bool, w, h, buffer int, bad, tmp []boo
 				blue[j] = 0
 			}
 		}
+		return
+	}
+	if c.sclLazy[i] {
+		maskSource(blue, red, nir, &c.sclSrc[i], w, h, buffer, &c.sclSrc[i].runs)
 		return
 	}
 	scl, bad := c.scl[i][:n], bad[:n]
