@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -39,6 +40,7 @@ type benchConfig struct {
 	out      string
 	jsonPath string
 	keep     bool
+	runs     int
 	threads  int
 	baseline string
 	logLevel string
@@ -60,6 +62,9 @@ type BenchStep struct {
 	// ProcessWallS is the child process's lifetime (start-up and planning included);
 	// for detect and the baseline it equals WallS.
 	ProcessWallS float64 `json:"process_wall_s"`
+	// RunsWallS lists the wall time of every run of a repeated step (--runs); the
+	// step's figures are those of its median run.
+	RunsWallS []float64 `json:"runs_wall_s,omitempty"`
 }
 
 // BenchReport is what bench prints and writes as JSON.
@@ -109,6 +114,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.out, "out", "bench-out", "folder for the scenes (kept and reused for the same size and seed), the outputs and bench.json")
 	fs.StringVar(&c.jsonPath, "json", "", "write the report as JSON to this file (default OUT/bench.json)")
 	fs.BoolVar(&c.keep, "keep", false, "keep detect's and the baseline's outputs (default: removed once scored)")
+	fs.IntVar(&c.runs, "runs", 3, "runs of the decode floor and of detect, in turn; the median run of each is reported")
 	fs.IntVar(&c.threads, "threads", runtime.NumCPU(), "decoding threads of the floor")
 	fs.StringVar(&c.baseline, "baseline", "scripts/baseline_gdal.sh", "the gdal_calc/gdal_sieve/gdal_polygonize baseline script")
 	fs.StringVar(&c.logLevel, "log-level", env("info", "CHANGEWATCH_LOG_LEVEL"), "log level: debug, info, warn, error (env CHANGEWATCH_LOG_LEVEL)")
@@ -125,6 +131,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if c.threads < 1 {
 		return usagef("--threads must be at least 1")
+	}
+	if c.runs < 1 {
+		return usagef("--runs must be at least 1")
 	}
 	if _, err := os.Stat(c.baseline); err != nil {
 		return usagef("--baseline: %v (run from the repository root or give the script's path)", err)
@@ -210,41 +219,73 @@ func bench(ctx context.Context, c benchConfig, log *slog.Logger) (*BenchReport, 
 		return s
 	}
 
-	// 2. Decode floor, in a child process so its memory is its own.
+	// 2 and 3. The decode floor, and detect end to end as a user runs it, each in a child
+	// process so that its memory is its own; run in turn c.runs times, so that a passing
+	// disturbance of the machine (page cache, frequency) shows in one run of each and not
+	// in the ratio of their medians.
 	list := filepath.Join(c.out, "floor-files.txt")
 	if err := os.WriteFile(list, []byte(strings.Join(files, "\n")+"\n"), 0o644); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	defer os.Remove(list)
-	log.Info("decode floor", "files", len(files), "threads", c.threads)
-	fr, err := runMeasured(ctx, filepath.Join(c.out, "floor.log"), exe, "bench", "--decode-floor", list, "--threads", strconv.Itoa(c.threads))
-	if err != nil {
-		return nil, fmt.Errorf("bench: decode floor: %w", err)
-	}
-	if err := json.Unmarshal(fr.stdout, &rep.Floor); err != nil {
-		return nil, fmt.Errorf("bench: decode floor: output: %w", err)
-	}
-	rep.Steps = append(rep.Steps, step("decode floor", rep.Floor.Wall, rep.Floor.CPU, fr.maxRSSKiB, fr.wall))
-
-	// 3. Detect, end to end, as a user runs it.
 	detOut := filepath.Join(c.out, "detect")
-	if err := os.RemoveAll(detOut); err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
+	type floorRun struct {
+		stats raster.DecodeStats
+		m     measured
 	}
-	log.Info("detect", "aoi", syn.AOIGeoJSON, "out", detOut)
-	dr, err := runMeasured(ctx, filepath.Join(c.out, "detect.log"), exe, "detect", "--aoi", syn.AOIGeoJSON,
-		"--catalog", dir, "--before", benchBefore, "--after", benchAfter, "--out", detOut, "--log-level", "warn")
-	if err != nil {
-		return nil, fmt.Errorf("bench: detect: %w", err)
+	type detectRun struct {
+		sum jobs.Summary
+		m   measured
 	}
-	var sum jobs.Summary
-	if err := json.Unmarshal(dr.stdout, &sum); err != nil {
-		return nil, fmt.Errorf("bench: detect: summary: %w", err)
+	var floors []floorRun
+	var detects []detectRun
+	for run := 1; run <= c.runs; run++ {
+		log.Info("decode floor", "run", run, "files", len(files), "threads", c.threads)
+		fr, err := runMeasured(ctx, filepath.Join(c.out, "floor.log"), exe, "bench", "--decode-floor", list, "--threads", strconv.Itoa(c.threads))
+		if err != nil {
+			return nil, fmt.Errorf("bench: decode floor: %w", err)
+		}
+		f := floorRun{m: fr}
+		if err := json.Unmarshal(fr.stdout, &f.stats); err != nil {
+			return nil, fmt.Errorf("bench: decode floor: output: %w", err)
+		}
+		floors = append(floors, f)
+		log.Info("run done", "step", "decode floor", "run", run, "wall_s", round(f.stats.Wall.Seconds(), 3))
+
+		if err := os.RemoveAll(detOut); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		log.Info("detect", "run", run, "aoi", syn.AOIGeoJSON, "out", detOut)
+		dr, err := runMeasured(ctx, filepath.Join(c.out, "detect.log"), exe, "detect", "--aoi", syn.AOIGeoJSON,
+			"--catalog", dir, "--before", benchBefore, "--after", benchAfter, "--out", detOut, "--log-level", "warn")
+		if err != nil {
+			return nil, fmt.Errorf("bench: detect: %w", err)
+		}
+		d := detectRun{m: dr}
+		if err := json.Unmarshal(dr.stdout, &d.sum); err != nil {
+			return nil, fmt.Errorf("bench: detect: summary: %w", err)
+		}
+		detects = append(detects, d)
+		log.Info("run done", "step", "detect", "run", run, "wall_s", round(dr.wall.Seconds(), 3))
 	}
-	for _, v := range sum.Polygons {
+	fwalls, dwalls := make([]float64, len(floors)), make([]float64, len(detects))
+	for i := range floors {
+		fwalls[i], dwalls[i] = round(floors[i].stats.Wall.Seconds(), 3), round(detects[i].m.wall.Seconds(), 3)
+	}
+	slices.SortStableFunc(floors, func(a, b floorRun) int { return cmp.Compare(a.stats.Wall, b.stats.Wall) })
+	slices.SortStableFunc(detects, func(a, b detectRun) int { return cmp.Compare(a.m.wall, b.m.wall) })
+	fm, dm := floors[(len(floors)-1)/2], detects[(len(detects)-1)/2] // the (lower) median runs
+	rep.Floor = fm.stats
+	fs := step("decode floor", rep.Floor.Wall, rep.Floor.CPU, fm.m.maxRSSKiB, fm.m.wall)
+	ds := step("detect", dm.m.wall, dm.m.cpu, dm.m.maxRSSKiB, dm.m.wall)
+	if c.runs > 1 {
+		fs.RunsWallS, ds.RunsWallS = fwalls, dwalls
+	}
+	rep.Steps = append(rep.Steps, fs, ds)
+	for _, v := range dm.sum.Polygons {
 		rep.Polygons.Detect += v
 	}
-	rep.Steps = append(rep.Steps, step("detect", dr.wall, dr.cpu, dr.maxRSSKiB, dr.wall))
+	dr := dm.m
 
 	// 4. The gdal_calc / gdal_sieve / gdal_polygonize baseline.
 	blOut := filepath.Join(c.out, "baseline")
@@ -448,9 +489,13 @@ func printBench(w io.Writer, rep *BenchReport) {
 		map[bool]string{true: "reused", false: fmt.Sprintf("generated in %.1f s", rep.Scenes.GenerateS)}[rep.Scenes.Reused])
 	fmt.Fprintf(w, "machine: %d CPUs %s, %.0f GiB, %s, GDAL %s\n\n", m.CPUs, m.Model, m.MemGiB, m.OS, m.GDAL)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "step\twall s\tCPU s\tpeak RSS MiB\tMpx/s\t")
+	fmt.Fprintln(tw, "step\twall s\tCPU s\tpeak RSS MiB\tMpx/s\truns (wall s)\t")
 	for _, s := range rep.Steps {
-		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.0f\t%.1f\t\n", s.Name, s.WallS, s.CPUS, s.PeakRSSMiB, s.MpxPerS)
+		runs := ""
+		if len(s.RunsWallS) > 1 {
+			runs = strings.Trim(strings.Join(strings.Fields(fmt.Sprintf("%.2f", s.RunsWallS)), " "), "[]")
+		}
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.0f\t%.1f\t%s\t\n", s.Name, s.WallS, s.CPUS, s.PeakRSSMiB, s.MpxPerS, runs)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\ndetect / floor: %.2fx   baseline / detect: %.2fx\n", rep.Ratios.DetectOverFloor, rep.Ratios.BaselineOverDetect)

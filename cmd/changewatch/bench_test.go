@@ -44,7 +44,7 @@ func TestBench(t *testing.T) {
 	args := []string{"bench", "--size", "512", "--out", out, "--json", jsonPath,
 		"--baseline", "../../scripts/baseline_gdal.sh", "--log-level", "warn"}
 
-	code, stdout, stderr := runCLI(t, args...)
+	code, stdout, stderr := runCLI(t, append(args, "--runs", "2")...)
 	if code != 0 {
 		t.Fatalf("bench: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -69,6 +69,15 @@ func TestBench(t *testing.T) {
 		if s.WallS <= 0 || s.CPUS <= 0 || s.PeakRSSMiB <= 0 || s.MpxPerS <= 0 || s.ProcessWallS < s.WallS {
 			t.Errorf("step %s: figures not all positive: %+v", s.Name, s)
 		}
+	}
+	// The floor and detect ran twice, in turn: each reports its lower median run.
+	for _, s := range rep.Steps[:2] {
+		if len(s.RunsWallS) != 2 || s.WallS != min(s.RunsWallS[0], s.RunsWallS[1]) {
+			t.Errorf("step %s: wall %v s, runs %v: want the faster of two runs", s.Name, s.WallS, s.RunsWallS)
+		}
+	}
+	if rep.Steps[2].RunsWallS != nil {
+		t.Errorf("baseline runs %v, want one run", rep.Steps[2].RunsWallS)
 	}
 	if rep.Ratios.DetectOverFloor <= 0 || rep.Ratios.BaselineOverDetect <= 0 {
 		t.Errorf("ratios %+v", rep.Ratios)
@@ -96,7 +105,7 @@ func TestBench(t *testing.T) {
 	}
 
 	// Second run: same size and seed, the scenes are reused; --keep keeps the outputs.
-	code, stdout, stderr = runCLI(t, append(args, "--keep")...)
+	code, stdout, stderr = runCLI(t, append(args, "--keep", "--runs", "1")...)
 	if code != 0 {
 		t.Fatalf("bench again: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -116,6 +125,7 @@ func TestBenchBadInput(t *testing.T) {
 		{"bench", "--size", "511", "--out", dir},
 		{"bench", "--size", "100000", "--out", dir},
 		{"bench", "--threads", "0", "--out", dir},
+		{"bench", "--runs", "0", "--out", dir},
 		{"bench", "--baseline", filepath.Join(dir, "missing.sh"), "--out", dir},
 		{"bench", "extra"},
 	} {
