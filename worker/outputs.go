@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/paulmach/orb/geojson"
@@ -28,20 +29,30 @@ func writeOutputs(ctx context.Context, dir string, pl *plan, req jobs.DetectRequ
 	for i := range out.feats {
 		rf[i] = out.feats[i].Feature
 	}
+	// Each output is written on its own goroutine (GDAL datasets are independent); the
+	// rasters are mostly waiting for their COGs to be finished.
+	writers := []func() error{
+		func() error { return out.rasters(ctx, dir) },
+		func() error { return out.quicklook.WritePNG(filepath.Join(dir, "quicklook.png")) },
+		func() error { return writeItem(filepath.Join(dir, "item.json"), pl, req, out) },
+	}
 	for _, v := range []struct{ name, format string }{
 		{"changes.fgb", "FlatGeobuf"}, {"changes.gpkg", "GPKG"}, {"changes.geojson", "GeoJSON"},
 	} {
-		if err := raster.WriteVector(ctx, filepath.Join(dir, v.name), v.format, "changes", schema, rf); err != nil {
-			return nil, fmt.Errorf("write %s: %w", v.name, err)
-		}
+		writers = append(writers, func() error {
+			if err := raster.WriteVector(ctx, filepath.Join(dir, v.name), v.format, "changes", schema, rf); err != nil {
+				return fmt.Errorf("write %s: %w", v.name, err)
+			}
+			return nil
+		})
 	}
-	if err := out.rasters(ctx, dir); err != nil {
-		return nil, err
+	errs := make([]error, len(writers))
+	var wg sync.WaitGroup
+	for i, w := range writers {
+		wg.Go(func() { errs[i] = w() })
 	}
-	if err := out.quicklook.WritePNG(filepath.Join(dir, "quicklook.png")); err != nil {
-		return nil, err
-	}
-	if err := writeItem(filepath.Join(dir, "item.json"), pl, req, out); err != nil {
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return outputNames(), nil
