@@ -30,10 +30,15 @@ func writeOutputs(ctx context.Context, dir string, pl *plan, req jobs.DetectRequ
 		rf[i] = out.feats[i].Feature
 	}
 	// Each output is written on its own goroutine (GDAL datasets are independent); the
-	// rasters are mostly waiting for their COGs to be finished.
+	// rasters are mostly waiting for their COGs to be finished. The quicklook comes after
+	// them: a fanned-out run's rasters add the change classes to it.
 	writers := []func() error{
-		func() error { return out.rasters(ctx, dir) },
-		func() error { return out.quicklook.WritePNG(filepath.Join(dir, "quicklook.png")) },
+		func() error {
+			if err := out.rasters(ctx, dir); err != nil {
+				return err
+			}
+			return out.quicklook.WritePNG(filepath.Join(dir, "quicklook.png"))
+		},
 		func() error { return writeItem(filepath.Join(dir, "item.json"), pl, req, out) },
 	}
 	for _, v := range []struct{ name, format string }{
