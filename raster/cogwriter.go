@@ -48,6 +48,10 @@ type COGOptions struct {
 	// path+".raw") until then. Otherwise each block row of 512 rows is encoded in the
 	// background as soon as WriteRows completes it, and Finish takes no fix-up.
 	Deferred bool
+	// NoPredictor stores the samples as they are, without the type's TIFF predictor: for
+	// noise-like values (dNDVI over stable ground), which differencing makes no more
+	// compressible, deflate is faster and the file smaller without it.
+	NoPredictor bool
 }
 
 // COGWriter writes one band of a grid as a COG, row by row. Create it with NewCOGWriter,
@@ -390,6 +394,14 @@ func (t cogType) predictor() uint16 {
 	return predictorHorizontal
 }
 
+// predictor is the TIFF predictor of w's samples.
+func (w *COGWriter) predictor() uint16 {
+	if w.o.NoPredictor {
+		return predictorNone
+	}
+	return w.typ.predictor()
+}
+
 // checkNoData tells whether nd is a value of type t (any float for float32).
 func (t cogType) checkNoData(nd float64) error {
 	var lo, hi float64
@@ -651,7 +663,7 @@ func newCOGEngine[T cogSample](w *COGWriter) (cogBlockEncoder, error) {
 	e := &cogEngine[T]{
 		nd:      T(w.o.NoData),
 		float:   w.typ == cogFloat32,
-		raw:     w.typ.predictor() == predictorNone,
+		raw:     w.predictor() == predictorNone,
 		mode:    w.resampling,
 		workers: max(1, runtime.GOMAXPROCS(0)),
 	}
@@ -773,9 +785,7 @@ func (e *cogEngine[T]) encodeTile(worker, tx int, src []T, w, n int) error {
 	tile := e.scratch[worker]
 	x0 := tx * ts
 	cw := min(ts, w-x0)
-	if e.float {
-		cogPredictFloat(any(tile).([]float32), any(src).([]float32), w, x0, cw, n, any(e.nd).(float32))
-	} else if e.raw {
+	if e.raw {
 		// No predictor: rows copied, padded with nodata.
 		for r := range ts {
 			d := tile[r*ts : (r+1)*ts]
@@ -787,6 +797,8 @@ func (e *cogEngine[T]) encodeTile(worker, tx int, src []T, w, n int) error {
 				d[i] = e.nd
 			}
 		}
+	} else if e.float {
+		cogPredictFloat(any(tile).([]float32), any(src).([]float32), w, x0, cw, n, any(e.nd).(float32))
 	} else {
 		// Predictor 2 (TIFF 6.0 section 14): each sample of a tile row is stored as the
 		// difference with its left neighbour, the first one as is; the arithmetic wraps.
@@ -1214,7 +1226,7 @@ func (w *COGWriter) ifdFields(l int, lv *cogLevel, base uint64, big bool) []cogT
 		cogShorts(tagPhotometric, cogPhotometricBlackIsZero),
 		cogShorts(tagSamplesPerPixel, 1),
 		cogShorts(tagPlanarConfig, cogPlanarChunky),
-		cogShorts(tagPredictor, w.typ.predictor()),
+		cogShorts(tagPredictor, w.predictor()),
 		cogShorts(tagTileWidth, cogBlockSize),
 		cogShorts(tagTileLength, cogBlockSize),
 	)

@@ -32,6 +32,7 @@ type cogCase struct {
 	scale, offset float64
 	epsg          int
 	big           bool // force BigTIFF
+	noPredictor   bool
 }
 
 func TestCOGWriterRoundTrip(t *testing.T) {
@@ -45,6 +46,8 @@ func TestCOGWriterRoundTrip(t *testing.T) {
 		{name: "u8-1x1100", typ: cogUint8, w: 1, h: 1100, nodata: 0, res: "AVERAGE", epsg: 32635},
 		{name: "i32-1025x1025", typ: cogInt32, w: 1025, h: 1025, nodata: math.MinInt32, res: "AVERAGE", epsg: 32635},
 		{name: "u16-bigtiff", typ: cogUint16, w: 600, h: 1030, nodata: 0, res: "NEAREST", epsg: 32635, big: true},
+		{name: "i16-no-predictor", typ: cogInt16, w: 1100, h: 530, nodata: -32768, res: "AVERAGE", scale: 1e-3, epsg: 32635, noPredictor: true},
+		{name: "f32-no-predictor", typ: cogFloat32, w: 513, h: 700, nodata: math.NaN(), res: "AVERAGE", epsg: 32635, noPredictor: true},
 	}
 	dir := t.TempDir()
 	for _, c := range cases {
@@ -53,7 +56,8 @@ func TestCOGWriterRoundTrip(t *testing.T) {
 			vals := cogTestValues(c, 1)
 			data := cogTyped(c.typ, vals)
 			path := filepath.Join(dir, c.name+".tif")
-			w, err := NewCOGWriter(path, g, data, COGOptions{NoData: c.nodata, Resampling: c.res, Scale: c.scale, Offset: c.offset})
+			w, err := NewCOGWriter(path, g, data, COGOptions{NoData: c.nodata, Resampling: c.res, Scale: c.scale, Offset: c.offset,
+				NoPredictor: c.noPredictor})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -994,6 +998,17 @@ func checkCOGFile(t *testing.T, path string, c cogCase, g Grid, vals []float64) 
 	}
 	if comp := ds.Metadata("COMPRESSION", godal.Domain("IMAGE_STRUCTURE")); comp != "DEFLATE" {
 		t.Errorf("COMPRESSION=%q", comp)
+	}
+	// GDAL reports PREDICTOR only when it is not 1 (none).
+	want := map[cogType]string{cogUint8: "", cogFloat32: "3"}[c.typ]
+	if _, ok := map[cogType]bool{cogUint16: true, cogInt16: true, cogInt32: true}[c.typ]; ok {
+		want = "2"
+	}
+	if c.noPredictor {
+		want = ""
+	}
+	if pred := ds.Metadata("PREDICTOR", godal.Domain("IMAGE_STRUCTURE")); pred != want {
+		t.Errorf("PREDICTOR=%q, want %q", pred, want)
 	}
 	band := ds.Bands()[0]
 	if bs := band.Structure(); bs.BlockSizeX != 512 || bs.BlockSizeY != 512 {

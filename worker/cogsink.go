@@ -23,7 +23,7 @@ type rasterLayer struct {
 var rasterLayers = []rasterLayer{
 	// Deferred: finish clears the pixels of the regions under the minimum mapping unit.
 	{"change_class.tif", []uint8(nil), raster.COGOptions{NoData: float64(raster.ClassNotObserved), Resampling: "NEAREST", Deferred: true}},
-	{"dndvi.tif", []int16(nil), raster.COGOptions{NoData: float64(raster.DNDVINoData), Resampling: "AVERAGE", Scale: raster.DNDVIScale}},
+	{"dndvi.tif", []int16(nil), raster.COGOptions{NoData: float64(raster.DNDVINoData), Resampling: "AVERAGE", Scale: raster.DNDVIScale, NoPredictor: true}},
 	{"clear_before.tif", []uint8(nil), raster.COGOptions{NoData: 255, Resampling: "NEAREST"}},
 	{"clear_after.tif", []uint8(nil), raster.COGOptions{NoData: 255, Resampling: "NEAREST"}},
 }
