@@ -202,6 +202,9 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 	if p.ChunkRows <= 0 {
 		p.ChunkRows = 128
 	}
+	if p.MaskBuffer < 0 {
+		return nil, fmt.Errorf("detect: mask buffer %d: want 0 or more pixels", p.MaskBuffer)
+	}
 	progress := p.Progress
 	if progress == nil {
 		progress = func(string, float64) {}
@@ -419,7 +422,10 @@ func loadStrip(ctx context.Context, cb *chunkBuffers, before []*sceneReader, ca 
 				if b == iSCL && !r.hasSCL() {
 					continue
 				}
-				j := job{c: p.c, r: r, i: i, b: b, scl: scl[r]}
+				j := job{c: p.c, r: r, i: i, b: b}
+				if b < 4 { // the 10 m bands, whose masked tiles the SCL marks
+					j.scl = scl[r]
+				}
 				if b == iSCL {
 					j.done = make(chan struct{})
 					scl[r] = j.done
@@ -449,9 +455,12 @@ func loadStrip(ctx context.Context, cb *chunkBuffers, before []*sceneReader, ca 
 		go func() {
 			defer wg.Done()
 			for j := range next {
-				if err := loadBand(lctx, j.c, j.r, j.i, j.b, j.scl, j.done, col, row, w, h, n); err != nil {
+				if err := loadBand(lctx, j.c, j.r, j.i, j.b, j.scl, col, row, w, h, n); err != nil {
 					errs[t] = errors.Join(errs[t], err)
-					cancel()
+					cancel() // before the scene's spectral reads are released
+				}
+				if j.done != nil {
+					close(j.done)
 				}
 			}
 		}()
@@ -468,12 +477,9 @@ func loadStrip(ctx context.Context, cb *chunkBuffers, before []*sceneReader, ca 
 	return nil
 }
 
-// loadBand reads band b of scene i (reader r) of a period into c (see loadStrip). It waits
-// for scl when set, and closes done when set (after marking the masked tiles).
-func loadBand(ctx context.Context, c *chunkBuffers, r *sceneReader, i, b int, scl, done chan struct{}, col, row, w, h, n int) error {
-	if done != nil {
-		defer close(done)
-	}
+// loadBand reads band b of scene i (reader r) of a period into c (see loadStrip), after
+// scl is closed when it is set; the SCL band also marks the masked tiles.
+func loadBand(ctx context.Context, c *chunkBuffers, r *sceneReader, i, b int, scl chan struct{}, col, row, w, h, n int) error {
 	if scl != nil {
 		select {
 		case <-scl:
@@ -562,7 +568,7 @@ func (c *chunkBuffers) mask(i int, useSCL bool, w, h, buffer int, bad, tmp []boo
 		return
 	}
 	if c.sclLazy[i] {
-		maskSource(blue, red, nir, &c.sclSrc[i], w, h, buffer, &c.sclSrc[i].runs)
+		maskSource(blue, red, nir, &c.sclSrc[i], w, h, buffer)
 		return
 	}
 	scl, bad := c.scl[i][:n], bad[:n]

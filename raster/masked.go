@@ -17,27 +17,29 @@ const (
 // markMasked marks, for the full-resolution spectral bands of the scene, the tiles the
 // grid window at (col,row) of w x h touches and that are not marked yet: masked when the
 // SCL, whose tiles under the window were just read, masks all of their pixels. It runs
-// after the window's SCL read and before its spectral reads, on the goroutine of the SCL.
+// after the window's SCL read and before its spectral reads, on the goroutine of the SCL
+// (the spectral reads of the scene wait for it).
+//
+// Only scenes of one tile are marked: in an acquisition of several tiles each band takes,
+// pixel by pixel, the first tile with data, so near a tile's no-data edge the SCL and a
+// spectral band may come from different tiles.
 func (r *sceneReader) markMasked(col, row, w, h int) {
 	scl := r.bands[iSCL]
+	if len(scl) != 1 {
+		return
+	}
 	for b := range nSpectral {
-		parts := r.bands[b]
-		if len(parts) != len(scl) {
+		if len(r.bands[b]) != 1 {
 			return
 		}
-		for t, p := range parts {
-			if p.aligned == nil || p.aligned.k != 1 || p.tiles == nil {
-				continue
-			}
-			// A nodata SCL pixel (0) is filled from a later tile of the acquisition, so it
-			// masks only in the last.
-			p.tiles.markMasked(p.aligned, scl[t], col, row, w, h, t == len(parts)-1)
+		if p := r.bands[b][0]; p.aligned != nil && p.aligned.k == 1 && p.tiles != nil {
+			p.tiles.markMasked(p.aligned, scl[0], col, row, w, h)
 		}
 	}
 }
 
 // markMasked marks the tiles of c (the image of alignment a) under the grid window.
-func (c *tileCache) markMasked(a *alignment, scl *bandPart, col, row, w, h int, noDataMasks bool) {
+func (c *tileCache) markMasked(a *alignment, scl *bandPart, col, row, w, h int) {
 	if c.mark == nil {
 		c.mark = make([]uint8, c.img.across*c.img.down)
 	}
@@ -56,7 +58,7 @@ func (c *tileCache) markMasked(a *alignment, scl *bandPart, col, row, w, h int, 
 			// the tile's pixels, in grid pixels
 			gx0, gy0 := tx*img.tileW+a.ox, ty*img.tileH+a.oy
 			gx1, gy1 := min((tx+1)*img.tileW, img.width)+a.ox, min((ty+1)*img.tileH, img.height)+a.oy
-			if sclMasksAll(scl, gx0, gy0, gx1, gy1, noDataMasks) {
+			if sclMasksAll(scl, gx0, gy0, gx1, gy1) {
 				c.mark[k] = tileMasked
 			}
 		}
@@ -65,8 +67,8 @@ func (c *tileCache) markMasked(a *alignment, scl *bandPart, col, row, w, h int, 
 
 // sclMasksAll reports whether the SCL part masks every grid pixel of [gx0,gx1) x [gy0,gy1):
 // the part covers them, its tiles there are decoded and cached, and each class is one
-// masking always (invalid, or buffered: see sclCode; no data only when noDataMasks).
-func sclMasksAll(scl *bandPart, gx0, gy0, gx1, gy1 int, noDataMasks bool) bool {
+// masking always (invalid or buffered: see sclCode).
+func sclMasksAll(scl *bandPart, gx0, gy0, gx1, gy1 int) bool {
 	a, c := scl.aligned, scl.tiles
 	if a == nil || c == nil || c.img.bps != 1 || !a.covers(gx0, gy0, gx1-gx0, gy1-gy0) {
 		return false
@@ -87,7 +89,7 @@ func sclMasksAll(scl *bandPart, gx0, gy0, gx1, gy1 int, noDataMasks bool) bool {
 			x0, x1 := max(sx0, tx*img.tileW), min(sx1+1, (tx+1)*img.tileW)
 			off := (sy-ty*img.tileH)*img.tileW - tx*img.tileW
 			for _, v := range tile[off+x0 : off+x1] {
-				if sclCode[v] == 0 || v == 0 && !noDataMasks {
+				if sclCode[v] == 0 {
 					return false
 				}
 			}

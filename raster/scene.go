@@ -51,7 +51,8 @@ type Scene struct {
 // (strips, LZW, ...) is read with GDAL's RasterIO.
 // Otherwise (a tile of another UTM zone, a lon/lat file) the band goes through a warped VRT
 // that reprojects and resamples the same way.
-// A sceneReader's datasets are used by one goroutine per band at a time.
+// A sceneReader's datasets are used by one goroutine per band at a time; the goroutine of
+// the SCL also marks the masked tiles of the 10 m bands, before their reads (masked.go).
 type sceneReader struct {
 	scene Scene
 	bands [len(BandKeys)][]*bandPart // one part per tile

@@ -2,8 +2,8 @@ package raster
 
 import "fmt"
 
-// The cloud mask of a scene whose SCL is one 20 m tile read directly is computed from the
-// SCL at its own resolution: the classes are looked up and the buffer is grown over a
+// The cloud mask of a scene whose SCL is one tile read directly (20 m, on the grid's
+// lattice) is computed from the SCL at its own resolution: the classes are looked up and the buffer is grown over a
 // quarter of the pixels, and the SCL is never upsampled. The result is exactly the mask of
 // the upsampled SCL (tested): a run of buffered classes in a source row covers a run of
 // grid columns, which grows by the buffer in grid pixels; a grid row takes the grown rows
@@ -79,12 +79,12 @@ func (r *sceneReader) readClassSource(col, row, w, h int, cb *classBand) (bool, 
 
 // maskSource is the SCL part of mask for an SCL kept at source resolution: it sets to 0
 // the blue DN of the w x h window where red or NIR have no data, the SCL has no pixel or
-// an invalid class, or a buffered class lies within buffer pixels. runs is scratch.
-func maskSource(blue, red, nir []uint16, s *classBand, w, h, buffer int, runs *[][][2]int32) {
+// an invalid class, or a buffered class lies within buffer pixels.
+func maskSource(blue, red, nir []uint16, s *classBand, w, h, buffer int) {
 	// The runs of buffered classes of each source row, grown sideways by the buffer, in
 	// window columns [lo, hi).
 	var any uint8
-	rs := grow(runs, s.sh)
+	rs := grow(&s.runs, s.sh)
 	for sy := range s.sh {
 		src := s.src[sy*s.sw : (sy+1)*s.sw]
 		out := rs[sy][:0]

@@ -109,6 +109,9 @@ func chunkRequests(req jobs.DetectRequest, pl *plan, side int) []jobs.ChunkReque
 
 // chunkResult is what a chunk leaves for the merge, besides its rasters.
 type chunkResult struct {
+	// DNDVIScale is the step of the chunk's dndvi.tif: the merge copies raw values, so a
+	// chunk written by a worker of another scale (a deploy during a run) is refused.
+	DNDVIScale               float64
 	Index                    int
 	Window                   raster.Window
 	Regions                  []raster.Region // label i+1
@@ -205,7 +208,7 @@ func (p *Pipeline) chunk(ctx context.Context, c jobs.ChunkRequest, ws workspace,
 // its presence means the chunk is complete), into the workspace.
 func writeChunk(ctx context.Context, stage string, i int, win raster.Window, res *raster.Result, ws workspace) error {
 	w, hgt := win.Width, win.Height
-	cr := chunkResult{Index: i, Window: win, Regions: res.Regions, Observed: res.Observed, NotObserved: res.NotObserved,
+	cr := chunkResult{DNDVIScale: raster.DNDVIScale, Index: i, Window: win, Regions: res.Regions, Observed: res.Observed, NotObserved: res.NotObserved,
 		Top: make([]int32, w), Bottom: make([]int32, w), Left: make([]int32, hgt), Right: make([]int32, hgt),
 		Pixels: make([][]uint32, len(res.Regions))}
 	for r := range res.Regions {
@@ -303,6 +306,9 @@ func (p *Pipeline) merge(ctx context.Context, m jobs.MergeRequest, ws workspace,
 		}
 		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&chunks[i]); err != nil {
 			return nil, fmt.Errorf("merge: decode chunk %d: %w", i, err)
+		}
+		if sc := chunks[i].DNDVIScale; sc != raster.DNDVIScale {
+			return nil, fmt.Errorf("merge: chunk %d has dndvi scale %g, this worker writes %g: %w", i, sc, raster.DNDVIScale, ErrStaleChunk)
 		}
 		os.Remove(lp)
 	}

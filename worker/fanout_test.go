@@ -1,7 +1,10 @@
 package worker
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -163,5 +166,56 @@ func TestEnoughScenes(t *testing.T) {
 		if got := enough(len(masks), func(i int) []bool { return masks[i] }, in, tt.target); got != tt.want {
 			t.Errorf("target %d: %d scenes, want %d", tt.target, got, tt.want)
 		}
+	}
+}
+
+// A chunk result written with another dNDVI scale (a worker of another version) is
+// refused by the merge, as a permanent failure, instead of being mosaicked.
+func TestMergeRefusesStaleChunk(t *testing.T) {
+	s := scenes(t)
+	ctx := context.Background()
+	p := &Pipeline{}
+	req := request(t, s.AOIGeoJSON, s.Root, t.TempDir())
+	pl, err := p.plan(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks := chunkRequests(req, pl, 300)
+	ws, err := p.workspace(req.Output, chunks[0].Run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range chunks {
+		if _, err := p.chunk(ctx, c, ws, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Rewrite chunk 1's result as an older worker would have written it.
+	lp := filepath.Join(t.TempDir(), "c.gob")
+	if err := ws.get(ctx, chunkName(1, ".gob"), lp); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(lp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cr chunkResult
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&cr); err != nil {
+		t.Fatal(err)
+	}
+	cr.DNDVIScale = 1e-4
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(cr); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(lp, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.put(ctx, chunkName(1, ".gob"), lp); err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.merge(ctx, jobs.MergeRequest{Request: req, Run: chunks[0].Run, Before: chunks[0].Before, After: chunks[0].After, Count: len(chunks)}, ws, nil)
+	if !errors.Is(err, ErrStaleChunk) || !Permanent(err) {
+		t.Fatalf("merge: %v, want a permanent ErrStaleChunk", err)
 	}
 }

@@ -33,8 +33,13 @@ var ErrNoScenes = errors.New("no usable scenes")
 // scenes, a corrupt raster).
 func Permanent(err error) bool {
 	return errors.Is(err, jobs.ErrBadRequest) || errors.Is(err, aoi.ErrInvalid) ||
-		errors.Is(err, ErrNoScenes) || errors.Is(err, raster.ErrCorrupt) || errors.Is(err, stac.ErrPermanent)
+		errors.Is(err, ErrNoScenes) || errors.Is(err, raster.ErrCorrupt) || errors.Is(err, stac.ErrPermanent) ||
+		errors.Is(err, ErrStaleChunk)
 }
+
+// ErrStaleChunk marks a chunk result written by a worker whose outputs differ from this
+// one's (a deploy during a fanned-out run): the merge cannot mix them; run the request again.
+var ErrStaleChunk = errors.New("chunk written by another version of the worker")
 
 // Store is what the pipeline needs from object storage: read catalogs, publish outputs.
 type Store interface {
