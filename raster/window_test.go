@@ -187,8 +187,7 @@ func TestDetectLazySWIRMatchesUpsampled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(lazy.Class, full.Class) || !slices.Equal(lazy.DNDVI, full.DNDVI) ||
-		!slices.Equal(lazy.ClearBefore, full.ClearBefore) || !slices.Equal(lazy.ClearAfter, full.ClearAfter) {
+	if !sameRasters(lazy, full) {
 		t.Fatal("rasters differ between interpolated-on-demand and upsampled SWIR bands")
 	}
 	if len(lazy.Regions) != len(full.Regions) || len(lazy.Regions) == 0 {
@@ -273,8 +272,7 @@ func TestDetectSkipsMaskedTiles(t *testing.T) {
 	if full.MaskedTiles != 0 {
 		t.Fatalf("%d masked tiles with every band read through GDAL", full.MaskedTiles)
 	}
-	if !slices.Equal(skipped.Class, full.Class) || !slices.Equal(skipped.DNDVI, full.DNDVI) ||
-		!slices.Equal(skipped.ClearBefore, full.ClearBefore) || !slices.Equal(skipped.ClearAfter, full.ClearAfter) {
+	if !sameRasters(skipped, full) {
 		t.Fatal("rasters differ when masked tiles are not decoded")
 	}
 	if len(skipped.Regions) != len(full.Regions) || len(full.Regions) == 0 {
@@ -285,4 +283,10 @@ func TestDetectSkipsMaskedTiles(t *testing.T) {
 			t.Fatalf("region %d differs: %+v, want %+v", i+1, skipped.Regions[i], full.Regions[i])
 		}
 	}
+}
+
+// sameRasters tells whether two results have the same class, dNDVI and clear rasters.
+func sameRasters(a, b *raster.Result) bool {
+	return slices.Equal(a.Class, b.Class) && slices.Equal(a.DNDVI, b.DNDVI) &&
+		slices.Equal(a.ClearBefore, b.ClearBefore) && slices.Equal(a.ClearAfter, b.ClearAfter)
 }

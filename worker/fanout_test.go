@@ -27,28 +27,11 @@ func TestFanOutMatchesSingleRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := request(t, s.AOIGeoJSON, s.Root, chunked)
-	pl, err := p.plan(ctx, req)
-	if err != nil {
-		t.Fatal(err)
+	mr, ws := runChunks(t, p, req)
+	if mr.Count < 9 {
+		t.Fatalf("%d chunks", mr.Count)
 	}
-	chunks := chunkRequests(req, pl, 300)
-	ws, err := p.workspace(req.Output, chunks[0].Run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(chunks) < 9 {
-		t.Fatalf("%d chunks", len(chunks))
-	}
-	for _, c := range chunks {
-		done, err := p.chunk(ctx, c, ws, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if done != c.Index+1 {
-			t.Fatalf("chunk %d: %d chunks done", c.Index, done)
-		}
-	}
-	sum2, err := p.merge(ctx, jobs.MergeRequest{Request: req, Run: chunks[0].Run, Before: chunks[0].Before, After: chunks[0].After, Count: len(chunks)}, ws, nil)
+	sum2, err := p.merge(ctx, mr, ws, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,21 +158,7 @@ func TestMergeRefusesStaleChunk(t *testing.T) {
 	s := scenes(t)
 	ctx := context.Background()
 	p := &Pipeline{}
-	req := request(t, s.AOIGeoJSON, s.Root, t.TempDir())
-	pl, err := p.plan(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chunks := chunkRequests(req, pl, 300)
-	ws, err := p.workspace(req.Output, chunks[0].Run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range chunks {
-		if _, err := p.chunk(ctx, c, ws, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	mr, ws := runChunks(t, p, request(t, s.AOIGeoJSON, s.Root, t.TempDir()))
 	// Rewrite chunk 1's result as an older worker would have written it.
 	lp := filepath.Join(t.TempDir(), "c.gob")
 	if err := ws.get(ctx, chunkName(1, ".gob"), lp); err != nil {
@@ -214,8 +183,34 @@ func TestMergeRefusesStaleChunk(t *testing.T) {
 	if err := ws.put(ctx, chunkName(1, ".gob"), lp); err != nil {
 		t.Fatal(err)
 	}
-	_, err = p.merge(ctx, jobs.MergeRequest{Request: req, Run: chunks[0].Run, Before: chunks[0].Before, After: chunks[0].After, Count: len(chunks)}, ws, nil)
+	_, err = p.merge(ctx, mr, ws, nil)
 	if !errors.Is(err, ErrStaleChunk) || !Permanent(err) {
 		t.Fatalf("merge: %v, want a permanent ErrStaleChunk", err)
 	}
+}
+
+// runChunks runs every chunk of req (300 px) in turn, checking each one's count of chunks
+// done, and returns the merge request and the run's workspace.
+func runChunks(t *testing.T, p *Pipeline, req jobs.DetectRequest) (jobs.MergeRequest, workspace) {
+	t.Helper()
+	ctx := context.Background()
+	pl, err := p.plan(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks := chunkRequests(req, pl, 300)
+	ws, err := p.workspace(req.Output, chunks[0].Run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range chunks {
+		done, err := p.chunk(ctx, c, ws, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done != c.Index+1 {
+			t.Fatalf("chunk %d: %d chunks done", c.Index, done)
+		}
+	}
+	return jobs.MergeRequest{Request: req, Run: chunks[0].Run, Before: chunks[0].Before, After: chunks[0].After, Count: len(chunks)}, ws
 }
