@@ -257,17 +257,11 @@ func tiledSource[T uint8 | uint16](a *alignment, c *tileCache, d []T, scratch *[
 
 // upsampleNearest copies each grid pixel from the source pixel that contains it.
 func upsampleNearest[T uint8 | uint16](dst, src []T, a *alignment, col, row, w, h, sx0, sy0, sw, sh int) {
-	xs := make([]int, w) // source column per grid column, -1 outside
-	for x := range xs {
-		sx := floorDiv(col+x-a.ox, a.k) - sx0
-		if sx < 0 || sx >= sw {
-			sx = -1
-		}
-		xs[x] = sx
-	}
-	for y := 0; y < h; y++ {
-		sy := floorDiv(row+y-a.oy, a.k) - sy0
-		if sy < 0 || sy >= sh {
+	var xs, ys []int
+	nearestSource(&xs, col, a.ox, a.k, w, sx0, sw)
+	nearestSource(&ys, row, a.oy, a.k, h, sy0, sh)
+	for y, sy := range ys {
+		if sy < 0 {
 			continue
 		}
 		srow := src[sy*sw : (sy+1)*sw]
@@ -277,6 +271,20 @@ func upsampleNearest[T uint8 | uint16](dst, src []T, a *alignment, col, row, w, 
 				drow[x] = srow[sx]
 			}
 		}
+	}
+}
+
+// nearestSource sets *idx to the n grid columns (or rows) from start: for each, the index
+// in the source window from s0 of sn pixels of the source pixel containing it, or -1
+// outside (origin: the source's first pixel in grid pixels; k grid pixels per source pixel).
+func nearestSource(idx *[]int, start, origin, k, n, s0, sn int) {
+	*idx = grow(idx, n)
+	for i := range *idx {
+		s := floorDiv(start+i-origin, k) - s0
+		if s < 0 || s >= sn {
+			s = -1
+		}
+		(*idx)[i] = s
 	}
 }
 

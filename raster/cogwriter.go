@@ -946,6 +946,11 @@ func (e *cogEngine[T]) downsample(dst, src []T, w, n, ow, y0, y1 int) {
 			}
 			continue
 		}
+		both := [2][]T{r0, r1}
+		rows := both[:1]
+		if twoRows {
+			rows = both[:2]
+		}
 		var win [4]T
 		for x := range d {
 			c := 2 * x
@@ -968,24 +973,10 @@ func (e *cogEngine[T]) downsample(dst, src []T, w, n, ow, y0, y1 int) {
 					continue
 				}
 			}
-			k := 0
-			if v := r0[c]; v == v && v != nd {
-				win[k] = v
-				k++
-			}
-			if c+1 < w {
-				if v := r0[c+1]; v == v && v != nd {
-					win[k] = v
-					k++
-				}
-			}
-			if twoRows {
-				if v := r1[c]; v == v && v != nd {
-					win[k] = v
-					k++
-				}
-				if c+1 < w {
-					if v := r1[c+1]; v == v && v != nd {
+			k := 0 // the valid pixels of the window, in row order
+			for _, r := range rows {
+				for _, v := range r[c:min(c+2, w)] {
+					if v == v && v != nd {
 						win[k] = v
 						k++
 					}

@@ -338,8 +338,10 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	for _, r := range append(before[:len(before):len(before)], after...) {
-		res.MaskedTiles += r.maskedTiles()
+	for _, rs := range [][]*sceneReader{before, after} {
+		for _, r := range rs {
+			res.MaskedTiles += r.maskedTiles()
+		}
 	}
 	progress("regions", 0)
 	regions(res, recs, p.MinPixels, p.KeepEdgeRegions, before, after)

@@ -3,11 +3,11 @@ package raster
 import "fmt"
 
 // The cloud mask of a scene whose SCL is one tile read directly (20 m, on the grid's
-// lattice) is computed from the SCL at its own resolution: the classes are looked up and the buffer is grown over a
-// quarter of the pixels, and the SCL is never upsampled. The result is exactly the mask of
-// the upsampled SCL (tested): a run of buffered classes in a source row covers a run of
-// grid columns, which grows by the buffer in grid pixels; a grid row takes the grown rows
-// of the source rows under the grid rows within the buffer.
+// lattice) is computed from the SCL at its own resolution: the classes are looked up and
+// the buffer is grown over a quarter of the pixels, and the SCL is never upsampled. The
+// result is exactly the mask of the upsampled SCL (tested): a run of buffered classes in a
+// source row covers a run of grid columns, which grows by the buffer in grid pixels; a
+// grid row takes the grown rows of the source rows under the grid rows within the buffer.
 
 // classBand is a class band (SCL) kept at its source resolution over a grid window, with
 // the nearest source column and row of each window column and row (-1 outside the
@@ -25,18 +25,8 @@ type classBand struct {
 func (a *alignment) readClassSource(c *tileCache, col, row, w, h int, cb *classBand) error {
 	sx0, sy0, sx1, sy1 := a.srcWindow(col, row, w, h, true)
 	cb.sw, cb.sh = max(0, sx1-sx0+1), max(0, sy1-sy0+1)
-	taps := func(n *[]int, start, off, size, s0, sn int) {
-		*n = grow(n, size)
-		for i := range *n {
-			s := floorDiv(start+i-off, a.k) - s0
-			if s < 0 || s >= sn {
-				s = -1
-			}
-			(*n)[i] = s
-		}
-	}
-	taps(&cb.nx, col, a.ox, w, sx0, cb.sw)
-	taps(&cb.ny, row, a.oy, h, sy0, cb.sh)
+	nearestSource(&cb.nx, col, a.ox, a.k, w, sx0, cb.sw)
+	nearestSource(&cb.ny, row, a.oy, a.k, h, sy0, cb.sh)
 	cb.lo, cb.hi = grow(&cb.lo, cb.sw), grow(&cb.hi, cb.sw)
 	for x := w - 1; x >= 0; x-- {
 		if s := cb.nx[x]; s >= 0 {

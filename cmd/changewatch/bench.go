@@ -493,7 +493,7 @@ func printBench(w io.Writer, rep *BenchReport) {
 	for _, s := range rep.Steps {
 		runs := ""
 		if len(s.RunsWallS) > 1 {
-			runs = strings.Trim(strings.Join(strings.Fields(fmt.Sprintf("%.2f", s.RunsWallS)), " "), "[]")
+			runs = strings.Trim(fmt.Sprintf("%.2f", s.RunsWallS), "[]") // "[8.47 8.31]"
 		}
 		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.0f\t%.1f\t%s\t\n", s.Name, s.WallS, s.CPUS, s.PeakRSSMiB, s.MpxPerS, runs)
 	}
