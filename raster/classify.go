@@ -34,12 +34,39 @@ type Indices struct {
 	NDVI, NBR, MNDWI, BSI float32
 }
 
-func nd(a, b float32) float32 {
-	if s := a + b; s != 0 {
-		return (a - b) / s
+// nd is the normalized difference (a-b)/(a+b), 0 when a+b is 0.
+func nd(a, b float32) float32 { return ratio(a-b, a+b) }
+
+// ratio is a normalized difference from its numerator and sum (nd's value).
+func ratio(num, sum float32) float32 {
+	if sum != 0 {
+		return num / sum
 	}
 	return 0
 }
+
+// ndDiff is ratio(num1, sum1) - ratio(num0, sum0) in one division.
+func ndDiff(num1, sum1, num0, sum0 float32) float32 {
+	if sum1 == 0 || sum0 == 0 {
+		return ratio(num1, sum1) - ratio(num0, sum0)
+	}
+	return (num1*sum0 - num0*sum1) / (sum1 * sum0)
+}
+
+// Detect's shortcuts compare normalized differences with thresholds without dividing
+// (num/sum against t is num against t*sum when sum > 0) and are conservative by ndMargin:
+// a pixel within rounding of a threshold goes on to Rules.Classify, which compares the
+// divided indices.
+const ndMargin = 1e-4
+
+// below reports that ratio(num, sum) is certainly below t.
+func below(num, sum, t float32) bool { return sum > 0 && num < (t-ndMargin)*sum }
+
+// above reports that ratio(num, sum) is certainly at or above t.
+func above(num, sum, t float32) bool { return sum > 0 && num >= (t+ndMargin)*sum }
+
+// ndAbove reports that nd(a, b) is certainly at or above t.
+func ndAbove(a, b, t float32) bool { return above(a-b, a+b, t) }
 
 // Index computes
 //   - NDVI  = (NIR-Red)/(NIR+Red)                       (Rouse et al. 1974)

@@ -68,14 +68,19 @@ const (
 // quantizeDNDVI returns the raw value of a dNDVI (NaN: nodata), rounded half away from
 // zero.
 func quantizeDNDVI(v float32) int16 {
-	if v != v {
-		return DNDVINoData
-	}
 	f := v * (1 / DNDVIScale)
-	if f >= 0 {
-		return int16(min(f+0.5, math.MaxInt16))
+	if !(f > -math.MaxInt16 && f < math.MaxInt16) { // NaN or out of range: rare
+		switch {
+		case f != f:
+			return DNDVINoData
+		case f > 0:
+			return math.MaxInt16
+		}
+		return -math.MaxInt16
 	}
-	return int16(max(f-0.5, -math.MaxInt16))
+	// f + 0.5 with f's sign, truncated: no branch on the sign, which is noise
+	half := math.Float32frombits(math.Float32bits(f)&(1<<31) | math.Float32bits(0.5))
+	return int16(f + half)
 }
 
 // Window is a pixel rectangle of a grid.
@@ -324,7 +329,7 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 		if aoiMask != nil {
 			stripAOI = rasterizeInto(aoiMask, wg.Sub(0, out.Row, w, h), p.AOI)
 		}
-		recs = p.classifyParallel(res, &out, stripAOI, st.cb, st.ca, after, win, row, h, row-st.r0, win.Col-c0, c1-c0, recs)
+		recs = p.classifyParallel(res, &out, stripAOI, st.cb, st.ca, win, row, h, row-st.r0, win.Col-c0, c1-c0, recs)
 		free <- st
 		if p.Rows != nil {
 			n := h * w
@@ -596,53 +601,72 @@ func (c *chunkBuffers) mask(i int, useSCL bool, w, h, buffer int, bad, tmp []boo
 	}
 }
 
-// refl returns band b's reflectance of scene i at pixel j (b < 4: the 10 m bands).
-func (c *chunkBuffers) refl(i, b, j int) float32 {
-	return (float32(c.dn[i][b][j]) - c.off[i]) * c.scale[i]
+// sceneRow views one buffer row of a scene's bands: classifyRows looks its pixels up by
+// buffer column, with no per-pixel indirection through the chunk buffers.
+type sceneRow struct {
+	dn         [nSpectral][]uint16 // a SWIR band's is nil when it is kept at 20 m (lazy)
+	lazy       *[2]lazyBand
+	off, scale float32
 }
 
-// swirRefl returns SWIR band s's (0 swir16, 1 swir22) reflectance of scene i at pixel j,
-// which is (x, y) of the buffer.
-func (c *chunkBuffers) swirRefl(i, s, j, x, y int) float32 {
-	var v uint16
-	if c.lazy[i][s] {
-		v = c.swir[i][s].at(x, y)
-	} else {
-		v = c.dn[i][4+s][j]
+// refl is the reflectance of digital number v.
+func (s *sceneRow) refl(v uint16) float32 { return (float32(v) - s.off) * s.scale }
+
+// swirRefl returns SWIR band i's (0 swir16, 1 swir22) reflectance at buffer pixel (x, y),
+// y being the row s views.
+func (s *sceneRow) swirRefl(i, x, y int) float32 {
+	if d := s.dn[4+i]; d != nil {
+		return s.refl(d[x])
 	}
-	return (float32(v) - c.off[i]) * c.scale[i]
+	return s.refl(s.lazy[i].at(x, y))
 }
 
-// spectrum returns scene i's reflectances at pixel j, which is (x, y) of the buffer.
-func (c *chunkBuffers) spectrum(i, j, x, y int) Spectrum {
-	return Spectrum{c.refl(i, 0, j), c.refl(i, 1, j), c.refl(i, 2, j), c.refl(i, 3, j),
-		c.swirRefl(i, 0, j, x, y), c.swirRefl(i, 1, j, x, y)}
+// spectrum returns the reflectances at buffer pixel (x, y), y being the row s views.
+func (s *sceneRow) spectrum(x, y int) Spectrum {
+	return Spectrum{s.refl(s.dn[0][x]), s.refl(s.dn[1][x]), s.refl(s.dn[2][x]), s.refl(s.dn[3][x]),
+		s.swirRefl(0, x, y), s.swirRefl(1, x, y)}
 }
 
-// pick chooses the composite's observation of pixel j: among the clear observations, the
-// one whose blue reflectance is the lower median (a medoid-like choice: all bands come
-// from one real observation, and ties lean to the darker, less hazy one; cf. Flood 2013,
-// "Seasonal composite Landsat TM/ETM+ images using the medoid"). It returns the scene
+// rowViews sets rs to every scene's view of buffer row y (the buffers are bw pixels wide).
+func (c *chunkBuffers) rowViews(rs []sceneRow, y, bw int) []sceneRow {
+	rs = rs[:0]
+	for i := range c.dn {
+		s := sceneRow{lazy: &c.swir[i], off: c.off[i], scale: c.scale[i]}
+		for b := range nSpectral {
+			if b < 4 || !c.lazy[i][b-4] {
+				s.dn[b] = c.dn[i][b][y*bw : (y+1)*bw]
+			}
+		}
+		rs = append(rs, s)
+	}
+	return rs
+}
+
+// pick chooses the composite's observation at column x of the scenes' rows: among the
+// clear observations, the one whose blue reflectance is the lower median (a medoid-like
+// choice: all bands come from one real observation, and ties lean to the darker, less
+// hazy one; cf. Flood 2013, "Seasonal composite Landsat TM/ETM+ images using the
+// medoid"). Uniform says every scene has the same offset and scale. It returns the scene
 // (-1 when none is clear), the number of clear observations and their bit set.
-func (c *chunkBuffers) pick(j int) (int, int, uint32) {
-	if c.uniform {
-		switch len(c.dn) {
+func pick(rs []sceneRow, uniform bool, x int) (int, int, uint32) {
+	if uniform {
+		switch len(rs) {
 		case 2:
-			return c.pick2(j)
+			return pick2(rs[0].dn[0][x], rs[1].dn[0][x])
 		case 3:
-			return c.pick3(j)
+			return pick3(rs[0].dn[0][x], rs[1].dn[0][x], rs[2].dn[0][x])
 		}
 	}
 	var keys [MaxScenesPerPeriod]float32
 	var ids [MaxScenesPerPeriod]int8
 	n := 0
 	var bits uint32
-	for i := range c.dn {
-		v := c.dn[i][0][j]
+	for i := range rs {
+		v := rs[i].dn[0][x]
 		if v == 0 { // not clear
 			continue
 		}
-		key := (float32(v) - c.off[i]) * c.scale[i]
+		key := rs[i].refl(v)
 		m := n // insertion: a handful of scenes, equal keys keep scene order
 		for m > 0 && keys[m-1] > key {
 			keys[m], ids[m] = keys[m-1], ids[m-1]
@@ -658,21 +682,20 @@ func (c *chunkBuffers) pick(j int) (int, int, uint32) {
 	return int(ids[(n-1)/2]), n, bits
 }
 
-// dnKey packs scene i's blue DN at j with i below it, so that keys order by DN then scene
+// dnKey packs scene i's blue DN v with i below it, so that keys order by DN then scene
 // (the order pick's insertion keeps); not clear is the largest key.
-func (c *chunkBuffers) dnKey(i, j int) (uint32, uint32) {
-	v := uint32(c.dn[i][0][j])
+func dnKey(v uint16, i uint32) (uint32, uint32) {
 	if v == 0 {
 		return math.MaxUint32, 0
 	}
-	return v<<8 | uint32(i), 1
+	return uint32(v)<<8 | i, 1
 }
 
-// pick2 is pick for two scenes of equal scaling, without data-dependent branches on the
-// order: the lower median of one or two clear observations is the smaller.
-func (c *chunkBuffers) pick2(j int) (int, int, uint32) {
-	a, ca := c.dnKey(0, j)
-	b, cb := c.dnKey(1, j)
+// pick2 is pick for two scenes of equal scaling (blue DNs v0, v1), without data-dependent
+// branches on the order: the lower median of one or two clear observations is the smaller.
+func pick2(v0, v1 uint16) (int, int, uint32) {
+	a, ca := dnKey(v0, 0)
+	b, cb := dnKey(v1, 1)
 	n := int(ca + cb)
 	if n == 0 {
 		return -1, 0, 0
@@ -682,10 +705,10 @@ func (c *chunkBuffers) pick2(j int) (int, int, uint32) {
 
 // pick3 is pick for three scenes of equal scaling: a three-element sorting network; the
 // lower median is the middle key with three clear observations, else the smallest.
-func (c *chunkBuffers) pick3(j int) (int, int, uint32) {
-	a, ca := c.dnKey(0, j)
-	b, cb := c.dnKey(1, j)
-	d, cd := c.dnKey(2, j)
+func pick3(v0, v1, v2 uint16) (int, int, uint32) {
+	a, ca := dnKey(v0, 0)
+	b, cb := dnKey(v1, 1)
+	d, cd := dnKey(v2, 2)
 	n := int(ca + cb + cd)
 	if n == 0 {
 		return -1, 0, 0
@@ -709,7 +732,7 @@ type classified struct {
 // classifyParallel classifies rows [row,row+h) of a loaded chunk on every core: the rows
 // are split at multiples of the quicklook's cell height, so each goroutine writes its own
 // pixels and quicklook cells; records come back in raster order.
-func (p *DetectParams) classifyParallel(res *Result, out *Rows, aoiMask []bool, cb, ca *chunkBuffers, after []*sceneReader, win Window, row, h, rowOff, colOff, bw int, recs []pixelRec) []pixelRec {
+func (p *DetectParams) classifyParallel(res *Result, out *Rows, aoiMask []bool, cb, ca *chunkBuffers, win Window, row, h, rowOff, colOff, bw int, recs []pixelRec) []pixelRec {
 	step := res.Quicklook.step
 	n := runtime.GOMAXPROCS(0)
 	per := max(step, (h+n-1)/n/step*step)
@@ -729,7 +752,7 @@ func (p *DetectParams) classifyParallel(res *Result, out *Rows, aoiMask []bool, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			parts[i] = p.classifyRows(res, out, aoiMask, cb, ca, after, win, row, b[0], b[1], rowOff, colOff, bw)
+			parts[i] = p.classifyRows(res, out, aoiMask, cb, ca, win, row, b[0], b[1], rowOff, colOff, bw)
 		}()
 	}
 	wg.Wait()
@@ -744,7 +767,7 @@ func (p *DetectParams) classifyParallel(res *Result, out *Rows, aoiMask []bool, 
 // classifyRows classifies rows [row+y0,row+y1) (grid rows) of the window. The chunk
 // buffers are bw pixels wide; window column 0 is buffer column colOff, grid row `row` is
 // buffer row rowOff.
-func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca *chunkBuffers, after []*sceneReader, win Window, row, y0, y1, rowOff, colOff, bw int) classified {
+func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca *chunkBuffers, win Window, row, y0, y1, rowOff, colOff, bw int) classified {
 	var out classified
 	w := win.Width
 	rules := &p.Rules
@@ -757,65 +780,78 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 	// With an after NDVI at or above onlyBurn, neither the water nor the bare-soil rule can
 	// fire (see Rules.Classify): only the burn rule is left to test.
 	onlyBurn := max(rules.WaterNDVI, rules.BareNDVI)
+	var rb, ra []sceneRow
 	for y := y0; y < y1; y++ {
+		by := rowOff + y
+		rb, ra = cb.rowViews(rb, by, bw), ca.rowViews(ra, by, bw)
+		k0 := y * w // the row in the strip
+		oc, od := o.Class[k0:k0+w], o.DNDVI[k0:k0+w]
+		ob, oa := o.ClearBefore[k0:k0+w], o.ClearAfter[k0:k0+w]
+		var inAOI []bool
+		if aoiMask != nil {
+			inAOI = aoiMask[k0 : k0+w]
+		}
+		idx0 := (row - win.Row + y) * w // the row in the window
 		cellRow := (row + y) / q.step * q.w
 		// The quicklook's colours average one row of pixels per cell row.
 		sampleRow := (row+y)%q.step == q.step/2 || q.step == 1
-		for x := 0; x < w; x++ {
-			k := y*w + x // in the strip
-			idx := (row-win.Row+y)*w + x
-			bx, by := colOff+x, rowOff+y
-			j := by*bw + bx
-			if aoiMask != nil && !aoiMask[k] {
-				o.Class[k], o.DNDVI[k], o.ClearBefore[k], o.ClearAfter[k] = ClassNotObserved, DNDVINoData, 0, 0
+		for x := range w {
+			if inAOI != nil && !inAOI[x] {
+				oc[x], od[x], ob[x], oa[x] = ClassNotObserved, DNDVINoData, 0, 0
 				continue
 			}
-			kb, nb, bb := cb.pick(j)
-			ka, na, ba := ca.pick(j)
-			o.ClearBefore[k], o.ClearAfter[k] = uint8(nb), uint8(na)
+			bx := colOff + x
+			kb, nb, bb := pick(rb, cb.uniform, bx)
+			ka, na, ba := pick(ra, ca.uniform, bx)
+			ob[x], oa[x] = uint8(nb), uint8(na)
 			if nb < minClear || na < minClear {
-				o.Class[k], o.DNDVI[k] = ClassNotObserved, DNDVINoData
+				oc[x], od[x] = ClassNotObserved, DNDVINoData
 				out.notObserved++
 				continue
 			}
 			out.observed++
-			// NDVI first: most pixels stop there or at the burn test below.
-			ndviB := nd(cb.refl(kb, 3, j), cb.refl(kb, 2, j))
-			ndviA := nd(ca.refl(ka, 3, j), ca.refl(ka, 2, j))
-			o.DNDVI[k] = quantizeDNDVI(ndviA - ndviB)
+			sb, sa := &rb[kb], &ra[ka]
+			// NDVI first: most pixels stop there or at the burn test below. The NDVIs are
+			// kept as fractions (nd's numerator and sum): their difference takes one
+			// division, and the tests against thresholds none.
+			redB, nirB := sb.refl(sb.dn[2][bx]), sb.refl(sb.dn[3][bx])
+			redA, nirA := sa.refl(sa.dn[2][bx]), sa.refl(sa.dn[3][bx])
+			numB, sumB := nirB-redB, nirB+redB
+			numA, sumA := nirA-redA, nirA+redA
+			od[x] = quantizeDNDVI(ndDiff(numA, sumA, numB, sumB))
 			if sampleRow {
-				q.addRGB(cellRow+cellX[x], cb, kb, ca, ka, j)
+				q.addRGB(cellRow+cellX[x], sb, sa, bx)
 			}
-			o.Class[k] = ClassNone
-			if ndviB < rules.VegBefore {
+			oc[x] = ClassNone
+			if below(numB, sumB, rules.VegBefore) {
 				continue // not vegetated before: no change the rules know
 			}
-			if ndviA >= onlyBurn && (ca.refl(ka, 2, j) >= rules.BurnRed ||
-				nd(ca.refl(ka, 3, j), ca.swirRefl(ka, 1, j, bx, by)) >= rules.BurnNBR) {
+			if above(numA, sumA, onlyBurn) && (redA >= rules.BurnRed ||
+				ndAbove(nirA, sa.swirRefl(1, bx, by), rules.BurnNBR)) {
 				continue // still green after, and not a dark low-NBR burn: no change
 			}
-			sb, sa := cb.spectrum(kb, j, bx, by), ca.spectrum(ka, j, bx, by)
-			ib, ia := sb.Index(), sa.Index()
-			cls, str := rules.Classify(&sb, &sa, &ib, &ia)
+			specB, specA := sb.spectrum(bx, by), sa.spectrum(bx, by)
+			ib, ia := specB.Index(), specA.Index()
+			cls, str := rules.Classify(&specB, &specA, &ib, &ia)
 			if cls == ClassNone {
 				continue
 			}
-			o.Class[k] = cls
+			oc[x] = cls
 			// Agreement over time: how many clear after-observations show the same change
 			// on their own (GLAD-style confirmation: seen twice is stronger than once).
 			agree := 0
-			for i := range after {
-				if ca.dn[i][0][j] != 0 { // clear
-					s := ca.spectrum(i, j, bx, by)
+			for i := range ra {
+				if ra[i].dn[0][bx] != 0 { // clear
+					s := ra[i].spectrum(bx, by)
 					is := s.Index()
-					if c, _ := rules.Classify(&sb, &s, &ib, &is); c == cls {
+					if c, _ := rules.Classify(&specB, &s, &ib, &is); c == cls {
 						agree++
 					}
 				}
 			}
 			conf := str * (0.5 + 0.5*float32(agree)/float32(max(na, 2)))
 			out.recs = append(out.recs, pixelRec{
-				idx: uint32(idx), conf: conf, dndvi: ia.NDVI - ib.NDVI, dnbr: ib.NBR - ia.NBR,
+				idx: uint32(idx0 + x), conf: conf, dndvi: ia.NDVI - ib.NDVI, dnbr: ib.NBR - ia.NBR,
 				dmndwi: ia.MNDWI - ib.MNDWI, dbsi: ia.BSI - ib.BSI,
 				bits: bb | ba<<16, nb: uint8(nb), na: uint8(na), cls: cls,
 			})

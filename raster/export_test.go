@@ -53,7 +53,7 @@ func (k *KernelStrip) Mask() {
 // Classify composites both periods, computes the indices and applies the rules on one
 // goroutine; it returns the change records' pixel indices and classes.
 func (k *KernelStrip) Classify() ([]uint32, []uint8) {
-	c := k.p.classifyRows(k.res, &k.out, nil, k.cb, k.ca, k.after, Window{0, 0, k.w, k.h}, 0, 0, k.h, 0, 0, k.w)
+	c := k.p.classifyRows(k.res, &k.out, nil, k.cb, k.ca, Window{0, 0, k.w, k.h}, 0, 0, k.h, 0, 0, k.w)
 	idx, cls := make([]uint32, len(c.recs)), make([]uint8, len(c.recs))
 	for i, r := range c.recs {
 		idx[i], cls[i] = r.idx, r.cls
@@ -63,7 +63,7 @@ func (k *KernelStrip) Classify() ([]uint32, []uint8) {
 
 // ClassifyParallel is Classify on every core.
 func (k *KernelStrip) ClassifyParallel() int {
-	recs := k.p.classifyParallel(k.res, &k.out, nil, k.cb, k.ca, k.after, Window{0, 0, k.w, k.h}, 0, k.h, 0, 0, k.w, nil)
+	recs := k.p.classifyParallel(k.res, &k.out, nil, k.cb, k.ca, Window{0, 0, k.w, k.h}, 0, k.h, 0, 0, k.w, nil)
 	return len(recs)
 }
 

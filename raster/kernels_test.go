@@ -1,6 +1,7 @@
 package raster
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -294,20 +295,17 @@ func TestUpsampleBilinear2(t *testing.T) {
 // insertion path on every pattern of clear / not clear and ties.
 func TestPickMatchesInsertion(t *testing.T) {
 	for _, n := range []int{2, 3} {
-		c := &chunkBuffers{off: make([]float32, n), scale: make([]float32, n), dn: make([][nSpectral][]uint16, n)}
-		vals := []uint16{0, 5, 7, 7, 9}
-		var cases int
-		for i := range n {
-			c.off[i], c.scale[i] = 1000, 1e-4
-			c.dn[i][0] = make([]uint16, 0, 125)
+		rs := make([]sceneRow, n) // one row holding every case
+		for i := range rs {
+			rs[i].off, rs[i].scale = 1000, 1e-4
 		}
+		vals := []uint16{0, 5, 7, 7, 9}
 		var rec func(i int, cur []uint16)
 		rec = func(i int, cur []uint16) {
 			if i == n {
 				for s := range n {
-					c.dn[s][0] = append(c.dn[s][0], cur[s])
+					rs[s].dn[0] = append(rs[s].dn[0], cur[s])
 				}
-				cases++
 				return
 			}
 			for _, v := range vals {
@@ -315,13 +313,11 @@ func TestPickMatchesInsertion(t *testing.T) {
 			}
 		}
 		rec(0, nil)
-		for j := range cases {
-			c.uniform = true
-			k1, n1, b1 := c.pick(j)
-			c.uniform = false
-			k2, n2, b2 := c.pick(j)
+		for x := range rs[0].dn[0] {
+			k1, n1, b1 := pick(rs, true, x)
+			k2, n2, b2 := pick(rs, false, x)
 			if k1 != k2 || n1 != n2 || b1 != b2 {
-				t.Fatalf("%d scenes, pixel %d: pick (%d,%d,%b), insertion (%d,%d,%b)", n, j, k1, n1, b1, k2, n2, b2)
+				t.Fatalf("%d scenes, pixel %d: pick (%d,%d,%b), insertion (%d,%d,%b)", n, x, k1, n1, b1, k2, n2, b2)
 			}
 		}
 	}
@@ -354,6 +350,65 @@ func TestDilateMatchesBruteForce(t *testing.T) {
 			if m[i] != want[i] {
 				t.Fatalf("%dx%d r=%d: pixel %d is %v, want %v", tc.w, tc.h, tc.r, i, m[i], want[i])
 			}
+		}
+	}
+}
+
+// TestNDShortcuts checks the division-free threshold tests against the divided index:
+// below and above may only answer what nd's quotient confirms. Every reflectance pair of
+// Detect's DNs (offset 1000, scale 1e-4) within a few DNs of each threshold is tried,
+// where rounding decides; ndDiff must stay within rounding of the two quotients.
+func TestNDShortcuts(t *testing.T) {
+	refl := func(dn int) float32 { return (float32(dn) - 1000) * 1e-4 }
+	var decided, total int
+	for _, th := range []float32{DefaultRules.VegBefore, DefaultRules.BareNDVI, DefaultRules.BurnNBR, -0.2, 0} {
+		for db := 1001; db < 12000; db++ {
+			b := refl(db)
+			// nd(a, b) = th where a = b(1+th)/(1-th)
+			center := 1000 + int(float64(db-1000)*(1+float64(th))/(1-float64(th)))
+			for da := center - 3; da <= center+3; da++ {
+				a := refl(da)
+				q := nd(a, b)
+				total++
+				if below(a-b, a+b, th) {
+					decided++
+					if !(q < th) {
+						t.Fatalf("below(nd(%v, %v) = %v, %v) but the quotient is not", a, b, q, th)
+					}
+				}
+				if ndAbove(a, b, th) {
+					decided++
+					if !(q >= th) {
+						t.Fatalf("ndAbove(nd(%v, %v) = %v, %v) but the quotient is below", a, b, q, th)
+					}
+				}
+			}
+		}
+	}
+	if decided == 0 {
+		t.Fatalf("no comparison of %d decided", total)
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	for range 100000 {
+		a, b, c, d := refl(rng.IntN(13000)), refl(rng.IntN(13000)), refl(rng.IntN(13000)), refl(rng.IntN(13000))
+		want := nd(c, d) - nd(a, b)
+		if got := ndDiff(c-d, c+d, a-b, a+b); math.Abs(float64(got-want)) > 1e-5*max(1, math.Abs(float64(want))) {
+			t.Fatalf("ndDiff of nd(%v, %v) and nd(%v, %v): %v, want %v", c, d, a, b, got, want)
+		}
+	}
+}
+
+func TestQuantizeDNDVI(t *testing.T) {
+	for _, tt := range []struct {
+		v    float32
+		want int16
+	}{
+		{0, 0}, {0.0004, 0}, {0.0006, 1}, {-0.0006, -1}, {0.0015, 2}, {-0.0025, -3},
+		{0.25, 250}, {-1.999, -1999}, {2, 2000}, {40, math.MaxInt16}, {-40, -math.MaxInt16},
+		{float32(math.Inf(1)), math.MaxInt16}, {float32(math.NaN()), DNDVINoData},
+	} {
+		if got := quantizeDNDVI(tt.v); got != tt.want {
+			t.Errorf("quantizeDNDVI(%v) = %d, want %d", tt.v, got, tt.want)
 		}
 	}
 }

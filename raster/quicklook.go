@@ -29,14 +29,15 @@ func newQuicklook(width, height, maxSide int) *Quicklook {
 		n: make([]int32, w*h), classes: make([][4]int32, w*h)}
 }
 
-// addRGB adds to cell c the composites' colours at pixel j: scene kb of before, ka of after.
-func (q *Quicklook) addRGB(c int, before *chunkBuffers, kb int, after *chunkBuffers, ka, j int) {
-	q.before[3*c] += before.refl(kb, 2, j)
-	q.before[3*c+1] += before.refl(kb, 1, j)
-	q.before[3*c+2] += before.refl(kb, 0, j)
-	q.after[3*c] += after.refl(ka, 2, j)
-	q.after[3*c+1] += after.refl(ka, 1, j)
-	q.after[3*c+2] += after.refl(ka, 0, j)
+// addRGB adds to cell c the composites' colours at buffer column x: before from row b,
+// after from row a.
+func (q *Quicklook) addRGB(c int, b, a *sceneRow, x int) {
+	q.before[3*c] += b.refl(b.dn[2][x])
+	q.before[3*c+1] += b.refl(b.dn[1][x])
+	q.before[3*c+2] += b.refl(b.dn[0][x])
+	q.after[3*c] += a.refl(a.dn[2][x])
+	q.after[3*c+1] += a.refl(a.dn[1][x])
+	q.after[3*c+2] += a.refl(a.dn[0][x])
 	q.n[c]++
 }
 
