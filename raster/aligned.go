@@ -191,20 +191,37 @@ func (a *alignment) readSource(c *tileCache, col, row, w, h int, lb *lazyBand) e
 	return nil
 }
 
-// at is the bilinear value at window pixel (x, y): upsampleBilinear2's formula for one
-// pixel (0 outside the source).
-func (lb *lazyBand) at(x, y int) uint16 {
-	vx, vy := lb.tx[x], lb.ty[y]
-	if !vx.inside || !vy.inside {
+// lazyRow is one window row of a lazyBand: its two source rows and their weights.
+type lazyRow struct {
+	r0, r1 []uint16
+	vy     tap
+	tx     []tap
+}
+
+// row returns window row y of lb.
+func (lb *lazyBand) row(y int) lazyRow {
+	vy := lb.ty[y]
+	if !vy.inside {
+		return lazyRow{vy: vy}
+	}
+	return lazyRow{r0: lb.src[vy.i0*lb.sw : (vy.i0+1)*lb.sw], r1: lb.src[vy.i1*lb.sw : (vy.i1+1)*lb.sw], vy: vy, tx: lb.tx}
+}
+
+// at is the bilinear value at window column x of the row: upsampleBilinear2's formula for
+// one pixel (0 outside the source).
+func (l *lazyRow) at(x int) uint16 {
+	if !l.vy.inside {
 		return 0
 	}
-	r0 := lb.src[vy.i0*lb.sw : (vy.i0+1)*lb.sw]
-	r1 := lb.src[vy.i1*lb.sw : (vy.i1+1)*lb.sw]
-	a00, a01, a10, a11 := uint32(r0[vx.i0]), uint32(r0[vx.i1]), uint32(r1[vx.i0]), uint32(r1[vx.i1])
-	if a00 == 0 || a01 == 0 || a10 == 0 || a11 == 0 {
-		return nearestTap(r0, r1, vx, vy)
+	vx := l.tx[x]
+	if !vx.inside {
+		return 0
 	}
-	w1 := vy.q
+	a00, a01, a10, a11 := uint32(l.r0[vx.i0]), uint32(l.r0[vx.i1]), uint32(l.r1[vx.i0]), uint32(l.r1[vx.i1])
+	if a00 == 0 || a01 == 0 || a10 == 0 || a11 == 0 {
+		return nearestTap(l.r0, l.r1, vx, l.vy)
+	}
+	w1 := l.vy.q
 	w0 := 4 - w1
 	c0, c1 := w0*a00+w1*a10, w0*a01+w1*a11
 	return uint16(((4-vx.q)*c0 + vx.q*c1 + 8) >> 4)

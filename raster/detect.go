@@ -605,36 +605,38 @@ func (c *chunkBuffers) mask(i int, useSCL bool, w, h, buffer int, bad, tmp []boo
 // buffer column, with no per-pixel indirection through the chunk buffers.
 type sceneRow struct {
 	dn         [nSpectral][]uint16 // a SWIR band's is nil when it is kept at 20 m (lazy)
-	lazy       *[2]lazyBand
+	lazy       [2]lazyRow          // the SWIR bands kept at 20 m
 	off, scale float32
 }
 
 // refl is the reflectance of digital number v.
 func (s *sceneRow) refl(v uint16) float32 { return (float32(v) - s.off) * s.scale }
 
-// swirRefl returns SWIR band i's (0 swir16, 1 swir22) reflectance at buffer pixel (x, y),
-// y being the row s views.
-func (s *sceneRow) swirRefl(i, x, y int) float32 {
+// swirRefl returns SWIR band i's (0 swir16, 1 swir22) reflectance at buffer column x.
+func (s *sceneRow) swirRefl(i, x int) float32 {
 	if d := s.dn[4+i]; d != nil {
 		return s.refl(d[x])
 	}
-	return s.refl(s.lazy[i].at(x, y))
+	return s.refl(s.lazy[i].at(x))
 }
 
-// spectrum returns the reflectances at buffer pixel (x, y), y being the row s views.
-func (s *sceneRow) spectrum(x, y int) Spectrum {
+// spectrum returns the reflectances at buffer column x.
+func (s *sceneRow) spectrum(x int) Spectrum {
 	return Spectrum{s.refl(s.dn[0][x]), s.refl(s.dn[1][x]), s.refl(s.dn[2][x]), s.refl(s.dn[3][x]),
-		s.swirRefl(0, x, y), s.swirRefl(1, x, y)}
+		s.swirRefl(0, x), s.swirRefl(1, x)}
 }
 
 // rowViews sets rs to every scene's view of buffer row y (the buffers are bw pixels wide).
 func (c *chunkBuffers) rowViews(rs []sceneRow, y, bw int) []sceneRow {
 	rs = rs[:0]
 	for i := range c.dn {
-		s := sceneRow{lazy: &c.swir[i], off: c.off[i], scale: c.scale[i]}
+		s := sceneRow{off: c.off[i], scale: c.scale[i]}
 		for b := range nSpectral {
-			if b < 4 || !c.lazy[i][b-4] {
+			switch {
+			case b < 4 || !c.lazy[i][b-4]:
 				s.dn[b] = c.dn[i][b][y*bw : (y+1)*bw]
+			default:
+				s.lazy[b-4] = c.swir[i][b-4].row(y)
 			}
 		}
 		rs = append(rs, s)
@@ -642,85 +644,101 @@ func (c *chunkBuffers) rowViews(rs []sceneRow, y, bw int) []sceneRow {
 	return rs
 }
 
-// pick chooses the composite's observation at column x of the scenes' rows: among the
-// clear observations, the one whose blue reflectance is the lower median (a medoid-like
-// choice: all bands come from one real observation, and ties lean to the darker, less
-// hazy one; cf. Flood 2013, "Seasonal composite Landsat TM/ETM+ images using the
-// medoid"). Uniform says every scene has the same offset and scale. It returns the scene
-// (-1 when none is clear), the number of clear observations and their bit set.
-func pick(rs []sceneRow, uniform bool, x int) (int, int, uint32) {
+// picks is one row's choice of observation in one period (pickRow), per column.
+type picks struct {
+	k    []int8   // the scene, -1 when none is clear
+	n    []uint8  // the number of clear observations
+	bits []uint16 // their bit set
+}
+
+// resize makes p w columns long.
+func (p *picks) resize(w int) {
+	p.k, p.n, p.bits = grow(&p.k, w), grow(&p.n, w), grow(&p.bits, w)
+}
+
+// pickRow chooses the composite's observation at columns [x0, x0+len(p.k)) of the scenes'
+// rows: among the clear observations, the one whose blue reflectance is the lower median
+// (a medoid-like choice: all bands come from one real observation, and ties lean to the
+// darker, less hazy one; cf. Flood 2013, "Seasonal composite Landsat TM/ETM+ images using
+// the medoid"). Uniform says every scene has the same offset and scale.
+func pickRow(rs []sceneRow, uniform bool, x0 int, p *picks) {
+	w := len(p.k)
 	if uniform {
 		switch len(rs) {
 		case 2:
-			return pick2(rs[0].dn[0][x], rs[1].dn[0][x])
+			pick2Row(rs[0].dn[0][x0:x0+w], rs[1].dn[0][x0:x0+w], p)
+			return
 		case 3:
-			return pick3(rs[0].dn[0][x], rs[1].dn[0][x], rs[2].dn[0][x])
+			pick3Row(rs[0].dn[0][x0:x0+w], rs[1].dn[0][x0:x0+w], rs[2].dn[0][x0:x0+w], p)
+			return
 		}
 	}
-	var keys [MaxScenesPerPeriod]float32
-	var ids [MaxScenesPerPeriod]int8
-	n := 0
-	var bits uint32
-	for i := range rs {
-		v := rs[i].dn[0][x]
-		if v == 0 { // not clear
-			continue
+	for x := range w {
+		var keys [MaxScenesPerPeriod]float32
+		var ids [MaxScenesPerPeriod]int8
+		n := 0
+		var bits uint16
+		for i := range rs {
+			v := rs[i].dn[0][x0+x]
+			if v == 0 { // not clear
+				continue
+			}
+			key := rs[i].refl(v)
+			m := n // insertion: a handful of scenes, equal keys keep scene order
+			for m > 0 && keys[m-1] > key {
+				keys[m], ids[m] = keys[m-1], ids[m-1]
+				m--
+			}
+			keys[m], ids[m] = key, int8(i)
+			n++
+			bits |= 1 << i
 		}
-		key := rs[i].refl(v)
-		m := n // insertion: a handful of scenes, equal keys keep scene order
-		for m > 0 && keys[m-1] > key {
-			keys[m], ids[m] = keys[m-1], ids[m-1]
-			m--
+		p.k[x], p.n[x], p.bits[x] = -1, uint8(n), bits
+		if n > 0 {
+			p.k[x] = ids[(n-1)/2]
 		}
-		keys[m], ids[m] = key, int8(i)
-		n++
-		bits |= 1 << i
 	}
-	if n == 0 {
-		return -1, 0, 0
-	}
-	return int(ids[(n-1)/2]), n, bits
 }
 
-// dnKey packs scene i's blue DN v with i below it, so that keys order by DN then scene
-// (the order pick's insertion keeps); not clear is the largest key.
+// dnKey packs a blue DN v of scene i with i below it, so that keys order by DN then scene
+// (the order pickRow's insertion keeps), without branches: not clear (0) is the largest key,
+// whose low byte is -1 as an int8. It also returns 1 when v is clear, else 0.
 func dnKey(v uint16, i uint32) (uint32, uint32) {
-	if v == 0 {
-		return math.MaxUint32, 0
-	}
-	return uint32(v)<<8 | i, 1
+	clear := (uint32(v) + 0xffff) >> 16
+	return uint32(v)<<8 | i | (clear - 1), clear
 }
 
-// pick2 is pick for two scenes of equal scaling (blue DNs v0, v1), without data-dependent
-// branches on the order: the lower median of one or two clear observations is the smaller.
-func pick2(v0, v1 uint16) (int, int, uint32) {
-	a, ca := dnKey(v0, 0)
-	b, cb := dnKey(v1, 1)
-	n := int(ca + cb)
-	if n == 0 {
-		return -1, 0, 0
+// pick2Row is pickRow for two scenes of equal scaling (blue rows v0, v1): the lower median
+// of one or two clear observations is the smaller.
+func pick2Row(v0, v1 []uint16, p *picks) {
+	v1 = v1[:len(v0)]
+	k, n, bits := p.k[:len(v0)], p.n[:len(v0)], p.bits[:len(v0)]
+	for x := range v0 {
+		a, ca := dnKey(v0[x], 0)
+		b, cb := dnKey(v1[x], 1)
+		k[x], n[x], bits[x] = int8(min(a, b)), uint8(ca+cb), uint16(ca|cb<<1)
 	}
-	return int(min(a, b) & 0xff), n, ca | cb<<1
 }
 
-// pick3 is pick for three scenes of equal scaling: a three-element sorting network; the
-// lower median is the middle key with three clear observations, else the smallest.
-func pick3(v0, v1, v2 uint16) (int, int, uint32) {
-	a, ca := dnKey(v0, 0)
-	b, cb := dnKey(v1, 1)
-	d, cd := dnKey(v2, 2)
-	n := int(ca + cb + cd)
-	if n == 0 {
-		return -1, 0, 0
+// pick3Row is pickRow for three scenes of equal scaling: a three-element sorting
+// network; the lower median is the middle key with three clear observations, else the
+// smallest.
+func pick3Row(v0, v1, v2 []uint16, p *picks) {
+	v1, v2 = v1[:len(v0)], v2[:len(v0)]
+	k, n, bits := p.k[:len(v0)], p.n[:len(v0)], p.bits[:len(v0)]
+	for x := range v0 {
+		a, ca := dnKey(v0[x], 0)
+		b, cb := dnKey(v1[x], 1)
+		d, cd := dnKey(v2[x], 2)
+		lo, hi := min(a, b), max(a, b)
+		lo, mid := min(lo, d), max(lo, d)
+		mid = min(mid, hi)
+		c := ca + cb + cd
+		if c == 3 {
+			lo = mid
+		}
+		k[x], n[x], bits[x] = int8(lo), uint8(c), uint16(ca|cb<<1|cd<<2)
 	}
-	lo, hi := min(a, b), max(a, b)
-	lo, mid := min(lo, d), max(lo, d)
-	mid = min(mid, hi)
-	k := lo
-	if n == 3 {
-		k = mid
-	}
-	return int(k & 0xff), n, ca | cb<<1 | cd<<2
 }
 
 // classified is what classifying some rows produced.
@@ -781,9 +799,14 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 	// fire (see Rules.Classify): only the burn rule is left to test.
 	onlyBurn := max(rules.WaterNDVI, rules.BareNDVI)
 	var rb, ra []sceneRow
+	var pb, pa picks
+	pb.resize(w)
+	pa.resize(w)
 	for y := y0; y < y1; y++ {
 		by := rowOff + y
 		rb, ra = cb.rowViews(rb, by, bw), ca.rowViews(ra, by, bw)
+		pickRow(rb, cb.uniform, colOff, &pb)
+		pickRow(ra, ca.uniform, colOff, &pa)
 		k0 := y * w // the row in the strip
 		oc, od := o.Class[k0:k0+w], o.DNDVI[k0:k0+w]
 		ob, oa := o.ClearBefore[k0:k0+w], o.ClearAfter[k0:k0+w]
@@ -801,8 +824,7 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 				continue
 			}
 			bx := colOff + x
-			kb, nb, bb := pick(rb, cb.uniform, bx)
-			ka, na, ba := pick(ra, ca.uniform, bx)
+			nb, na := int(pb.n[x]), int(pa.n[x])
 			ob[x], oa[x] = uint8(nb), uint8(na)
 			if nb < minClear || na < minClear {
 				oc[x], od[x] = ClassNotObserved, DNDVINoData
@@ -810,7 +832,7 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 				continue
 			}
 			out.observed++
-			sb, sa := &rb[kb], &ra[ka]
+			sb, sa := &rb[pb.k[x]], &ra[pa.k[x]]
 			// NDVI first: most pixels stop there or at the burn test below. The NDVIs are
 			// kept as fractions (nd's numerator and sum): their difference takes one
 			// division, and the tests against thresholds none.
@@ -827,10 +849,10 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 				continue // not vegetated before: no change the rules know
 			}
 			if above(numA, sumA, onlyBurn) && (redA >= rules.BurnRed ||
-				ndAbove(nirA, sa.swirRefl(1, bx, by), rules.BurnNBR)) {
+				ndAbove(nirA, sa.swirRefl(1, bx), rules.BurnNBR)) {
 				continue // still green after, and not a dark low-NBR burn: no change
 			}
-			specB, specA := sb.spectrum(bx, by), sa.spectrum(bx, by)
+			specB, specA := sb.spectrum(bx), sa.spectrum(bx)
 			ib, ia := specB.Index(), specA.Index()
 			cls, str := rules.Classify(&specB, &specA, &ib, &ia)
 			if cls == ClassNone {
@@ -842,7 +864,7 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 			agree := 0
 			for i := range ra {
 				if ra[i].dn[0][bx] != 0 { // clear
-					s := ra[i].spectrum(bx, by)
+					s := ra[i].spectrum(bx)
 					is := s.Index()
 					if c, _ := rules.Classify(&specB, &s, &ib, &is); c == cls {
 						agree++
@@ -853,7 +875,7 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 			out.recs = append(out.recs, pixelRec{
 				idx: uint32(idx0 + x), conf: conf, dndvi: ia.NDVI - ib.NDVI, dnbr: ib.NBR - ia.NBR,
 				dmndwi: ia.MNDWI - ib.MNDWI, dbsi: ia.BSI - ib.BSI,
-				bits: bb | ba<<16, nb: uint8(nb), na: uint8(na), cls: cls,
+				bits: uint32(pb.bits[x]) | uint32(pa.bits[x])<<16, nb: uint8(nb), na: uint8(na), cls: cls,
 			})
 		}
 	}

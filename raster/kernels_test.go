@@ -313,11 +313,15 @@ func TestPickMatchesInsertion(t *testing.T) {
 			}
 		}
 		rec(0, nil)
-		for x := range rs[0].dn[0] {
-			k1, n1, b1 := pick(rs, true, x)
-			k2, n2, b2 := pick(rs, false, x)
-			if k1 != k2 || n1 != n2 || b1 != b2 {
-				t.Fatalf("%d scenes, pixel %d: pick (%d,%d,%b), insertion (%d,%d,%b)", n, x, k1, n1, b1, k2, n2, b2)
+		var fast, general picks
+		fast.resize(len(rs[0].dn[0]))
+		general.resize(len(rs[0].dn[0]))
+		pickRow(rs, true, 0, &fast)
+		pickRow(rs, false, 0, &general)
+		for x := range fast.k {
+			if fast.k[x] != general.k[x] || fast.n[x] != general.n[x] || fast.bits[x] != general.bits[x] {
+				t.Fatalf("%d scenes, pixel %d: pick (%d,%d,%b), insertion (%d,%d,%b)", n, x,
+					fast.k[x], fast.n[x], fast.bits[x], general.k[x], general.n[x], general.bits[x])
 			}
 		}
 	}
