@@ -378,15 +378,18 @@ type chunkBuffers struct {
 	// (sclmask.go); otherwise scl holds it upsampled.
 	sclSrc  []classBand
 	sclLazy []bool
-	tmp     [][2][]bool // scratch masks of each masking goroutine
-	rows    int
+	// redNIRData says, per scene, that red and NIR have data at every pixel of the strip
+	// (nodata.go): their no-data test is skipped.
+	redNIRData [][2]bool
+	tmp        [][2][]bool // scratch masks of each masking goroutine
+	rows       int
 }
 
 func newChunkBuffers(rs []*sceneReader, w, rows int) *chunkBuffers {
 	n := len(rs)
 	c := &chunkBuffers{off: make([]float32, n), scale: make([]float32, n),
 		dn: make([][nSpectral][]uint16, n), swir: make([][2]lazyBand, n), lazy: make([][2]bool, n),
-		scl: make([][]uint8, n), sclSrc: make([]classBand, n), sclLazy: make([]bool, n), tmp: make([][2][]bool, min(n, runtime.GOMAXPROCS(0)))}
+		scl: make([][]uint8, n), sclSrc: make([]classBand, n), sclLazy: make([]bool, n), redNIRData: make([][2]bool, n), tmp: make([][2][]bool, min(n, runtime.GOMAXPROCS(0)))}
 	for i := range c.tmp {
 		c.tmp[i] = [2][]bool{make([]bool, w*rows), make([]bool, w*rows)}
 	}
@@ -508,7 +511,13 @@ func loadBand(ctx context.Context, c *chunkBuffers, r *sceneReader, i, b int, sc
 		}
 	}
 	if b != iSCL {
-		return r.read(b, col, row, w, h, c.dn[i][b][:n])
+		if err := r.read(b, col, row, w, h, c.dn[i][b][:n]); err != nil {
+			return err
+		}
+		if b == 2 || b == 3 {
+			c.redNIRData[i][b-2] = r.dataEverywhere(b, col, row, w, h)
+		}
+		return nil
 	}
 	lazy, err := r.readClassSource(col, row, w, h, &c.sclSrc[i])
 	c.sclLazy[i] = lazy
@@ -566,15 +575,22 @@ func (c *chunkBuffers) mask(i int, useSCL bool, w, h, buffer int, bad, tmp []boo
 			}
 		}
 	}
+	// Red and NIR need no no-data test where their tiles hold no 0 (nodata.go).
+	testRedNIR := c.redNIRData[i] != [2]bool{true, true}
 	if !useSCL {
-		for j := range blue {
-			if red[j] == 0 || nir[j] == 0 {
-				blue[j] = 0
+		if testRedNIR {
+			for j := range blue {
+				if red[j] == 0 || nir[j] == 0 {
+					blue[j] = 0
+				}
 			}
 		}
 		return
 	}
 	if c.sclLazy[i] {
+		if !testRedNIR {
+			red, nir = nil, nil
+		}
 		maskSource(blue, red, nir, &c.sclSrc[i], w, h, buffer)
 		return
 	}

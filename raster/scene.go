@@ -93,6 +93,8 @@ func openScene(ctx context.Context, s Scene, g Grid) (*sceneReader, error) {
 			r.bands[i] = append(r.bands[i], part)
 		}
 	}
+	r.scanZeros(2) // red and NIR: the clear mask's no-data test (nodata.go)
+	r.scanZeros(3)
 	return r, nil
 }
 

@@ -68,8 +68,9 @@ func (r *sceneReader) readClassSource(col, row, w, h int, cb *classBand) (bool, 
 }
 
 // maskSource is the SCL part of mask for an SCL kept at source resolution: it sets to 0
-// the blue DN of the w x h window where red or NIR have no data, the SCL has no pixel or
-// an invalid class, or a buffered class lies within buffer pixels.
+// the blue DN of the w x h window where red or NIR have no data (not tested when they are
+// nil), the SCL has no pixel or an invalid class, or a buffered class lies within buffer
+// pixels.
 func maskSource(blue, red, nir []uint16, s *classBand, w, h, buffer int) {
 	// The runs of buffered classes of each source row, grown sideways by the buffer, in
 	// window columns [lo, hi).
@@ -133,6 +134,9 @@ func maskSource(blue, red, nir []uint16, s *classBand, w, h, buffer int) {
 					b[x] = 0
 				}
 			}
+		}
+		if red == nil {
+			continue
 		}
 		r, n := red[y*w:(y+1)*w], nir[y*w:(y+1)*w]
 		r, n = r[:len(b)], n[:len(b)]

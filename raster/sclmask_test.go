@@ -63,10 +63,10 @@ func TestMaskSourceMatchesUpsampled(t *testing.T) {
 						t.Fatal(err)
 					}
 					want := &chunkBuffers{dn: [][nSpectral][]uint16{dn}, lazy: make([][2]bool, 1),
-						scl: [][]uint8{up}, sclSrc: make([]classBand, 1), sclLazy: []bool{false}}
+						scl: [][]uint8{up}, sclSrc: make([]classBand, 1), sclLazy: []bool{false}, redNIRData: make([][2]bool, 1)}
 					want.dn[0][0] = slices.Clone(dn[0])
 					got := &chunkBuffers{dn: [][nSpectral][]uint16{dn}, lazy: make([][2]bool, 1),
-						sclSrc: make([]classBand, 1), sclLazy: []bool{true}}
+						sclSrc: make([]classBand, 1), sclLazy: []bool{true}, redNIRData: make([][2]bool, 1)}
 					got.dn[0][0] = slices.Clone(dn[0])
 					if err := part.aligned.readClassSource(part.tiles, w.Col, w.Row, w.Width, w.Height, &got.sclSrc[0]); err != nil {
 						t.Fatal(err)

@@ -488,13 +488,17 @@ type tileSpan struct {
 // decode reads and decodes the tiles of index tiles (row-major tile numbers) into bufs
 // (tileBytes each, in the file's sample type, native byte order). The compressed bytes
 // are fetched one range per run of tiles close together in the file (remote files: all
-// ranges in one VSI call, requested in parallel).
-func (t *tiffImage) decode(tiles []int, bufs [][]byte) error {
+// ranges in one VSI call, requested in parallel). When each is set it is called with the
+// position in tiles of every tile decoded, just after its decoding (while it is in cache).
+func (t *tiffImage) decode(tiles []int, bufs [][]byte, each func(i int)) error {
 	spans := make([]tileSpan, 0, len(tiles))
 	for i, k := range tiles {
 		if t.count[k] == 0 { // missing tile (sparse file)
 			fillTile(bufs[i], t.bps, t.fill)
 			t.decoded++
+			if each != nil {
+				each(i)
+			}
 			continue
 		}
 		off, n := t.offsets[k], t.count[k]
@@ -563,6 +567,9 @@ func (t *tiffImage) decode(tiles []int, bufs [][]byte) error {
 		if err := t.decodeTile(bufs[s.i], raw[s.pos:s.pos+int(s.n)]); err != nil {
 			return fmt.Errorf("tile %d: %w", tiles[s.i], err)
 		}
+		if each != nil {
+			each(s.i)
+		}
 	}
 	return nil
 }
@@ -611,9 +618,11 @@ func undoPredictor[T uint8 | uint16](p []T, w int) {
 	// Four rows at a time: four independent running sums keep the adder busy (one row's
 	// sum is a chain of dependent additions).
 	for ; r+4*w <= len(p); r += 4 * w {
-		r0, r1, r2, r3 := p[r:r+w], p[r+w:r+2*w], p[r+2*w:r+3*w], p[r+3*w:r+4*w]
+		r0 := p[r : r+w]
+		// re-sliced to r0's length, so the compiler drops the bounds checks in the loop
+		r1, r2, r3 := p[r+w : r+2*w][:len(r0)], p[r+2*w : r+3*w][:len(r0)], p[r+3*w : r+4*w][:len(r0)]
 		a0, a1, a2, a3 := r0[0], r1[0], r2[0], r3[0]
-		for i := 1; i < w; i++ {
+		for i := 1; i < len(r0); i++ {
 			a0 += r0[i]
 			a1 += r1[i]
 			a2 += r2[i]
@@ -714,7 +723,11 @@ type tileCache struct {
 	prev    [2]int           // first and last source row of the previous read; prev[1] < 0: none
 	maxRows int              // most tile rows held at once (tests)
 	mark    []uint8          // per tile: tileMasked ones are filled with 0, not decoded (masked.go)
-	masked  int              // tiles filled so
+	// scanZero: each tile is scanned for 0 samples when decoded, the answer kept in zero
+	// (nodata.go).
+	scanZero bool
+	zero     []uint8
+	masked   int // tiles filled so
 }
 
 func newTileCache(img *tiffImage) *tileCache {
@@ -745,6 +758,7 @@ func (c *tileCache) load(sx0, sy0, sx1, sy1 int) error {
 				fillTile(buf, t.bps, 0)
 				row[tx] = buf
 				c.masked++
+				c.setZero(k, zeroSome)
 				continue
 			}
 			tiles = append(tiles, ty*t.across+tx)
@@ -755,7 +769,11 @@ func (c *tileCache) load(sx0, sy0, sx1, sy1 int) error {
 	if len(tiles) == 0 {
 		return nil
 	}
-	if err := t.decode(tiles, bufs); err != nil {
+	var each func(i int)
+	if c.scanZero {
+		each = func(i int) { c.scanTile(tiles[i], bufs[i]) }
+	}
+	if err := t.decode(tiles, bufs, each); err != nil {
 		for _, b := range bufs {
 			putTileBuf(b)
 		}

@@ -641,7 +641,7 @@ func (t *tiffImage) readWindow(x0, y0, w, h int, dst any) error {
 			putTileBuf(b)
 		}
 	}()
-	if err := t.decode(tiles, bufs); err != nil {
+	if err := t.decode(tiles, bufs, nil); err != nil {
 		return err
 	}
 	tile := func(tx, ty int) []byte { return bufs[(ty-ty0)*nx+tx-tx0] }

@@ -162,25 +162,9 @@ func TestDetectLazySWIRMatchesUpsampled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	for _, scenes := range [][]raster.Scene{p.Before, p.After} {
 		for i := range scenes {
-			h := maps.Clone(scenes[i].Hrefs)
-			for _, k := range []string{"swir16", "swir22"} {
-				ds, err := godal.Open(h[k])
-				if err != nil {
-					t.Fatal(err)
-				}
-				out := filepath.Join(dir, scenes[i].ID+"-"+k+".tif")
-				cp, err := ds.Translate(out, []string{"-co", "COMPRESS=LZW", "-co", "TILED=YES"})
-				ds.Close()
-				if err != nil {
-					t.Fatal(err)
-				}
-				cp.Close()
-				h[k] = out
-			}
-			scenes[i].Hrefs = h
+			viaGDAL(t, &scenes[i], "swir16", "swir22")
 		}
 	}
 	full, err := raster.Detect(context.Background(), p)
@@ -204,45 +188,18 @@ func TestDetectLazySWIRMatchesUpsampled(t *testing.T) {
 // result is the one of reading every pixel (through GDAL, which decodes them all).
 func TestDetectSkipsMaskedTiles(t *testing.T) {
 	p := synthScenes(t, 1024)
-	dir := t.TempDir()
 	s := &p.After[0]
 	// Cloud over the 20 m SCL pixels of the first 512 x 512 tile of the 10 m bands, and over
 	// all but one pixel of the second.
-	ds, err := godal.Open(s.Hrefs["scl"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem, err := ds.Translate("", []string{"-of", "MEM"})
-	ds.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := mem.Structure()
-	scl := make([]uint8, st.SizeX*st.SizeY)
-	band := mem.Bands()[0]
-	if err := band.Read(0, 0, scl, st.SizeX, st.SizeY); err != nil {
-		t.Fatal(err)
-	}
-	for y := range 256 {
-		for x := range 512 {
-			if x != 300 || y != 100 {
-				scl[y*st.SizeX+x] = 9 // cloud, high probability
+	editBand(t, s, "scl", 512, func(scl []uint8, w, h int) {
+		for y := range 256 {
+			for x := range 512 {
+				if x != 300 || y != 100 {
+					scl[y*w+x] = 9 // cloud, high probability
+				}
 			}
 		}
-	}
-	if err := band.Write(0, 0, scl, st.SizeX, st.SizeY); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "scl.tif")
-	cog, err := mem.Translate(out, []string{"-of", "COG", "-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=2", "-co", "BLOCKSIZE=512"})
-	mem.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cog.Close()
-	s.Hrefs = maps.Clone(s.Hrefs)
-	s.Hrefs["scl"] = out
-
+	})
 	skipped, err := raster.Detect(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
@@ -252,19 +209,7 @@ func TestDetectSkipsMaskedTiles(t *testing.T) {
 		t.Fatalf("%d masked tiles not decoded, want 4", skipped.MaskedTiles)
 	}
 	// The same scene with its 10 m bands in LZW, which GDAL reads.
-	for _, k := range []string{"blue", "green", "red", "nir"} {
-		ds, err := godal.Open(s.Hrefs[k])
-		if err != nil {
-			t.Fatal(err)
-		}
-		cp, err := ds.Translate(filepath.Join(dir, k+".tif"), []string{"-co", "COMPRESS=LZW", "-co", "TILED=YES"})
-		ds.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cp.Close()
-		s.Hrefs[k] = filepath.Join(dir, k+".tif")
-	}
+	viaGDAL(t, s, "blue", "green", "red", "nir")
 	full, err := raster.Detect(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
@@ -282,6 +227,107 @@ func TestDetectSkipsMaskedTiles(t *testing.T) {
 		if !reflect.DeepEqual(skipped.Regions[i], full.Regions[i]) {
 			t.Fatalf("region %d differs: %+v, want %+v", i+1, skipped.Regions[i], full.Regions[i])
 		}
+	}
+}
+
+// Red and NIR tiles without nodata spare the mask its no-data test (nodata.go); tiles
+// with some keep it. Nodata planted in red and NIR of clear pixels, in some tiles, must
+// leave those observations out exactly as reading through GDAL (which never skips the
+// test) does.
+func TestDetectNoDataTilesMatchGDAL(t *testing.T) {
+	p := synthScenes(t, 1024)
+	base, err := raster.Detect(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var planted []int
+	for i, k := range []string{"red", "nir"} {
+		editBand(t, &p.After[i], k, 256, func(pix []uint16, w, h int) {
+			// three pixels clear in every after scene, in two of the sixteen 256 x 256
+			// tiles, a different two per band
+			for _, start := range []int{50*w + 40 + 300*i, 50*w + 41 + 300*i, (600+100*i)*w + 700} {
+				j := start
+				for base.ClearAfter[j] != uint8(len(p.After)) || slices.Contains(planted, j) {
+					j++
+				}
+				pix[j] = 0
+				planted = append(planted, j)
+			}
+		})
+	}
+	fast, err := raster.Detect(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range []string{"red", "nir"} {
+		viaGDAL(t, &p.After[i], k)
+	}
+	full, err := raster.Detect(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameRasters(fast, full) {
+		t.Fatal("rasters differ between tiles read directly and through GDAL")
+	}
+	// each planted pixel lost one of its after observations (none was masked otherwise)
+	for _, j := range planted {
+		if c := fast.ClearAfter[j]; c != uint8(len(p.After)-1) {
+			t.Errorf("pixel %d: %d clear after observations, want %d", j, c, len(p.After)-1)
+		}
+	}
+}
+
+// editBand rewrites band key of s as a DEFLATE COG with tiles of blocksize pixels, after
+// edit changes its w x h samples.
+func editBand[T uint8 | uint16](t *testing.T, s *raster.Scene, key string, blocksize int, edit func(pix []T, w, h int)) {
+	t.Helper()
+	ds, err := godal.Open(s.Hrefs[key])
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := ds.Translate("", []string{"-of", "MEM"})
+	ds.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	st := mem.Structure()
+	pix := make([]T, st.SizeX*st.SizeY)
+	band := mem.Bands()[0]
+	if err := band.Read(0, 0, pix, st.SizeX, st.SizeY); err != nil {
+		t.Fatal(err)
+	}
+	edit(pix, st.SizeX, st.SizeY)
+	if err := band.Write(0, 0, pix, st.SizeX, st.SizeY); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), key+".tif")
+	cog, err := mem.Translate(out, []string{"-of", "COG", "-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=2", "-co", fmt.Sprint("BLOCKSIZE=", blocksize)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cog.Close()
+	s.Hrefs = maps.Clone(s.Hrefs)
+	s.Hrefs[key] = out
+}
+
+// viaGDAL rewrites the bands keys of s in LZW, which the tile reader leaves to GDAL.
+func viaGDAL(t *testing.T, s *raster.Scene, keys ...string) {
+	t.Helper()
+	s.Hrefs = maps.Clone(s.Hrefs)
+	for _, k := range keys {
+		ds, err := godal.Open(s.Hrefs[k])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), s.ID+"-"+k+".tif")
+		cp, err := ds.Translate(out, []string{"-co", "COMPRESS=LZW", "-co", "TILED=YES"})
+		ds.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp.Close()
+		s.Hrefs[k] = out
 	}
 }
 

@@ -1,0 +1,76 @@
+package raster
+
+import (
+	"encoding/binary"
+	"path/filepath"
+	"testing"
+)
+
+func TestHasZero16(t *testing.T) {
+	for n := 0; n <= 13; n++ { // samples: whole words and tails
+		for z := -1; z < n; z++ { // the zero sample, -1 none
+			b := make([]byte, 2*n)
+			for i := range n {
+				// lanes whose bytes are zero on one side, or the top bit set: not zero
+				v := []uint16{0x0100, 0x0001, 0x8000, 0xffff, 0x7fff}[i%5]
+				if i == z {
+					v = 0
+				}
+				binary.NativeEndian.PutUint16(b[2*i:], v)
+			}
+			if got := hasZero16(b); got != (z >= 0) {
+				t.Errorf("%d samples, zero at %d: hasZero16 = %v", n, z, got)
+			}
+		}
+	}
+}
+
+// zeroFree answers for the tiles under a window just read, scanned as they were decoded:
+// no 0 in the image's part of any of them (the padding of edge tiles does not count).
+func TestZeroFree(t *testing.T) {
+	Init(S3Config{})
+	const w, h, tile = 700, 600, 256 // edge tiles padded
+	pix := make([]uint16, w*h)
+	for i := range pix {
+		pix[i] = uint16(100 + i%900)
+	}
+	for _, xy := range [][2]int{{10, 20}, {600, 300}, {699, 599}} { // tiles (0,0), (2,1), (2,2)
+		pix[xy[1]*w+xy[0]] = 0
+	}
+	path := filepath.Join(t.TempDir(), "b.tif")
+	writeTestTIFF(t, path, pix, w, h, 10, "COG", "COMPRESS=DEFLATE", "PREDICTOR=2", "BLOCKSIZE=256")
+	g := Grid{EPSG: tiffGrid.EPSG, X0: tiffGrid.X0, Y0: tiffGrid.Y0, Res: 10, Width: w, Height: h}
+	part, err := openPart(path, "red", g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer part.close()
+	if part.aligned == nil || part.tiles == nil {
+		t.Fatal("not read by the tile reader")
+	}
+	part.tiles.scanZero = true
+	zero := map[[2]int]bool{{0, 0}: true, {2, 1}: true, {2, 2}: true}
+	free := 0
+	for _, win := range testWindows(w, h, tile, tile, 40, 3) {
+		dst := make([]uint16, win.Width*win.Height)
+		if err := part.read(win.Col, win.Row, win.Width, win.Height, dst, false); err != nil {
+			t.Fatal(err)
+		}
+		want := true
+		for ty := win.Row / tile; ty <= (win.Row+win.Height-1)/tile; ty++ {
+			for tx := win.Col / tile; tx <= (win.Col+win.Width-1)/tile; tx++ {
+				want = want && !zero[[2]int{tx, ty}]
+			}
+		}
+		got := part.tiles.zeroFree(win.Col, win.Row, win.Col+win.Width-1, win.Row+win.Height-1)
+		if got != want {
+			t.Errorf("window %+v: zeroFree %v, want %v", win, got, want)
+		}
+		if got {
+			free++
+		}
+	}
+	if free == 0 {
+		t.Error("no window found free of zeros")
+	}
+}
