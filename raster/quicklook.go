@@ -129,7 +129,9 @@ func (q *Quicklook) WritePNG(path string) error {
 		return fmt.Errorf("quicklook: %w", err)
 	}
 	bw := bufio.NewWriter(fh)
-	if err := png.Encode(bw, img); err != nil {
+	// Fastest compression: a quicklook is small and is written at the end of every run.
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	if err := enc.Encode(bw, img); err != nil {
 		fh.Close()
 		os.Remove(tmp)
 		return fmt.Errorf("quicklook: encode png: %w", err)

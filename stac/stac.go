@@ -130,7 +130,7 @@ func (q Query) assets() []string {
 }
 
 // Searcher finds the scenes matching a query, deduplicated, all carrying
-// RequiredAssets, sorted by datetime then id.
+// RequiredAssets, sorted by datetime then id. Searchers are safe for concurrent use.
 type Searcher interface {
 	Search(ctx context.Context, q Query) ([]Item, error)
 }

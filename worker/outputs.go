@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -135,22 +136,40 @@ type Manifest struct {
 	Generator string          `json:"generator"`
 }
 
+// buildManifest lists files (in dir) with their sizes and SHA-256, hashed side by side.
 func buildManifest(dir string, files []string) ([]byte, error) {
-	m := Manifest{Created: time.Now().UTC().Truncate(time.Second), Generator: "changewatch"}
-	for _, name := range files {
-		fh, err := os.Open(filepath.Join(dir, name))
-		if err != nil {
-			return nil, fmt.Errorf("manifest: %w", err)
-		}
-		h := sha256.New()
-		n, err := io.Copy(h, fh)
-		fh.Close()
-		if err != nil {
-			return nil, fmt.Errorf("manifest: hash %s: %w", name, err)
-		}
-		m.Files = append(m.Files, ManifestEntry{Name: name, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+	m := Manifest{Created: time.Now().UTC().Truncate(time.Second), Generator: "changewatch",
+		Files: make([]ManifestEntry, len(files))}
+	errs := make([]error, len(files))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, name := range files {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			m.Files[i], errs[i] = hashFile(dir, name)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return json.MarshalIndent(m, "", "  ")
+}
+
+// hashFile returns the manifest entry of file name in dir.
+func hashFile(dir, name string) (ManifestEntry, error) {
+	fh, err := os.Open(filepath.Join(dir, name))
+	if err != nil {
+		return ManifestEntry{}, fmt.Errorf("manifest: %w", err)
+	}
+	defer fh.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, fh)
+	if err != nil {
+		return ManifestEntry{}, fmt.Errorf("manifest: hash %s: %w", name, err)
+	}
+	return ManifestEntry{Name: name, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 func writeFileAtomic(p string, data []byte) error {

@@ -129,10 +129,13 @@ func (p *Pipeline) plan(ctx context.Context, req jobs.DetectRequest) (*plan, err
 	if err != nil {
 		return nil, err
 	}
-	if pl.before, err = p.scenes(ctx, cat, pl, req.Before, "before"); err != nil {
-		return nil, err
-	}
-	if pl.after, err = p.scenes(ctx, cat, pl, req.After, "after"); err != nil {
+	// The two periods are searched side by side (ranking scenes is mostly reads).
+	var errBefore, errAfter error
+	var wg sync.WaitGroup
+	wg.Go(func() { pl.before, errBefore = p.scenes(ctx, cat, pl, req.Before, "before") })
+	pl.after, errAfter = p.scenes(ctx, cat, pl, req.After, "after")
+	wg.Wait()
+	if err := errors.Join(errBefore, errAfter); err != nil {
 		return nil, err
 	}
 	p.logger().Info("scenes chosen", "aoi_id", pl.area.ID, "before", sceneIDs(pl.before), "after", sceneIDs(pl.after))
@@ -441,7 +444,7 @@ const clearTarget = 3
 // enough returns how many of the ranked acquisitions to read: in rank order, until every
 // AOI pixel (of the coarse clear masks) has target clear observations, or all n are taken.
 func enough(n int, clear func(int) []bool, inAOI []bool, target int) int {
-	counts := make([]int, len(inAOI))
+	counts := make([]uint8, len(inAOI)) // up to target (at most 16): a byte per pixel
 	short := 0
 	for _, in := range inAOI {
 		if in {
@@ -449,9 +452,10 @@ func enough(n int, clear func(int) []bool, inAOI []bool, target int) int {
 		}
 	}
 	for k := 0; k < n; k++ {
-		for i, c := range clear(k) {
-			if c && inAOI[i] {
-				if counts[i]++; counts[i] == target {
+		c := clear(k)[:len(inAOI)]
+		for i, in := range inAOI {
+			if in && c[i] && int(counts[i]) < target {
+				if counts[i]++; int(counts[i]) == target {
 					short--
 				}
 			}
