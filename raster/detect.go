@@ -372,7 +372,6 @@ type chunkBuffers struct {
 	// pixels per pixel instead of every scene's); otherwise dn holds them upsampled.
 	swir [][2]lazyBand
 	lazy [][2]bool
-	w    int // buffer width
 	scl  [][]uint8
 	// sclSrc holds, per scene, the SCL at its source resolution when sclLazy is set for it
 	// (sclmask.go); otherwise scl holds it upsampled.
@@ -382,7 +381,6 @@ type chunkBuffers struct {
 	// (nodata.go): their no-data test is skipped.
 	redNIRData [][2]bool
 	tmp        [][2][]bool // scratch masks of each masking goroutine
-	rows       int
 }
 
 func newChunkBuffers(rs []*sceneReader, w, rows int) *chunkBuffers {
