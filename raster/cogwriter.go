@@ -52,6 +52,11 @@ type COGOptions struct {
 	// noise-like values (dNDVI over stable ground), which differencing makes no more
 	// compressible, deflate is faster and the file smaller without it.
 	NoPredictor bool
+	// Level is the DEFLATE level (libdeflate's 1-12); 0 means 1, the fastest on
+	// noise-like samples. On layers of long runs (classes, counts) libdeflate's level 2 is
+	// the faster one, at the same size (measured on our change and clear layers: 830
+	// against 500 MB/s); on dNDVI, level 1 (320 against 160 MB/s).
+	Level int
 }
 
 // COGWriter writes one band of a grid as a COG, row by row. Create it with NewCOGWriter,
@@ -645,6 +650,7 @@ type cogEngine[T cogSample] struct {
 	nd      T
 	float   bool
 	raw     bool // no predictor
+	level   int  // DEFLATE level
 	mode    string
 	workers int
 	levels  []*cogLevel
@@ -664,6 +670,7 @@ func newCOGEngine[T cogSample](w *COGWriter) (cogBlockEncoder, error) {
 		nd:      T(w.o.NoData),
 		float:   w.typ == cogFloat32,
 		raw:     w.predictor() == predictorNone,
+		level:   max(1, w.o.Level),
 		mode:    w.resampling,
 		workers: max(1, runtime.GOMAXPROCS(0)),
 	}
@@ -829,7 +836,7 @@ func (e *cogEngine[T]) encodeTile(worker, tx int, src []T, w, n int) error {
 			return nil
 		}
 	}
-	k, err := zlibDeflate(e.out[tx], tb, 1)
+	k, err := zlibDeflate(e.out[tx], tb, e.level)
 	if err != nil {
 		return err
 	}

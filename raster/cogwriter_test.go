@@ -33,6 +33,7 @@ type cogCase struct {
 	epsg          int
 	big           bool // force BigTIFF
 	noPredictor   bool
+	level         int
 }
 
 func TestCOGWriterRoundTrip(t *testing.T) {
@@ -48,6 +49,7 @@ func TestCOGWriterRoundTrip(t *testing.T) {
 		{name: "u16-bigtiff", typ: cogUint16, w: 600, h: 1030, nodata: 0, res: "NEAREST", epsg: 32635, big: true},
 		{name: "i16-no-predictor", typ: cogInt16, w: 1100, h: 530, nodata: -32768, res: "AVERAGE", scale: 1e-3, epsg: 32635, noPredictor: true},
 		{name: "f32-no-predictor", typ: cogFloat32, w: 513, h: 700, nodata: math.NaN(), res: "AVERAGE", epsg: 32635, noPredictor: true},
+		{name: "u8-level6", typ: cogUint8, w: 1100, h: 1030, nodata: 255, res: "NEAREST", epsg: 32635, level: 6},
 	}
 	dir := t.TempDir()
 	for _, c := range cases {
@@ -57,7 +59,7 @@ func TestCOGWriterRoundTrip(t *testing.T) {
 			data := cogTyped(c.typ, vals)
 			path := filepath.Join(dir, c.name+".tif")
 			w, err := NewCOGWriter(path, g, data, COGOptions{NoData: c.nodata, Resampling: c.res, Scale: c.scale, Offset: c.offset,
-				NoPredictor: c.noPredictor})
+				NoPredictor: c.noPredictor, Level: c.level})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,6 +87,17 @@ func TestCOGWriterRoundTrip(t *testing.T) {
 				}
 			}
 		})
+	}
+	// The same pixels at another DEFLATE level are other bytes.
+	size := func(name string) int64 {
+		st, err := os.Stat(filepath.Join(dir, name+".tif"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	if size("u8") == size("u8-level6") {
+		t.Error("u8 at DEFLATE level 6 has the size of level 1")
 	}
 }
 

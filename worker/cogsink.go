@@ -20,12 +20,13 @@ type rasterLayer struct {
 }
 
 // rasterLayers are the per-pixel outputs, in the order of raster.Rows' fields.
+// The class and clear layers are long runs: DEFLATE level 2 (see raster.COGOptions.Level).
 var rasterLayers = []rasterLayer{
 	// Deferred: finish clears the pixels of the regions under the minimum mapping unit.
-	{"change_class.tif", []uint8(nil), raster.COGOptions{NoData: float64(raster.ClassNotObserved), Resampling: "NEAREST", Deferred: true}},
+	{"change_class.tif", []uint8(nil), raster.COGOptions{NoData: float64(raster.ClassNotObserved), Resampling: "NEAREST", Deferred: true, Level: 2}},
 	{"dndvi.tif", []int16(nil), raster.COGOptions{NoData: float64(raster.DNDVINoData), Resampling: "AVERAGE", Scale: raster.DNDVIScale, NoPredictor: true}},
-	{"clear_before.tif", []uint8(nil), raster.COGOptions{NoData: 255, Resampling: "NEAREST"}},
-	{"clear_after.tif", []uint8(nil), raster.COGOptions{NoData: 255, Resampling: "NEAREST"}},
+	{"clear_before.tif", []uint8(nil), raster.COGOptions{NoData: 255, Resampling: "NEAREST", Level: 2}},
+	{"clear_after.tif", []uint8(nil), raster.COGOptions{NoData: 255, Resampling: "NEAREST", Level: 2}},
 }
 
 // cogSink streams Detect's rows into the output COGs as they come (DetectParams.Rows),
