@@ -148,8 +148,8 @@ func (a *alignment) readTiles(c *tileCache, col, row, w, h int, dst any, nearest
 }
 
 // lazyBand is a band kept at its source resolution (k == 2) over a grid window, with the
-// taps of the window's columns and rows: at gives the value upsampleBilinear would have
-// written, for the pixels that need it only.
+// taps of the window's columns and rows: the at method of its rows (row) gives the value
+// upsampleBilinear would have written, for the pixels that need it only.
 type lazyBand struct {
 	src    []uint16
 	sw     int

@@ -92,3 +92,17 @@ func Upsample20m(w, h, n int) {
 		upsampleBilinear(dst, src, a, 0, 0, w, h, 0, 0, a.sw, a.sh)
 	}
 }
+
+// NoDataTestsSkipped counts the scenes of the loaded strip whose red and NIR tiles hold no
+// nodata, so that the mask skips their no-data test (nodata.go).
+func (k *KernelStrip) NoDataTestsSkipped() int {
+	n := 0
+	for _, c := range []*chunkBuffers{k.cb, k.ca} {
+		for _, ok := range c.redNIRData {
+			if ok == [2]bool{true, true} {
+				n++
+			}
+		}
+	}
+	return n
+}

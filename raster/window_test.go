@@ -240,6 +240,15 @@ func TestDetectNoDataTilesMatchGDAL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	k, err := raster.NewKernelStrip(p, 128)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped := k.NoDataTestsSkipped()
+	k.Close()
+	if skipped == 0 {
+		t.Fatal("the first strip skips no scene's red and NIR no-data test")
+	}
 	var planted []int
 	for i, k := range []string{"red", "nir"} {
 		editBand(t, &p.After[i], k, 256, func(pix []uint16, w, h int) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/gob"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -213,4 +214,30 @@ func runChunks(t *testing.T, p *Pipeline, req jobs.DetectRequest) (jobs.MergeReq
 		}
 	}
 	return jobs.MergeRequest{Request: req, Run: chunks[0].Run, Before: chunks[0].Before, After: chunks[0].After, Count: len(chunks)}, ws
+}
+
+// Of side-by-side steps, the first failure is reported, not the cancellation it caused in
+// the others, unless the caller cancelled.
+func TestFirstFailure(t *testing.T) {
+	noScenes := fmt.Errorf("after period: %w", ErrNoScenes)
+	stopped := fmt.Errorf("before period: rank scenes: %w", context.Canceled)
+	live := context.Background()
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tt := range []struct {
+		name string
+		ctx  context.Context
+		errs []error
+		want error
+	}{
+		{"none", live, []error{nil, nil}, nil},
+		{"one", live, []error{nil, noScenes}, noScenes},
+		{"the cause, not the cancelled", live, []error{stopped, noScenes}, noScenes},
+		{"only cancelled", live, []error{stopped, nil}, stopped},
+		{"caller cancelled", gone, []error{stopped, noScenes}, stopped},
+	} {
+		if got := firstFailure(tt.ctx, tt.errs...); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }

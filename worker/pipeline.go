@@ -129,17 +129,43 @@ func (p *Pipeline) plan(ctx context.Context, req jobs.DetectRequest) (*plan, err
 	if err != nil {
 		return nil, err
 	}
-	// The two periods are searched side by side (ranking scenes is mostly reads).
+	// The two periods are searched side by side (ranking scenes is mostly reads); the
+	// first to fail stops the other, and its error is the one reported.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var errBefore, errAfter error
 	var wg sync.WaitGroup
-	wg.Go(func() { pl.before, errBefore = p.scenes(ctx, cat, pl, req.Before, "before") })
-	pl.after, errAfter = p.scenes(ctx, cat, pl, req.After, "after")
+	wg.Go(func() {
+		if pl.before, errBefore = p.scenes(sctx, cat, pl, req.Before, "before"); errBefore != nil {
+			cancel()
+		}
+	})
+	if pl.after, errAfter = p.scenes(sctx, cat, pl, req.After, "after"); errAfter != nil {
+		cancel()
+	}
 	wg.Wait()
-	if err := errors.Join(errBefore, errAfter); err != nil {
+	if err := firstFailure(ctx, errBefore, errAfter); err != nil {
 		return nil, err
 	}
 	p.logger().Info("scenes chosen", "aoi_id", pl.area.ID, "before", sceneIDs(pl.before), "after", sceneIDs(pl.after))
 	return pl, nil
+}
+
+// firstFailure returns the error of whichever of side-by-side steps failed first, the
+// others having been cancelled by it (their cancellation is not the cause, unless ctx, the
+// caller's context, was cancelled).
+func firstFailure(ctx context.Context, errs ...error) error {
+	for _, err := range errs {
+		if err != nil && (ctx.Err() != nil || !errors.Is(err, context.Canceled)) {
+			return err
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // minPixels is the minimum mapping unit in pixels of the grid.
