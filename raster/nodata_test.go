@@ -40,14 +40,7 @@ func TestZeroFree(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "b.tif")
 	writeTestTIFF(t, path, pix, w, h, 10, "COG", "COMPRESS=DEFLATE", "PREDICTOR=2", "BLOCKSIZE=256")
 	g := Grid{EPSG: tiffGrid.EPSG, X0: tiffGrid.X0, Y0: tiffGrid.Y0, Res: 10, Width: w, Height: h}
-	part, err := openPart(path, "red", g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer part.close()
-	if part.aligned == nil || part.tiles == nil {
-		t.Fatal("not read by the tile reader")
-	}
+	part := openTiledPart(t, path, "red", g)
 	part.tiles.scanZero = true
 	zero := map[[2]int]bool{{0, 0}: true, {2, 1}: true, {2, 2}: true}
 	free := 0

@@ -38,13 +38,7 @@ func TestMaskSourceMatchesUpsampled(t *testing.T) {
 	for _, off := range [][2]int{{0, 0}, {1, 3}, {-5, 2}} { // grid origin west / north of the file, 10 m pixels
 		g := Grid{EPSG: tiffGrid.EPSG, X0: tiffGrid.X0 - 10*float64(off[0]), Y0: tiffGrid.Y0 + 10*float64(off[1]),
 			Res: 10, Width: 2*sw + 20, Height: 2*sh + 20}
-		part, err := openPart(path, "scl", g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if part.aligned == nil || part.tiles == nil {
-			t.Fatal("scl not read by the tile reader")
-		}
+		part := openTiledPart(t, path, "scl", g)
 		for _, buffer := range []int{0, 1, 2, 5, 6} {
 			t.Run(fmt.Sprintf("offset%d,%d-buffer%d", off[0], off[1], buffer), func(t *testing.T) {
 				for k, w := range testWindows(g.Width, g.Height, 256, 256, 12, uint64(buffer)) {

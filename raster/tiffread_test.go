@@ -386,14 +386,7 @@ func TestTileCacheDecodesEachTileOnce(t *testing.T) {
 			path := filepath.Join(dir, c.name+".tif")
 			writeTestTIFF(t, path, testImage(c.w, c.h, !c.u8, uint64(i)), c.w, c.h, c.res, "COG",
 				"COMPRESS=DEFLATE", "PREDICTOR=2", fmt.Sprintf("BLOCKSIZE=%d", c.tile))
-			part, err := openPart(path, "red", g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer part.close()
-			if part.aligned == nil || part.tiles == nil {
-				t.Fatal("not read by the tile reader")
-			}
+			part := openTiledPart(t, path, "red", g)
 			if kept := stripReads(t, part, g, c.chunk, c.halo, c.nearest, c.u8); kept != c.kept {
 				t.Errorf("%d tile rows kept between reads, want %d", kept, c.kept)
 			}
@@ -424,6 +417,21 @@ func TestTileCacheDecodesEachTileOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openTiledPart opens band key of path on g, closed at the end of the test, and fails the
+// test unless the tile reader reads it.
+func openTiledPart(t *testing.T, path, key string, g Grid) *bandPart {
+	t.Helper()
+	part, err := openPart(path, key, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(part.close)
+	if part.aligned == nil || part.tiles == nil {
+		t.Fatalf("%s not read by the tile reader", key)
+	}
+	return part
 }
 
 // A COG whose tiles are damaged or cut off reads with an error wrapping ErrCorrupt.
