@@ -75,16 +75,10 @@ func (c *tileCache) scanTile(k int, buf []byte) {
 	tx, ty := k%img.across, k/img.across
 	w, h := min(img.tileW, img.width-tx*img.tileW), min(img.tileH, img.height-ty*img.tileH)
 	state := uint8(zeroNone)
-	if w == img.tileW {
-		if hasZero16(buf[:2*h*img.tileW]) {
+	for y := range h {
+		if hasZero16(buf[2*y*img.tileW : 2*(y*img.tileW+w)]) {
 			state = zeroSome
-		}
-	} else {
-		for y := range h {
-			if hasZero16(buf[2*y*img.tileW : 2*(y*img.tileW+w)]) {
-				state = zeroSome
-				break
-			}
+			break
 		}
 	}
 	c.setZero(k, state)
