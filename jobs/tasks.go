@@ -18,8 +18,9 @@ const (
 	QueueBackfill = "backfill"
 )
 
-// QueuePriorities are the asynq weights of the queues.
-var QueuePriorities = map[string]int{QueueAdhoc: 6, QueueMonthly: 3, QueueBackfill: 1}
+// QueuePriorities are the asynq weights of the queues. The notifications (QueueNotify)
+// weigh as much as the staff's requests: they are short and someone waits for them.
+var QueuePriorities = map[string]int{QueueAdhoc: 6, QueueMonthly: 3, QueueBackfill: 1, QueueNotify: 6}
 
 // Task options per queue. Retention keeps a finished task (and so its id) long enough
 // that the same request enqueued again is refused as a duplicate: a month and more for
@@ -51,7 +52,7 @@ func NewDetectTask(r DetectRequest, queue string) (*asynq.Task, error) {
 	if queue == "" {
 		queue = QueueAdhoc
 	}
-	if _, ok := QueuePriorities[queue]; !ok {
+	if _, ok := queueRetention[queue]; !ok {
 		return nil, &BadRequest{"queue", fmt.Sprintf("%q is not one of adhoc, monthly, backfill", queue)}
 	}
 	if err := r.Validate(); err != nil {
@@ -149,7 +150,7 @@ func taskOpts(queue, id string, retention time.Duration) []asynq.Option {
 }
 
 func knownQueue(queue string) string {
-	if _, ok := QueuePriorities[queue]; !ok {
+	if _, ok := queueRetention[queue]; !ok {
 		return QueueAdhoc
 	}
 	return queue

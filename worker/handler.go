@@ -141,6 +141,9 @@ func NewServer(rdb redis.UniversalClient, cfg ServerConfig) *asynq.Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.RetryDelay == nil {
+		cfg.RetryDelay = retryDelay
+	}
 	return asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:     cfg.Concurrency,
 		Queues:          jobs.QueuePriorities,
@@ -153,6 +156,16 @@ func NewServer(rdb redis.UniversalClient, cfg ServerConfig) *asynq.Server {
 			log.Error("task failed", "task_id", id, "type", t.Type(), "err", err, "retried", !errors.Is(err, asynq.SkipRetry))
 		}),
 	})
+}
+
+// retryDelay waits jobs.NotifyRetryDelay between the tries of a notification and asynq's
+// exponential backoff between those of anything else.
+func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	switch t.Type() {
+	case jobs.TypeNotifyRun, jobs.TypeNotifyDeliver:
+		return jobs.NotifyRetryDelay(n)
+	}
+	return asynq.DefaultRetryDelayFunc(n, err, t)
 }
 
 // asynqLogger adapts slog to asynq's logger interface.
