@@ -9,6 +9,9 @@
 //	"catalog"      STAC catalog overriding the scheduler's default
 //	"output"       output folder or s3:// prefix overriding the scheduler's default
 //	"min_area_ha"  minimum mapping unit in hectares
+//	"subscriptions" who is told about new and growing incidents, and how (webhook,
+//	               e-mail, rules): see alert.Subscription; validated here, so a bad
+//	               subscription skips the file with a warning that names the field
 //
 // A run fired at time F asks for jobs.MonthlyPeriods(F): the last full month before F
 // against the same month a year earlier, written to <output>/<aoi id>/<YYYY-MM>_<YYYY-MM>.
@@ -25,6 +28,7 @@ package watch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -38,6 +42,7 @@ import (
 
 	"github.com/changewatch/changewatch/aoi"
 	"github.com/changewatch/changewatch/jobs"
+	"github.com/changewatch/changewatch/notify/alert"
 	"github.com/changewatch/changewatch/s3store"
 )
 
@@ -75,14 +80,16 @@ type Provider struct {
 
 // Entry is one valid AOI of the watch list.
 type Entry struct {
-	File     string        // where the file is: folder path or s3:// URL
-	AOI      *aoi.AOI      // the parsed AOI
-	GeoJSON  []byte        // the file's content, sent in the request
-	Schedule string        // cron spec
-	Catalog  string        // STAC catalog
-	Output   string        // output prefix; <aoi id>/<months> is appended per run
-	Options  jobs.Options  // from the properties (min_area_ha)
-	sched    cron.Schedule // Schedule, parsed
+	File     string       // where the file is: folder path or s3:// URL
+	AOI      *aoi.AOI     // the parsed AOI
+	GeoJSON  []byte       // the file's content, sent in the request
+	Schedule string       // cron spec
+	Catalog  string       // STAC catalog
+	Output   string       // output prefix; <aoi id>/<months> is appended per run
+	Options  jobs.Options // from the properties (min_area_ha)
+	// Subscriptions are the AOI's alert subscriptions (property "subscriptions").
+	Subscriptions []alert.Subscription
+	sched         cron.Schedule // Schedule, parsed
 }
 
 // Request returns the request of the run fired at fire: the periods are
@@ -229,6 +236,22 @@ func (p *Provider) Entries(ctx context.Context) ([]Entry, error) {
 	return entries, nil
 }
 
+// Subscriptions returns the alert subscriptions of the watched AOI aoiID (none when it is
+// not watched, or its file is skipped). It reads the watch list, so changes apply to the
+// next run without a restart.
+func (p *Provider) Subscriptions(ctx context.Context, aoiID string) ([]alert.Subscription, error) {
+	entries, err := p.Entries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range entries {
+		if entries[i].AOI.ID == aoiID {
+			return entries[i].Subscriptions, nil
+		}
+	}
+	return nil, nil
+}
+
 // read is Entries without logging: it returns the problems by file.
 func (p *Provider) read(ctx context.Context) ([]Entry, map[string]string, error) {
 	w := p.Watch
@@ -307,6 +330,15 @@ func (p *Provider) entry(file string, data []byte) (Entry, error) {
 	}
 	if err := e.Options.Validate(); err != nil {
 		return Entry{}, fmt.Errorf("properties: %w", err)
+	}
+	if v, ok := a.Properties["subscriptions"]; ok && v != nil {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return Entry{}, fmt.Errorf("properties.subscriptions: %w", err)
+		}
+		if e.Subscriptions, err = alert.ParseSubscriptions(raw); err != nil {
+			return Entry{}, fmt.Errorf("properties.%w", err)
+		}
 	}
 	if e.sched, err = cron.ParseStandard(e.Schedule); err != nil {
 		return Entry{}, fmt.Errorf("properties.schedule %q: %w", e.Schedule, err)

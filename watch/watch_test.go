@@ -591,3 +591,57 @@ func TestReadFailures(t *testing.T) {
 		t.Errorf("missing bucket: %v", err)
 	}
 }
+
+// TestProviderSubscriptions: the "subscriptions" property is parsed and validated with
+// the watch list; a bad subscription skips its file with a warning naming the field.
+func TestProviderSubscriptions(t *testing.T) {
+	dir := t.TempDir()
+	subs := []any{map[string]any{"id": "gis", "email": []string{"gis@example.org"},
+		"webhook": map[string]any{"url": "https://hooks.example.org/cw"},
+		"rules":   []any{map[string]any{"id": "new-near-mines", "new": true, "near_mine_km": 5}}}}
+	writeFiles(t, dir, map[string][]byte{
+		"subscribed.geojson": square("subscribed", map[string]any{"subscriptions": subs}),
+		"plain.geojson":      square("plain", nil),
+		"bad_rule.geojson": square("badrule", map[string]any{"subscriptions": []any{map[string]any{"id": "x",
+			"email": []string{"a@example.org"}, "rules": []any{map[string]any{"id": "r", "new": true, "min_confidence": 2}}}}}),
+		"bad_type.geojson": square("badtype", map[string]any{"subscriptions": "everyone"}),
+	})
+	p, logs := dirProvider(t, dir, time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	tests := []struct {
+		aoi       string
+		wantRules []string
+	}{
+		{"subscribed", []string{"new-near-mines"}},
+		{"plain", nil},
+		{"badrule", nil},
+		{"unwatched", nil},
+	}
+	for _, tt := range tests {
+		got, err := p.Subscriptions(ctx, tt.aoi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rules []string
+		for _, s := range got {
+			for _, r := range s.Rules {
+				rules = append(rules, r.ID)
+			}
+		}
+		if !slices.Equal(rules, tt.wantRules) {
+			t.Errorf("%s: rules %v, want %v", tt.aoi, rules, tt.wantRules)
+		}
+	}
+	warned := make(map[string]string)
+	for _, r := range logs.find(t, "WARN", "watch list file skipped") {
+		warned[filepath.Base(r["file"].(string))] = r["problem"].(string)
+	}
+	for file, problem := range map[string]string{
+		"bad_rule.geojson": "properties.subscriptions[0].rules[0].min_confidence",
+		"bad_type.geojson": "properties.subscriptions",
+	} {
+		if !strings.Contains(warned[file], problem) {
+			t.Errorf("warning for %s: %q, want it to contain %q", file, warned[file], problem)
+		}
+	}
+}
