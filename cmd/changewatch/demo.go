@@ -2,228 +2,53 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"log/slog"
-	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
-	"github.com/hibiken/asynq"
-
-	"github.com/changewatch/changewatch/aoi"
-	"github.com/changewatch/changewatch/jobs"
-	"github.com/changewatch/changewatch/raster"
-	"github.com/changewatch/changewatch/s3store"
+	"github.com/changewatch/changewatch/demo"
 	"github.com/changewatch/changewatch/synth"
-	"github.com/changewatch/changewatch/worker"
 )
 
-// `changewatch demo` is the embedded deployment: no account, no cloud, no configuration.
-// It generates synthetic Sentinel-2 scenes, starts a Redis (redis-server child or
-// miniredis) and an S3 server (gofakes3) in or under this process, seeds a bucket with
-// the scenes in the Earth Search layout, runs a worker, enqueues the bundled AOIs, shows
-// their progress, copies the results from the bucket to a local folder, summarises them
-// and scores the block against the planted truth.
-
-const (
-	demoBefore        = "2023-01-01/2023-03-31"
-	demoAfter         = "2024-01-01/2024-03-31"
-	demoImagery       = "imagery"
-	demoResults       = "results"
-	demoCatalogPrefix = "catalog"
-	// demoMiniredisEnv forces the in-process miniredis even when redis-server is
-	// installed (tests use it; so can anyone who wants the pure-Go path).
-	demoMiniredisEnv = "CHANGEWATCH_DEMO_MINIREDIS"
-	// demoConcurrency is the number of tasks the embedded worker runs at once.
-	demoConcurrency = 2
-)
-
-// demoConfig is the demo's flags and environment.
-type demoConfig struct {
-	out       string
-	size      int
-	seed      int64
-	redisURL  string
-	timeout   time.Duration
-	logLevel  string
-	miniredis bool
-}
+// demoMiniredisEnv forces the in-process miniredis even when redis-server is installed
+// (tests use it; so can anyone who wants the pure-Go path).
+const demoMiniredisEnv = "CHANGEWATCH_DEMO_MINIREDIS"
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", stderr)
-	var c demoConfig
-	fs.StringVar(&c.out, "out", "demo-out", "folder for the generated scenes (scenes/, reused for the same --size and --seed) and the local copy of the results (results/)")
-	fs.IntVar(&c.size, "size", synth.DefaultSize, "pixels (10 m) per side of the synthetic scenes: even, 256..10980 (1024 = 10.24 km)")
-	fs.Int64Var(&c.seed, "seed", 3, "random seed of the synthetic scenes (3 plants a mining scar inside the Muchacha mine box)")
-	fs.StringVar(&c.redisURL, "redis", "", "use this Redis, redis://host:port/db, instead of starting one (the demo's worker takes any task queued there: use a spare database)")
-	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up after this long")
-	fs.StringVar(&c.logLevel, "log-level", env("warn", "CHANGEWATCH_LOG_LEVEL"), "log level: debug, info, warn, error (env CHANGEWATCH_LOG_LEVEL)")
+	var c demo.Config
+	var redisURL, logLevel string
+	fs.StringVar(&c.Out, "out", "demo-out", "folder for the generated scenes (scenes/, reused for the same --size and --seed) and the local copy of the results (results/)")
+	fs.IntVar(&c.Size, "size", synth.DefaultSize, "pixels (10 m) per side of the synthetic scenes: even, 256..10980 (1024 = 10.24 km)")
+	fs.Int64Var(&c.Seed, "seed", 3, "random seed of the synthetic scenes (3 plants a mining scar inside the Muchacha mine box)")
+	fs.StringVar(&redisURL, "redis", "", "use this Redis, redis://host:port/db, instead of starting one (the demo's worker takes any task queued there: use a spare database)")
+	fs.DurationVar(&c.Timeout, "timeout", 10*time.Minute, "give up after this long")
+	fs.StringVar(&logLevel, "log-level", env("warn", "CHANGEWATCH_LOG_LEVEL"), "log level: debug, info, warn, error (env CHANGEWATCH_LOG_LEVEL)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if c.size < 256 || c.size > 10980 || c.size%2 != 0 {
+	if c.Size < 256 || c.Size > 10980 || c.Size%2 != 0 {
 		return usagef("--size must be an even number between 256 and 10980")
 	}
-	if c.timeout <= 0 {
+	if c.Timeout <= 0 {
 		return usagef("--timeout must be positive")
 	}
-	if c.out == "" {
+	if c.Out == "" {
 		return usagef("--out must not be empty")
 	}
-	c.miniredis, _ = strconv.ParseBool(os.Getenv(demoMiniredisEnv))
-	log, err := newLogger(stderr, c.logLevel)
+	c.Miniredis, _ = strconv.ParseBool(os.Getenv(demoMiniredisEnv))
+	log, err := newLogger(stderr, logLevel)
 	if err != nil {
 		return err
 	}
-	d := &demo{cfg: c, stdout: stdout, stderr: stderr, log: log, t0: time.Now()}
-	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout, fmt.Errorf("timed out after %s (--timeout)", c.timeout))
-	defer cancel()
-	err = d.run(ctx)
-	if err != nil && ctx.Err() != nil {
-		if cause := context.Cause(ctx); errors.Is(cause, context.Canceled) {
-			err = fmt.Errorf("interrupted: %w", err)
-		} else {
-			err = fmt.Errorf("%w: %w", cause, err)
-		}
-	}
-	return err
-}
-
-// demo is one run of the embedded deployment.
-type demo struct {
-	cfg            demoConfig
-	stdout, stderr io.Writer
-	log            *slog.Logger
-	t0             time.Time
-}
-
-// say prints one line on stderr, prefixed with the seconds since the start.
-func (d *demo) say(format string, args ...any) {
-	fmt.Fprintf(d.stderr, "%6.1fs  %s\n", time.Since(d.t0).Seconds(), fmt.Sprintf(format, args...))
-}
-
-// run does the whole demo. Everything it starts is stopped, in reverse order, on every
-// path out: the worker (its running tasks go back to the queue), the Redis client and
-// server, the S3 server, the temporary folder.
-func (d *demo) run(ctx context.Context) error {
-	tmp, err := os.MkdirTemp("", "changewatch-demo-")
-	if err != nil {
-		return fmt.Errorf("temp folder: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-
-	// Scenes, and the AOIs fitted to them.
-	scenesDir := filepath.Join(d.cfg.out, "scenes")
-	syn, objects, reused, err := demoScenes(ctx, scenesDir, d.cfg.size, d.cfg.seed)
-	if err != nil {
-		return err
-	}
-	verb := "generated"
-	if reused {
-		verb = "reusing"
-	}
-	d.say("scenes: %s %d synthetic Sentinel-2 L2A scenes (%d x %d px, seed %d, %d planted objects) in %s",
-		verb, len(syn.ItemPaths), d.cfg.size, d.cfg.size, d.cfg.seed, objects, scenesDir)
-	areas, err := d.areas(syn)
-	if err != nil {
-		return err
-	}
-
-	// Queue.
-	r, err := startDemoRedis(ctx, d.cfg.redisURL, d.cfg.miniredis, tmp)
-	if err != nil {
-		return fmt.Errorf("redis: %w", err)
-	}
-	defer r.Close()
-	d.say("redis: %s", r.what)
-
-	// Object storage, seeded with the scenes.
-	s3srv, err := startDemoS3(filepath.Join(tmp, "s3"), d.log)
-	if err != nil {
-		return err
-	}
-	defer s3srv.Close()
-	store, err := s3store.New(ctx, s3srv.storeConfig())
-	if err != nil {
-		return fmt.Errorf("s3: %w", err)
-	}
-	raster.Init(s3srv.rasterConfig())
-	for _, b := range []string{demoImagery, demoResults} {
-		if err := store.EnsureBucket(ctx, b); err != nil {
-			return fmt.Errorf("s3: %w", err)
-		}
-	}
-	files, size, err := uploadCatalog(ctx, store, syn.Root, demoImagery, demoCatalogPrefix)
-	if err != nil {
-		return err
-	}
-	d.say("s3: in-process S3 server (gofakes3, disk-backed) at %s: buckets %q and %q; put %d files (%.1f MiB) under s3://%s/%s/",
-		s3srv.endpoint, demoImagery, demoResults, files, float64(size)/(1<<20), demoImagery, demoCatalogPrefix)
-
-	// Worker. The block fans out into chunk tasks (and a merge), the small site does not.
-	client := asynq.NewClientFromRedisClient(r.rdb)
-	h := &worker.Handler{Pipeline: &worker.Pipeline{Store: store, Logger: d.log, WorkDir: tmp}, Logger: d.log}
-	if h.FanOut = demoFanOut(client, areas); h.FanOut != nil {
-		d.say("worker: fan-out above %d pixels, in chunks of %d x %d pixels", h.FanOut.Pixels, h.FanOut.Chunk, h.FanOut.Chunk)
-	}
-	srv := worker.NewServer(r.rdb, worker.ServerConfig{Concurrency: demoConcurrency, ShutdownTimeout: 5 * time.Second, Logger: d.log})
-	if err := srv.Start(h.Mux()); err != nil {
-		return fmt.Errorf("start worker: %w", err)
-	}
-	defer srv.Shutdown()
-	d.say("worker: in-process, concurrency %d, queues %s, %s, %s", demoConcurrency, jobs.QueueAdhoc, jobs.QueueMonthly, jobs.QueueBackfill)
-
-	// Enqueue, wait, collect.
-	ins := asynq.NewInspectorFromRedisClient(r.rdb)
-	tasks, err := d.enqueue(ctx, client, ins, areas)
-	if err != nil {
-		return err
-	}
-	if err := d.wait(ctx, ins, store, tasks); err != nil {
-		return err
-	}
-	return d.report(ctx, store, syn, tasks)
-}
-
-// areas parses the bundled AOIs and fits them to the scene.
-func (d *demo) areas(syn *synth.Result) ([]demoArea, error) {
-	data, err := os.ReadFile(syn.AOIGeoJSON)
-	if err != nil {
-		return nil, fmt.Errorf("scene footprint: %w", err)
-	}
-	fp, err := aoi.Parse(data, aoi.DefaultLimits)
-	if err != nil {
-		return nil, fmt.Errorf("scene footprint %s: %w", syn.AOIGeoJSON, err)
-	}
-	var out []demoArea
-	for _, a := range demoAOIs {
-		da, err := fitAOI([]byte(a.geojson), fp.Bound())
+	if redisURL != "" {
+		rdb, err := openRedis(ctx, redisURL)
 		if err != nil {
-			return nil, fmt.Errorf("bundled %s: %w", a.file, err)
+			return err
 		}
-		note := "inside the scene"
-		if da.clipped {
-			note = fmt.Sprintf("clipped to the scene (%.2f km wide at --size %d)", float64(d.cfg.size)/100, d.cfg.size)
-		}
-		d.say("aoi: %s %q, %.0f ha, %s", da.area.ID, da.area.Name, da.area.AreaHa(), note)
-		out = append(out, da)
+		defer rdb.Close()
+		c.Redis = rdb
 	}
-	return out, nil
-}
-
-// demoFanOut sets the worker's fan-out so that the block is cut into about 2 x 2 chunks
-// and the small site runs as one task: the threshold lies halfway between their sizes
-// (1 ha is 100 pixels of 10 m). nil when the two are the same size (--size 256).
-func demoFanOut(client *asynq.Client, areas []demoArea) *worker.FanOut {
-	small := areas[0].area.AreaHa() * 100
-	block := areas[demoBlockIndex].area.AreaHa() * 100
-	if block < 2*small {
-		return nil
-	}
-	half := math.Sqrt(block) / 2
-	return &worker.FanOut{Client: client, Pixels: int((small + block) / 2), Chunk: int(math.Ceil(half/6))*6 + 6}
+	return demo.Run(ctx, c, stdout, stderr, log)
 }

@@ -1,11 +1,11 @@
 //go:build unix && !linux
 
-package main
+package childproc
 
 import "syscall"
 
-// childProcAttr puts a child process in its own process group (a Ctrl-C in the terminal
+// Attr puts a child process in its own process group (a Ctrl-C in the terminal
 // does not reach it; changewatch stops it after shutting down what uses it).
-func childProcAttr() *syscall.SysProcAttr {
+func Attr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }

@@ -1,12 +1,15 @@
-package main
+package demo
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/changewatch/changewatch/jobs"
 )
@@ -25,17 +28,17 @@ func TestDemo(t *testing.T) {
 		{"miniredis", true, "redis: in-process miniredis"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.miniredis {
-				t.Setenv(demoMiniredisEnv, "1")
-			} else {
-				t.Setenv(demoMiniredisEnv, "")
+			if !tc.miniredis {
 				if _, err := exec.LookPath("redis-server"); err != nil {
 					t.Fatal("redis-server is not installed: run the tests through ./scripts/test.sh, which installs it")
 				}
 			}
-			code, stdout, stderr := runCLI(t, "demo", "--out", out, "--size", "512", "--seed", "3", "--timeout", "3m")
-			if code != 0 {
-				t.Fatalf("exit code %d: %s", code, stderr)
+			var outBuf, errBuf bytes.Buffer
+			c := Config{Out: out, Size: 512, Seed: 3, Miniredis: tc.miniredis, Timeout: 3 * time.Minute}
+			err := Run(t.Context(), c, &outBuf, &errBuf, slog.New(slog.NewTextHandler(&errBuf, &slog.HandlerOptions{Level: slog.LevelWarn})))
+			stdout, stderr := outBuf.String(), errBuf.String()
+			if err != nil {
+				t.Fatalf("demo: %v: %s", err, stderr)
 			}
 			if !strings.Contains(stderr, tc.want) {
 				t.Errorf("stderr does not say %q:\n%s", tc.want, stderr)
@@ -84,7 +87,7 @@ func TestDemo(t *testing.T) {
 // The AOIs held in the binary are the ones in testdata/aoi.
 func TestDemoAOIsMatchTestdata(t *testing.T) {
 	for _, a := range demoAOIs {
-		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "aoi", a.file))
+		data, err := os.ReadFile(filepath.Join("..", "testdata", "aoi", a.file))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,11 +101,11 @@ func TestDemoAOIsMatchTestdata(t *testing.T) {
 func TestDemoScenesReuse(t *testing.T) {
 	dir := t.TempDir()
 	ctx := t.Context()
-	first, objects, reused, err := demoScenes(ctx, dir, 256, 5)
+	first, objects, reused, err := Scenes(ctx, dir, 256, 5)
 	if err != nil || reused || objects == 0 || objects != len(first.Objects) {
 		t.Fatalf("first: %d objects (%d listed), reused %v, err %v", objects, len(first.Objects), reused, err)
 	}
-	res, n, reused, err := demoScenes(ctx, dir, 256, 5)
+	res, n, reused, err := Scenes(ctx, dir, 256, 5)
 	if err != nil || !reused || n != objects {
 		t.Fatalf("second: %d objects, want %d, reused %v, err %v", n, objects, reused, err)
 	}
@@ -113,7 +116,7 @@ func TestDemoScenesReuse(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dir, demoStampName)); err != nil || fi.Size() > 4096 {
 		t.Fatalf("stamp: %v, err %v", fi, err)
 	}
-	if _, _, reused, err := demoScenes(ctx, dir, 256, 6); err != nil || reused {
+	if _, _, reused, err := Scenes(ctx, dir, 256, 6); err != nil || reused {
 		t.Fatalf("other seed: reused %v, err %v", reused, err)
 	}
 }

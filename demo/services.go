@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bufio"
@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/afero"
 
+	"github.com/changewatch/changewatch/internal/childproc"
 	"github.com/changewatch/changewatch/raster"
 	"github.com/changewatch/changewatch/s3store"
 )
@@ -40,15 +41,11 @@ type demoRedis struct {
 
 func (r *demoRedis) Close() { r.close() }
 
-// startDemoRedis connects to url when it is set; else starts a redis-server child when
+// startDemoRedis uses rdb when it is set (its caller closes it); else starts a redis-server child when
 // one is on PATH (and forceMini is false); else an in-process miniredis.
-func startDemoRedis(ctx context.Context, url string, forceMini bool, dir string) (*demoRedis, error) {
-	if url != "" {
-		rdb, err := openRedis(ctx, url)
-		if err != nil {
-			return nil, err
-		}
-		return &demoRedis{rdb: rdb, what: "existing Redis at " + rdb.Options().Addr + " (--redis)", close: func() { rdb.Close() }}, nil
+func startDemoRedis(ctx context.Context, rdb *redis.Client, forceMini bool, dir string) (*demoRedis, error) {
+	if rdb != nil {
+		return &demoRedis{rdb: rdb, what: "existing Redis at " + rdb.Options().Addr + " (--redis)", close: func() {}}, nil
 	}
 	note := ""
 	if !forceMini {
@@ -63,7 +60,7 @@ func startDemoRedis(ctx context.Context, url string, forceMini bool, dir string)
 			note = " (no redis-server on PATH)"
 		}
 	} else {
-		note = " (" + demoMiniredisEnv + " is set)"
+		note = " (forced by the configuration)"
 	}
 	r, err := startMiniredis()
 	if err != nil {
@@ -88,7 +85,7 @@ func startRedisServer(ctx context.Context, bin, dir string) (*demoRedis, error) 
 		logPath := filepath.Join(dir, "redis-server.log")
 		cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port),
 			"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", logPath, "--daemonize", "no")
-		cmd.SysProcAttr = childProcAttr()
+		cmd.SysProcAttr = childproc.Attr()
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("start redis-server: %w", err)
 		}

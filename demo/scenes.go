@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -31,10 +31,10 @@ type demoStamp struct {
 	Result  *synth.Result `json:"result"`
 }
 
-// demoScenes returns the synthetic scene set of size and seed in dir, and its number of
+// Scenes returns the synthetic scene set of size and seed in dir, and its number of
 // planted objects: the one already there when its stamp says so and its files are present,
 // else a freshly generated one. A reused set's Result has no Objects.
-func demoScenes(ctx context.Context, dir string, size int, seed int64) (res *synth.Result, objects int, reused bool, err error) {
+func Scenes(ctx context.Context, dir string, size int, seed int64) (res *synth.Result, objects int, reused bool, err error) {
 	stampPath := filepath.Join(dir, demoStampName)
 	if r, n, ok := readDemoStamp(stampPath, dir, size, seed); ok {
 		return r, n, true, nil
@@ -55,6 +55,13 @@ func demoScenes(ctx context.Context, dir string, size int, seed int64) (res *syn
 		return nil, 0, false, err
 	}
 	return res, len(res.Objects), false, nil
+}
+
+// ScenesReady reports whether dir holds the complete scene set of size and seed, which
+// Scenes would reuse.
+func ScenesReady(dir string, size int, seed int64) bool {
+	_, _, ok := readDemoStamp(filepath.Join(dir, demoStampName), dir, size, seed)
+	return ok
 }
 
 func readDemoStamp(path, dir string, size int, seed int64) (*synth.Result, int, bool) {

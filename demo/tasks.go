@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -335,7 +335,7 @@ func (d *demo) report(ctx context.Context, store *s3store.Client, syn *synth.Res
 			failed = append(failed, t.label()+": "+t.failed)
 			continue
 		}
-		t.local = filepath.Join(d.cfg.out, "results", filepath.FromSlash(t.prefix))
+		t.local = filepath.Join(d.cfg.Out, "results", filepath.FromSlash(t.prefix))
 		keys, err := downloadPrefix(ctx, store, demoResults, t.prefix, t.local)
 		if err != nil {
 			return fmt.Errorf("copy %s: %w", t.label(), err)
@@ -379,7 +379,9 @@ func (d *demo) report(ctx context.Context, store *s3store.Client, syn *synth.Res
 	for _, f := range failed {
 		fmt.Fprintf(d.stderr, "task failed: %s\n", f)
 	}
-	if err := printJSON(d.stdout, map[string]any{"results": results, "scores": scores}); err != nil {
+	enc := json.NewEncoder(d.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(map[string]any{"results": results, "scores": scores}); err != nil {
 		return err
 	}
 	if len(failed) > 0 {
