@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/changewatch/changewatch/raster"
 )
 
 // buildChangewatch builds the changewatch binary, whose detect and decode-floor commands
@@ -29,6 +31,7 @@ func buildChangewatch(t *testing.T) string {
 // returned.
 func runBench(t *testing.T, c Config, jsonPath string) string {
 	t.Helper()
+	raster.Init(raster.S3Config{})
 	rep, err := Run(t.Context(), c, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("bench: %v", err)
