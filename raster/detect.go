@@ -52,6 +52,9 @@ type Rows struct {
 	Class                   []uint8
 	DNDVI                   []int16
 	ClearBefore, ClearAfter []uint8
+	// BeforeRGB and AfterRGB are the composites in true colour, 3 bytes a pixel (red,
+	// green, blue; see RGBByte), 0 0 0 where the period has no clear observation.
+	BeforeRGB, AfterRGB []uint8
 }
 
 // dNDVI is stored as a scaled integer (the convention of Sentinel-2 L2A reflectances):
@@ -264,7 +267,8 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 		res.ClearAfter = make([]uint8, wg.Pixels())
 	} else {
 		n := p.ChunkRows * w
-		out = Rows{Class: make([]uint8, n), DNDVI: make([]int16, n), ClearBefore: make([]uint8, n), ClearAfter: make([]uint8, n)}
+		out = Rows{Class: make([]uint8, n), DNDVI: make([]int16, n), ClearBefore: make([]uint8, n), ClearAfter: make([]uint8, n),
+			BeforeRGB: make([]uint8, 3*n), AfterRGB: make([]uint8, 3*n)}
 	}
 	halo := 0
 	if p.Mask {
@@ -334,7 +338,8 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 		if p.Rows != nil {
 			n := h * w
 			if err := p.Rows(Rows{Row: out.Row, Height: h, Class: out.Class[:n], DNDVI: out.DNDVI[:n],
-				ClearBefore: out.ClearBefore[:n], ClearAfter: out.ClearAfter[:n]}); err != nil {
+				ClearBefore: out.ClearBefore[:n], ClearAfter: out.ClearAfter[:n],
+				BeforeRGB: out.BeforeRGB[:3*n], AfterRGB: out.AfterRGB[:3*n]}); err != nil {
 				return nil, err
 			}
 		}
@@ -824,6 +829,10 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 		k0 := y * w // the row in the strip
 		oc, od := o.Class[k0:k0+w], o.DNDVI[k0:k0+w]
 		ob, oa := o.ClearBefore[k0:k0+w], o.ClearAfter[k0:k0+w]
+		var rgbB, rgbA []uint8 // nil when the caller holds the rasters (no Rows function)
+		if o.BeforeRGB != nil {
+			rgbB, rgbA = o.BeforeRGB[3*k0:3*(k0+w)], o.AfterRGB[3*k0:3*(k0+w)]
+		}
 		var inAOI []bool
 		if aoiMask != nil {
 			inAOI = aoiMask[k0 : k0+w]
@@ -835,11 +844,19 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 		for x := range w {
 			if inAOI != nil && !inAOI[x] {
 				oc[x], od[x], ob[x], oa[x] = ClassNotObserved, DNDVINoData, 0, 0
+				if rgbB != nil {
+					clear(rgbB[3*x : 3*x+3])
+					clear(rgbA[3*x : 3*x+3])
+				}
 				continue
 			}
 			bx := colOff + x
 			nb, na := int(pb.n[x]), int(pa.n[x])
 			ob[x], oa[x] = uint8(nb), uint8(na)
+			if rgbB != nil {
+				putRGB(rgbB[3*x:3*x+3], rb, pb.k[x], bx)
+				putRGB(rgbA[3*x:3*x+3], ra, pa.k[x], bx)
+			}
 			if nb < minClear || na < minClear {
 				oc[x], od[x] = ClassNotObserved, DNDVINoData
 				out.notObserved++

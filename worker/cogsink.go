@@ -30,6 +30,10 @@ var rasterLayers = []rasterLayer{
 	{"clear_after.tif", []uint8(nil), raster.COGOptions{NoData: 255, Resampling: "NEAREST", Level: 2}},
 }
 
+// rgbLayers are the true-colour composites (raster.Rows' BeforeRGB, AfterRGB), 3-band
+// Byte COGs for the map and the reports.
+var rgbLayers = []string{"before_rgb.tif", "after_rgb.tif"}
+
 // cogSink streams Detect's rows into the output COGs as they come (DetectParams.Rows),
 // so a run holds no raster of the whole grid; all but the change classes are encoded
 // while Detect runs, and finish completes them once the regions under the minimum
@@ -38,6 +42,7 @@ type cogSink struct {
 	dir    string
 	g      raster.Grid
 	w      []*raster.COGWriter // one per rasterLayers entry
+	rgb    []*raster.RGBWriter // one per rgbLayers entry
 	wg     sync.WaitGroup      // the COGs being finished
 	errs   []error
 	cancel context.CancelFunc // stops them when the run fails
@@ -57,6 +62,14 @@ func newCOGSink(workDir string, g raster.Grid) (*cogSink, error) {
 		}
 		s.w = append(s.w, w)
 	}
+	for _, name := range rgbLayers {
+		w, err := raster.NewRGBWriter(filepath.Join(dir, name), g)
+		if err != nil {
+			s.discard()
+			return nil, err
+		}
+		s.rgb = append(s.rgb, w)
+	}
 	return s, nil
 }
 
@@ -65,6 +78,11 @@ func (s *cogSink) rows(r raster.Rows) error {
 	for i, data := range []any{r.Class, r.DNDVI, r.ClearBefore, r.ClearAfter} {
 		if err := s.w[i].WriteRows(data); err != nil {
 			return fmt.Errorf("%s: %w", rasterLayers[i].file, err)
+		}
+	}
+	for i, data := range [][]uint8{r.BeforeRGB, r.AfterRGB} {
+		if err := s.rgb[i].WriteRows(data); err != nil {
+			return fmt.Errorf("%s: %w", rgbLayers[i], err)
 		}
 	}
 	return nil
@@ -85,7 +103,7 @@ func (s *cogSink) start(ctx context.Context, dropped []uint32) {
 			class[dropped[i]-lo] = raster.ClassNone
 		}
 	}
-	s.errs = make([]error, len(s.w))
+	s.errs = make([]error, len(s.w)+len(s.rgb))
 	for i, cw := range s.w {
 		var fix func(int, any)
 		if i == 0 {
@@ -99,6 +117,13 @@ func (s *cogSink) start(ctx context.Context, dropped []uint32) {
 			}
 		}()
 	}
+	for i, rw := range s.rgb {
+		s.wg.Go(func() {
+			if err := rw.Finish(ctx); err != nil {
+				s.errs[len(s.w)+i] = fmt.Errorf("write %s: %w", rgbLayers[i], err)
+			}
+		})
+	}
 }
 
 // moveTo waits for the COGs start began and moves them into dir.
@@ -108,12 +133,21 @@ func (s *cogSink) moveTo(dir string) error {
 	if err := errors.Join(s.errs...); err != nil {
 		return err
 	}
-	for _, l := range rasterLayers {
-		if err := os.Rename(filepath.Join(s.dir, l.file), filepath.Join(dir, l.file)); err != nil {
-			return fmt.Errorf("write %s: %w", l.file, err)
+	for _, name := range s.files() {
+		if err := os.Rename(filepath.Join(s.dir, name), filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// files are the names of the sink's rasters.
+func (s *cogSink) files() []string {
+	names := make([]string, 0, len(rasterLayers)+len(rgbLayers))
+	for _, l := range rasterLayers {
+		names = append(names, l.file)
+	}
+	return append(names, rgbLayers...)
 }
 
 // finish completes the COGs and moves them into dir.
@@ -129,6 +163,9 @@ func (s *cogSink) discard() {
 	}
 	s.wg.Wait()
 	for _, w := range s.w {
+		w.Discard()
+	}
+	for _, w := range s.rgb {
 		w.Discard()
 	}
 	os.RemoveAll(s.dir)

@@ -240,6 +240,11 @@ func writeChunk(ctx context.Context, stage string, i int, win raster.Window, res
 			return err
 		}
 	}
+	for _, name := range rgbLayers {
+		if err := ws.put(ctx, chunkName(i, "-"+name), filepath.Join(stage, name)); err != nil {
+			return err
+		}
+	}
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(cr); err != nil {
 		return fmt.Errorf("encode chunk result: %w", err)
@@ -535,6 +540,27 @@ func mosaicChunks(ctx context.Context, dir string, g raster.Grid, chunks []chunk
 	for i := range rasterLayers {
 		if err := ms[i].Finish(ctx); err != nil {
 			return err
+		}
+	}
+	return mosaicRGB(ctx, dir, g, len(chunks), ws)
+}
+
+// mosaicRGB assembles the true-colour composites from the chunks' ones.
+func mosaicRGB(ctx context.Context, dir string, g raster.Grid, chunks int, ws workspace) error {
+	for _, name := range rgbLayers {
+		parts := make([]string, chunks)
+		for i := range chunks {
+			parts[i] = filepath.Join(dir, chunkName(i, "-"+name))
+			if err := ws.get(ctx, chunkName(i, "-"+name), parts[i]); err != nil {
+				return fmt.Errorf("merge: %s: %w", chunkName(i, "-"+name), err)
+			}
+		}
+		err := raster.MosaicRGB(ctx, filepath.Join(dir, name), g, parts)
+		for _, p := range parts {
+			os.Remove(p)
+		}
+		if err != nil {
+			return fmt.Errorf("merge: %w", err)
 		}
 	}
 	return nil

@@ -92,6 +92,19 @@ func TestFanOutMatchesSingleRun(t *testing.T) {
 			}
 		}
 	}
+	for _, name := range []string{"before_rgb.tif", "after_rgb.tif"} {
+		_, _, ca, err := raster.ReadRGB(filepath.Join(single, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, cb, err := raster.ReadRGB(filepath.Join(chunked, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(ca, cb) {
+			t.Errorf("%s: the chunked run's composite differs from the single run's", name)
+		}
+	}
 	if _, err := os.Stat(filepath.Join(chunked, ".work")); !os.IsNotExist(err) {
 		t.Errorf("workspace left behind: %v", err)
 	}

@@ -71,8 +71,10 @@ func writeItem(p string, pl *plan, req jobs.DetectRequest, out *result) error {
 	geom := geojson.NewGeometry(area.Geometry)
 	b := area.Bound()
 	counts := map[string]int{}
+	hectares := map[string]float64{}
 	for _, f := range out.feats {
 		counts[f.class]++
+		hectares[f.class] = round(hectares[f.class]+f.areaHa, 4)
 	}
 	asset := func(href, typ, title string, roles ...string) map[string]any {
 		return map[string]any{"href": "./" + href, "type": typ, "title": title, "roles": roles}
@@ -98,6 +100,7 @@ func writeItem(p string, pl *plan, req jobs.DetectRequest, out *result) error {
 			"changewatch:scenes_before": sceneIDs(pl.before),
 			"changewatch:scenes_after":  sceneIDs(pl.after),
 			"changewatch:polygons":      counts,
+			"changewatch:hectares":      hectares,
 			"changewatch:options":       req.Options.WithDefaults(),
 			"proj:epsg":                 out.grid.EPSG,
 			"proj:shape":                []int{out.grid.Height, out.grid.Width},
@@ -112,6 +115,8 @@ func writeItem(p string, pl *plan, req jobs.DetectRequest, out *result) error {
 			"dndvi":        asset("dndvi.tif", "image/tiff; application=geotiff; profile=cloud-optimized", "NDVI after minus before", "data"),
 			"clear_before": asset("clear_before.tif", "image/tiff; application=geotiff; profile=cloud-optimized", "clear observations per pixel, before period", "data"),
 			"clear_after":  asset("clear_after.tif", "image/tiff; application=geotiff; profile=cloud-optimized", "clear observations per pixel, after period", "data"),
+			"before_rgb":   asset("before_rgb.tif", "image/tiff; application=geotiff; profile=cloud-optimized", "before composite, true colour", "visual"),
+			"after_rgb":    asset("after_rgb.tif", "image/tiff; application=geotiff; profile=cloud-optimized", "after composite, true colour", "visual"),
 			"quicklook":    asset("quicklook.png", "image/png", "before | after | change", "overview"),
 		},
 	}
