@@ -182,9 +182,9 @@ func xmlEscape(s string) string {
 	return r.Replace(s)
 }
 
-// ReadRGB reads a 3-band Byte raster (a true-colour composite) into interleaved red,
+// ReadRGBPixels reads a whole 3-band Byte raster (a true-colour composite) into interleaved red,
 // green, blue bytes.
-func ReadRGB(path string) (w, h int, rgb []uint8, err error) {
+func ReadRGBPixels(path string) (w, h int, rgb []uint8, err error) {
 	Init(S3Config{})
 	ds, err := godal.Open(path, godal.RasterOnly())
 	if err != nil {

@@ -93,11 +93,11 @@ func TestFanOutMatchesSingleRun(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"before_rgb.tif", "after_rgb.tif"} {
-		_, _, ca, err := raster.ReadRGB(filepath.Join(single, name))
+		_, _, ca, err := raster.ReadRGBPixels(filepath.Join(single, name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, cb, err := raster.ReadRGB(filepath.Join(chunked, name))
+		_, _, cb, err := raster.ReadRGBPixels(filepath.Join(chunked, name))
 		if err != nil {
 			t.Fatal(err)
 		}
