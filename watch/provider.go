@@ -72,6 +72,9 @@ type Provider struct {
 	// ReadTimeout bounds one reading of the watch list by GetConfigs; 0 means
 	// DefaultReadTimeout.
 	ReadTimeout time.Duration
+	// SubscriptionsOnly is the view of a worker, which reads the watch list only for
+	// its subscriptions: files need no catalog or output.
+	SubscriptionsOnly bool
 
 	mu       sync.Mutex
 	problems map[string]string // file -> problem, as last warned
@@ -347,6 +350,7 @@ func (p *Provider) entry(file string, data []byte) (Entry, error) {
 		return Entry{}, fmt.Errorf("properties.schedule %q never fires", e.Schedule)
 	}
 	switch {
+	case p.SubscriptionsOnly:
 	case e.Catalog == "":
 		return Entry{}, errors.New("no catalog: set properties.catalog or the scheduler's default")
 	case e.Output == "":

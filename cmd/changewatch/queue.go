@@ -52,6 +52,8 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	chunk := fs.Int("chunk", 4080, "side of a chunk in pixels (rounded down to a multiple of 6); bounds a worker's memory")
 	var s3 s3Flags
 	s3.register(fs)
+	var nf notifyFlags
+	nf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -71,10 +73,17 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	client := asynq.NewClientFromRedisClient(rdb)
+	nh, err := nf.handler(ctx, store, client, log)
+	if err != nil {
+		return err
+	}
 	h := &worker.Handler{Pipeline: &worker.Pipeline{Store: store, Logger: log, WorkDir: *workDir}, Logger: log,
-		FanOut: &worker.FanOut{Client: asynq.NewClientFromRedisClient(rdb), Pixels: *fanPixels, Chunk: *chunk}}
+		FanOut: &worker.FanOut{Client: client, Pixels: *fanPixels, Chunk: *chunk}}
+	mux := h.Mux()
+	nh.Register(mux)
 	srv := worker.NewServer(rdb, worker.ServerConfig{Concurrency: *concurrency, ShutdownTimeout: *shutdown, Logger: log})
-	if err := srv.Start(h.Mux()); err != nil {
+	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	log.Info("worker started", "concurrency", *concurrency, "queues", jobs.QueuePriorities)

@@ -9,21 +9,18 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/pem"
 	"errors"
-	"io"
 	"math/big"
 	"mime"
-	"mime/multipart"
 	"net"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/changewatch/changewatch/internal/smtpsink"
 	"github.com/changewatch/changewatch/internal/testenv"
 )
 
@@ -119,18 +116,17 @@ func TestSendToSMTPServer(t *testing.T) {
 // multipart/related (HTML, then both images with their Content-IDs).
 func checkMessage(t *testing.T, data []byte) {
 	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(data))
+	header, parts, err := smtpsink.Parts(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dec := new(mime.WordDecoder)
-	if subj, _ := dec.DecodeHeader(m.Header.Get("Subject")); subj != "Muchacha: 1 new incident (2024-03) — Okapi" {
+	if subj, _ := dec.DecodeHeader(header.Get("Subject")); subj != "Muchacha: 1 new incident (2024-03) — Okapi" {
 		t.Errorf("subject %q", subj)
 	}
-	if m.Header.Get("Message-ID") != "<nd-0123@changewatch>" || m.Header.Get("X-Changewatch-Key") != "nd-0123" {
-		t.Errorf("message id %q key %q", m.Header.Get("Message-ID"), m.Header.Get("X-Changewatch-Key"))
+	if header.Get("Message-ID") != "<nd-0123@changewatch>" || header.Get("X-Changewatch-Key") != "nd-0123" {
+		t.Errorf("message id %q key %q", header.Get("Message-ID"), header.Get("X-Changewatch-Key"))
 	}
-	parts := ReadParts(t, m.Header.Get("Content-Type"), m.Body)
 	var got []string
 	for _, p := range parts {
 		got = append(got, p.Type+" "+p.CID)
@@ -139,54 +135,10 @@ func checkMessage(t *testing.T, data []byte) {
 	if strings.Join(got, "|") != want {
 		t.Fatalf("parts %q, want %q", strings.Join(got, "|"), want)
 	}
-	if !strings.Contains(parts[0].Body, "inc-muchacha-1 vegetation_to_bare 9.2 ha") || !strings.Contains(parts[1].Body, `src="cid:inc-1-after@changewatch"`) {
+	if !strings.Contains(string(parts[0].Body), "inc-muchacha-1 vegetation_to_bare 9.2 ha") || !strings.Contains(string(parts[1].Body), `src="cid:inc-1-after@changewatch"`) {
 		t.Errorf("text %q html %q", parts[0].Body, parts[1].Body)
 	}
-	if parts[2].Body != string(bytes.Repeat([]byte{1, 2, 3}, 100)) {
+	if !bytes.Equal(parts[2].Body, bytes.Repeat([]byte{1, 2, 3}, 100)) {
 		t.Errorf("the first image changed on the way")
 	}
-}
-
-// Part is a leaf of a MIME tree, decoded.
-type Part struct {
-	Type, CID, Body string
-}
-
-// ReadParts walks a MIME body depth first and returns its leaves, decoded.
-func ReadParts(t *testing.T, contentType string, body io.Reader) []Part {
-	t.Helper()
-	mt, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(mt, "multipart/") {
-		b, _ := io.ReadAll(body)
-		return []Part{{Type: mt, Body: string(b)}}
-	}
-	var out []Part
-	r := multipart.NewReader(body, params["boundary"])
-	for {
-		p, err := r.NextPart() // decodes quoted-printable
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ct := p.Header.Get("Content-Type")
-		if strings.HasPrefix(ct, "multipart/") {
-			out = append(out, ReadParts(t, ct, p)...)
-			continue
-		}
-		b, _ := io.ReadAll(p)
-		if p.Header.Get("Content-Transfer-Encoding") == "base64" {
-			b, _ = decodeBase64(b)
-		}
-		pt, _, _ := mime.ParseMediaType(ct)
-		out = append(out, Part{Type: pt, CID: strings.Trim(p.Header.Get("Content-ID"), "<>"), Body: string(b)})
-	}
-}
-
-func decodeBase64(b []byte) ([]byte, error) {
-	return base64.StdEncoding.DecodeString(strings.NewReplacer("\r", "", "\n", "").Replace(string(b)))
 }
