@@ -2,12 +2,17 @@ package webhook
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -129,17 +134,65 @@ func TestHosts(t *testing.T) {
 	}
 }
 
-// TestSignMatchesOpenSSL: the README's shell check (openssl over "<timestamp>.<body>")
-// computes the same signature.
-func TestSignMatchesOpenSSL(t *testing.T) {
-	body := []byte(`{"aoi":{"id":"muchacha"},"incidents":[]}`)
-	cmd := exec.Command("sh", "-c", `printf '%s.%s' "$TS" "$BODY" | openssl dgst -sha256 -hmac "$SECRET" -r | cut -d' ' -f1`)
-	cmd.Env = append(os.Environ(), "TS=1712037600", "BODY="+string(body), "SECRET=s3cret")
-	out, err := cmd.Output()
+// TestREADMEVerification runs the README's shell check (openssl) on a signed body, and
+// its Go function, on a good and a tampered body.
+func TestREADMEVerification(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
-		t.Fatalf("openssl: %v", err)
+		t.Fatal(err)
 	}
-	if got, want := "v1="+strings.TrimSpace(string(out)), Sign([]byte("s3cret"), 1712037600, body); got != want {
-		t.Fatalf("openssl gives %s, Sign %s", got, want)
+	var shell string
+	for _, block := range strings.Split(string(readme), "```sh\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		if strings.Contains(block, "openssl dgst") {
+			shell = block
+		}
 	}
+	if shell == "" {
+		t.Fatal("README has no openssl example")
+	}
+	for _, line := range []string{`fmt.Fprintf(mac, "%d.", ts)`, `want := "v1=" + hex.EncodeToString(mac.Sum(nil))`,
+		`return hmac.Equal([]byte(want), []byte(r.Header.Get("Changewatch-Signature")))`} {
+		if !strings.Contains(string(readme), line) {
+			t.Errorf("the README's Go example is not readmeVerify: no %s", line)
+		}
+	}
+	secret := []byte("s3cret")
+	body := []byte(`{"aoi":{"id":"muchacha"},"incidents":[{"incident_id":"inc-1","reason":{"new":true}}]}` + "\n")
+	ts := time.Now().Unix()
+	sig := Sign(secret, ts, body)
+	for _, tt := range []struct {
+		name string
+		body []byte
+		want string
+	}{{"good", body, "signature ok"}, {"tampered", append([]byte(" "), body...), "signature BAD"}} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "body.json"), tt.body, 0o644)
+		cmd := exec.Command("bash", "-c", shell)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "TS="+strconv.FormatInt(ts, 10), "SIG="+sig, "CHANGEWATCH_WEBHOOK_SECRET="+string(secret))
+		out, err := cmd.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != tt.want {
+			t.Errorf("%s: the README's shell check said %q (%v), want %q", tt.name, out, err, tt.want)
+		}
+		r := httptest.NewRequest("POST", "/", nil)
+		r.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+		r.Header.Set(HeaderSignature, sig)
+		if got := readmeVerify(secret, r, tt.body); got != (tt.name == "good") {
+			t.Errorf("%s: the README's Go verify said %v", tt.name, got)
+		}
+	}
+}
+
+// readmeVerify is the README's Go example, as printed there.
+func readmeVerify(secret []byte, r *http.Request, body []byte) bool {
+	ts, err := strconv.ParseInt(r.Header.Get("Changewatch-Timestamp"), 10, 64)
+	if err != nil || time.Since(time.Unix(ts, 0)).Abs() > 5*time.Minute {
+		return false
+	}
+	mac := hmac.New(sha256.New, secret)
+	fmt.Fprintf(mac, "%d.", ts)
+	mac.Write(body)
+	want := "v1=" + hex.EncodeToString(mac.Sum(nil))
+	return hmac.Equal([]byte(want), []byte(r.Header.Get("Changewatch-Signature")))
 }
