@@ -116,4 +116,3 @@ func TestRGBByte(t *testing.T) {
 		}
 	}
 }
-

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -144,6 +145,20 @@ func normalizeEndpoint(ep string) (string, error) {
 // S3 returns the underlying aws-sdk-go-v2 client for operations this package does not
 // wrap (presigning, multipart, ...).
 func (c *Client) S3() *s3.Client { return c.s3 }
+
+// PresignGet returns a URL that fetches bucket/key without credentials until it expires
+// (a SigV4 query-string signature; the object need not exist yet).
+func (c *Client) PresignGet(ctx context.Context, bucket, key string, expires time.Duration) (string, error) {
+	if err := checkObject(bucket, key); err != nil {
+		return "", err
+	}
+	req, err := s3.NewPresignClient(c.s3).PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key},
+		s3.WithPresignExpires(expires))
+	if err != nil {
+		return "", wrapErr("presign", bucket, key, err)
+	}
+	return req.URL, nil
+}
 
 // Get returns the whole object bucket/key. A missing object matches ErrNotFound.
 func (c *Client) Get(ctx context.Context, bucket, key string) ([]byte, error) {
