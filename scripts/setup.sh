@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # setup.sh installs what changewatch needs to build and test on a Debian/Ubuntu
 # machine that has Go: GDAL (headers, tools, Python bindings), a C/C++ toolchain for
-# cgo, redis-server, the Go modules, and versitygw (the S3-compatible test server).
+# cgo, redis-server, the Go modules, Node.js and npm with the web front end's packages
+# (built into web/dist/ and embedded by serve), and, for the tests, versitygw (the
+# S3-compatible test server) and chromium (the browser test).
 # Idempotent: a second run installs nothing and does not touch apt.
 #
 # Environment: CHANGEWATCH_CACHE (default ~/.cache/changewatch) holds bin/versitygw.
@@ -15,6 +17,10 @@ run_only=false
 
 VERSITYGW_VERSION=v1.8.0
 APT_PACKAGES=(libgdal-dev gdal-bin python3-gdal redis-server g++ pkg-config)
+# Node.js and npm (build the front end) and chromium (the browser test), unless some
+# install of them is already on PATH.
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
+$run_only || command -v chromium >/dev/null 2>&1 || APT_PACKAGES+=(chromium)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${CHANGEWATCH_CACHE:-$HOME/.cache/changewatch}"
@@ -59,7 +65,17 @@ fi
 log "go mod download"
 (cd "$root" && go mod download)
 
-# 3. versitygw, built from source into the cache (the stamp file records the version).
+# 3. The web front end: npm packages (exact versions from package-lock.json), bundled by
+# esbuild into web/dist/, which package web embeds. Rebuilt only when a source changed.
+web="$root/web"
+if [[ ! -f $web/dist/index.html || -n $(find "$web/src" "$web/package-lock.json" "$web/build.mjs" -newer "$web/dist/index.html" 2>/dev/null | head -n 1) ]]; then
+	log "building the web front end (npm ci, npm run build)"
+	(cd "$web" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build) >&2
+else
+	log "web front end built in $web/dist"
+fi
+
+# 4. versitygw, built from source into the cache (the stamp file records the version).
 bin="$cache/bin"
 if $run_only; then
 	log "skipping the test servers (--run)"

@@ -49,6 +49,7 @@ var commands = []command{
 	{"enqueue", "validate an AOI and queue its change detection", runEnqueue},
 	{"status", "queue sizes, running tasks with progress, recent failures; or one task", runStatus},
 	{"scheduler", "re-check every watched AOI on its schedule (default monthly)", runScheduler},
+	{"serve", "the web API and map: AOIs, requests, runs, incidents, review, STAC, metrics", runServe},
 	{"bench", "benchmark detect against GDAL's decode floor and a gdal_calc baseline", runBench},
 }
 
