@@ -52,13 +52,16 @@ type Config struct {
 	Redis *redis.Client
 	// Miniredis forces the in-process miniredis even when redis-server is installed.
 	Miniredis bool
-	// Timeout bounds the whole run.
+	// Timeout bounds the run (not the serving that follows it with Serve).
 	Timeout time.Duration
+	// Serve keeps everything running after the run and serves the API and map over it
+	// (changewatch serve on a free loopback port) until ctx is done.
+	Serve bool
 }
 
 // Run does one demo: progress on stderr, the summary JSON on stdout.
 func Run(ctx context.Context, c Config, stdout, stderr io.Writer, log *slog.Logger) error {
-	d := &demo{cfg: c, stdout: stdout, stderr: stderr, log: log, t0: time.Now()}
+	d := &demo{cfg: c, stdout: stdout, stderr: stderr, log: log, t0: time.Now(), serveCtx: ctx}
 	ctx, cancel := context.WithTimeoutCause(ctx, c.Timeout, fmt.Errorf("timed out after %s (--timeout)", c.Timeout))
 	defer cancel()
 	err := d.run(ctx)
@@ -78,6 +81,7 @@ type demo struct {
 	stdout, stderr io.Writer
 	log            *slog.Logger
 	t0             time.Time
+	serveCtx       context.Context // bounds serving (Config.Serve): the caller's, without the timeout
 }
 
 // say prints one line on stderr, prefixed with the seconds since the start.
@@ -165,7 +169,10 @@ func (d *demo) run(ctx context.Context) error {
 	if err := d.wait(ctx, ins, store, tasks); err != nil {
 		return err
 	}
-	return d.report(ctx, store, syn, tasks)
+	if err := d.report(ctx, store, syn, tasks); err != nil || !d.cfg.Serve {
+		return err
+	}
+	return d.serve(d.serveCtx, r.rdb, store)
 }
 
 // areas parses the bundled AOIs and fits them to the scene.

@@ -24,6 +24,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Int64Var(&c.Seed, "seed", 3, "random seed of the synthetic scenes (3 plants a mining scar inside the Muchacha mine box)")
 	fs.StringVar(&redisURL, "redis", "", "use this Redis, redis://host:port/db, instead of starting one (the demo's worker takes any task queued there: use a spare database)")
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Minute, "give up after this long")
+	fs.BoolVar(&c.Serve, "serve", false, "then keep everything running and serve the API and map on a free loopback port (prints the address, a staff and a reader token, and writes them to OUT/serve.json) until Ctrl-C or SIGTERM")
 	fs.StringVar(&logLevel, "log-level", env("warn", "CHANGEWATCH_LOG_LEVEL"), "log level: debug, info, warn, error (env CHANGEWATCH_LOG_LEVEL)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
