@@ -3,7 +3,7 @@
 // No basemap server is needed (an optional one is configured with ?basemap=URL template).
 import 'ol/ol.css';
 import './style.css';
-import Map from 'ol/Map.js';
+import OLMap from 'ol/Map.js';
 import View from 'ol/View.js';
 import TileLayer from 'ol/layer/Tile.js';
 import VectorLayer from 'ol/layer/Vector.js';
@@ -66,7 +66,7 @@ const layers = [before, after, change,
 const basemap = new URLSearchParams(location.search).get('basemap');
 if (basemap) layers.unshift(new TileLayer({ source: new XYZ({ url: basemap }) }));
 
-const map = new Map({
+const map = new OLMap({
   target: 'map',
   layers,
   view: new View({ center: fromLonLat([27.9, 1.4]), zoom: 12, maxZoom: 19 }),
@@ -80,7 +80,6 @@ const swipe = document.getElementById('swipe');
 after.on('prerender', (ev) => {
   if (state.mode !== 'swipe') return;
   const ctx = ev.context;
-  const w = ctx.canvas.width, h = ctx.canvas.height;
   const x = (map.getSize()[0] * swipe.value) / 100;
   const tl = getRenderPixel(ev, [x, 0]);
   const tr = getRenderPixel(ev, [map.getSize()[0], 0]);
@@ -94,10 +93,22 @@ after.on('prerender', (ev) => {
   ctx.lineTo(tr[0], tr[1]);
   ctx.closePath();
   ctx.clip();
-  void w; void h;
 });
 after.on('postrender', (ev) => {
-  if (state.mode === 'swipe') ev.context.restore();
+  if (state.mode !== 'swipe') return;
+  const ctx = ev.context;
+  ctx.restore();
+  const x = (map.getSize()[0] * swipe.value) / 100;
+  const top = getRenderPixel(ev, [x, 0]);
+  const bottom = getRenderPixel(ev, [x, map.getSize()[1]]);
+  ctx.save();
+  ctx.strokeStyle = 'rgba(255,255,255,0.9)';
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  ctx.moveTo(top[0], top[1]);
+  ctx.lineTo(bottom[0], bottom[1]);
+  ctx.stroke();
+  ctx.restore();
 });
 swipe.addEventListener('input', () => map.render());
 
@@ -155,7 +166,7 @@ async function selectAOI(id) {
   const { runs } = await api(`/api/v1/aois/${encodeURIComponent(id)}/runs`);
   state.runs = runs;
   const sel = document.getElementById('run-select');
-  sel.replaceChildren(...runs.map((r) => el('option', { value: r.run }, `${r.run} (${r.before} → ${r.after})`)));
+  sel.replaceChildren(...runs.map((r) => el('option', { value: r.run, title: `${r.before} → ${r.after}` }, r.run)));
   sel.onchange = () => selectRun(sel.value);
   if (runs.length) await selectRun(runs[0].run);
   else {
