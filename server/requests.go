@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"image/png"
 	"net/http"
 	"path"
 	"sort"
@@ -262,5 +264,41 @@ func (s *Server) getTile(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "private, max-age=3600")
 	_, err = w.Write(png)
+	return err
+}
+
+// getChip draws the run's before or after composite over a lon/lat box (an incident's
+// surroundings), at most 256 pixels across.
+func (s *Server) getChip(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.runVisible(r)
+	if err != nil {
+		return err
+	}
+	file := map[string]string{"before.png": "before_rgb.tif", "after.png": "after_rgb.tif"}[r.PathValue("layer")]
+	if file == "" {
+		return errorf(http.StatusNotFound, "chip %q: want before.png or after.png", r.PathValue("layer"))
+	}
+	f, err := parseFilter(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	if f.bbox == nil {
+		return errorf(http.StatusBadRequest, "bbox: required (minlon,minlat,maxlon,maxlat)")
+	}
+	if b := f.bbox; b.Max[0]-b.Min[0] > 1 || b.Max[1]-b.Min[1] > 1 {
+		return errorf(http.StatusBadRequest, "bbox: at most 1 degree across")
+	}
+	win, err := raster.ReadRGB(r.Context(), s.cfg.Store.Location(path.Join(v.AOIID, v.Run, file)),
+		[4]float64{f.bbox.Min[0], f.bbox.Min[1], f.bbox.Max[0], f.bbox.Max[1]}, 256)
+	if err != nil {
+		return errorf(http.StatusNotFound, "chip: %v", err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, win.Image); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	_, err = w.Write(buf.Bytes())
 	return err
 }

@@ -12,7 +12,6 @@ import VectorSource from 'ol/source/Vector.js';
 import GeoJSON from 'ol/format/GeoJSON.js';
 import { Fill, Stroke, Style } from 'ol/style.js';
 import { transformExtent, fromLonLat } from 'ol/proj.js';
-import { getCenter } from 'ol/extent.js';
 import { getRenderPixel } from 'ol/render.js';
 import { ScaleLine, defaults as defaultControls } from 'ol/control.js';
 import { api, el, whoami } from './api.js';
@@ -265,16 +264,13 @@ function historyChart(byRun) {
   return svg;
 }
 
-// chip is one map tile of the run's composite around the incident (serve draws it).
+// chip is the run's composite around the incident (serve reads the COG's window).
 function chip(layer, f) {
-  const c = getCenter(f.getGeometry().getExtent());
-  const ext = f.getGeometry().getExtent();
-  const span = Math.max(ext[2] - ext[0], ext[3] - ext[1], 300);
-  const z = Math.max(8, Math.min(18, Math.floor(Math.log2((2 * 20037508.34) / (span * 2)))));
-  const n = 2 ** z;
-  const tx = Math.floor(((c[0] + 20037508.34) / (2 * 20037508.34)) * n);
-  const ty = Math.floor(((20037508.34 - c[1]) / (2 * 20037508.34)) * n);
-  const src = tileURL(layer).replace('{z}', z).replace('{x}', tx).replace('{y}', ty);
+  const ext = transformExtent(f.getGeometry().getExtent(), 'EPSG:3857', 'EPSG:4326');
+  const pad = Math.max(ext[2] - ext[0], ext[3] - ext[1], 0.004) * 0.75;
+  const cx = (ext[0] + ext[2]) / 2, cy = (ext[1] + ext[3]) / 2;
+  const bbox = [cx - pad, cy - pad, cx + pad, cy + pad].map((v) => v.toFixed(6)).join(',');
+  const src = `/api/v1/aois/${encodeURIComponent(state.aoi.id)}/runs/${encodeURIComponent(state.run.run)}/chips/${layer}.png?bbox=${bbox}`;
   return el('figure', { class: 'chip' }, el('img', { src, alt: `${layer} composite`, width: 128, height: 128, class: `chip-${layer}` }), el('figcaption', {}, layer));
 }
 
