@@ -120,6 +120,14 @@ func TestAPI(t *testing.T) {
 				}
 			}
 		}
+		res, data := e.do(t, "GET", "/api/v1/aois/"+id+"/runs/"+run+"/chips/after.png?bbox=28.135,1.313,28.143,1.321", readerToken, nil, "")
+		img, err := png.Decode(bytes.NewReader(data))
+		if res.StatusCode != http.StatusOK || err != nil || img.Bounds().Dx() != 256 {
+			t.Errorf("chip: %d %v", res.StatusCode, err)
+		}
+		if res, _ := e.do(t, "GET", "/api/v1/aois/"+id+"/runs/"+run+"/chips/after.png?bbox=0,0,2,2", readerToken, nil, ""); res.StatusCode != http.StatusBadRequest {
+			t.Errorf("chip over 2 degrees: %d", res.StatusCode)
+		}
 	})
 
 	incs := e.writeLedger(t, id, run)
@@ -170,7 +178,12 @@ func TestAPI(t *testing.T) {
 			t.Errorf("pages gave %d incidents, want %d", len(seen), len(incs))
 		}
 		var landing struct{ Links []struct{ Rel string } }
-		e.getJSON(t, "/api/v1/", readerToken, &landing)
+		for _, p := range []string{"/api/v1/", "/api/v1"} {
+			e.getJSON(t, p, readerToken, &landing)
+			if len(landing.Links) < 4 {
+				t.Errorf("landing page %s: %+v", p, landing)
+			}
+		}
 		var coll struct{ Collections []struct{ ID string } }
 		e.getJSON(t, "/api/v1/collections", readerToken, &coll)
 		if len(coll.Collections) != 1 || coll.Collections[0].ID != id {

@@ -96,6 +96,8 @@ func New(cfg Config) (*Server, error) {
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.guard(rt))
 	}
+	// The landing page without the slash too (QGIS is given the API's URL as typed).
+	s.mux.Handle("GET /api/v1", s.guard(route{handler: s.landing}))
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
