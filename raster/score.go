@@ -3,7 +3,9 @@ package raster
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,7 +23,16 @@ const (
 	// DecoyReportedPixels is the number of detected pixels inside a decoy that makes it
 	// count as reported (a false alarm).
 	DecoyReportedPixels = 5
+	// LargeObjectHa is the area from which a truth object counts in Scores.LargeObjects.
+	LargeObjectHa = 0.5
 )
+
+// ClassRecall is the pixel recall of one truth class.
+type ClassRecall struct {
+	Pixels   int64   `json:"pixels"`
+	Detected int64   `json:"detected"`
+	Recall   float64 `json:"recall"`
+}
 
 // Scores measures detections against a reference.
 type Scores struct {
@@ -43,6 +54,14 @@ type Scores struct {
 	// with at least DecoyReportedPixels detected pixels inside.
 	Decoys         int `json:"decoys"`
 	DecoysReported int `json:"decoys_reported"`
+	// LargeObjects and LargeObjectsDetected count the truth objects of LargeObjectHa or
+	// more (by their pixels on the scoring grid).
+	LargeObjects         int `json:"large_objects"`
+	LargeObjectsDetected int `json:"large_objects_detected"`
+	// ByClass is the pixel recall of each truth class (the "class" field of the truth's
+	// non-decoy features): the share of its pixels inside any detection, whatever the
+	// detection's class, since one pixel may be both (a pond inside a scar).
+	ByClass map[string]ClassRecall `json:"by_class,omitempty"`
 	// Res and EPSG describe the grid the pixels were counted on.
 	Res  float64 `json:"res"`
 	EPSG int     `json:"epsg"`
@@ -102,8 +121,17 @@ func (s Scores) String() string {
 	if s.Objects > 0 {
 		fmt.Fprintf(&b, " objects %d/%d (%.2f)", s.ObjectsDetected, s.Objects, s.DetectionRate)
 	}
+	if s.LargeObjects > 0 {
+		fmt.Fprintf(&b, " objects>=%.1fha %d/%d", LargeObjectHa, s.LargeObjectsDetected, s.LargeObjects)
+	}
 	if s.Decoys > 0 {
 		fmt.Fprintf(&b, " decoys reported %d/%d", s.DecoysReported, s.Decoys)
+	}
+	if len(s.ByClass) > 0 {
+		b.WriteString(" recall by class")
+		for _, c := range slices.Sorted(maps.Keys(s.ByClass)) {
+			fmt.Fprintf(&b, " %s %.2f", c, s.ByClass[c].Recall)
+		}
 	}
 	return b.String()
 }
@@ -184,7 +212,8 @@ func ScoreVectors(ctx context.Context, truthPath, detectionsPath string, res flo
 		return Scores{}, fmt.Errorf("score vectors: rasterize detections: %w", err)
 	}
 	truthMask := make([]bool, g.Pixels())
-	var objects, decoys struct{ n, hit int }
+	var objects, decoys, large struct{ n, hit int }
+	byClass := map[string]ClassRecall{}
 	for i, mp := range truthUTM {
 		if err := ctx.Err(); err != nil {
 			return Scores{}, err
@@ -227,9 +256,22 @@ func ScoreVectors(ctx context.Context, truthPath, detectionsPath string, res flo
 			}
 			continue
 		}
+		found := pix > 0 && float64(hit) >= ObjectDetectedFraction*float64(pix)
 		objects.n++
-		if pix > 0 && float64(hit) >= ObjectDetectedFraction*float64(pix) {
+		if found {
 			objects.hit++
+		}
+		if float64(pix)*res*res/1e4 >= LargeObjectHa {
+			large.n++
+			if found {
+				large.hit++
+			}
+		}
+		if c := vecField(truth[i].Fields, "class"); c != "" {
+			cr := byClass[c]
+			cr.Pixels += int64(pix)
+			cr.Detected += int64(hit)
+			byClass[c] = cr
 		}
 	}
 
@@ -239,6 +281,16 @@ func ScoreVectors(ctx context.Context, truthPath, detectionsPath string, res flo
 		s.DetectionRate = float64(objects.hit) / float64(objects.n)
 	}
 	s.Decoys, s.DecoysReported = decoys.n, decoys.hit
+	s.LargeObjects, s.LargeObjectsDetected = large.n, large.hit
+	for c, cr := range byClass {
+		if cr.Pixels > 0 {
+			cr.Recall = float64(cr.Detected) / float64(cr.Pixels)
+		}
+		byClass[c] = cr
+	}
+	if len(byClass) > 0 {
+		s.ByClass = byClass
+	}
 	s.Res, s.EPSG = res, epsg
 	return s, nil
 }
@@ -426,9 +478,12 @@ func scoreCentroid(feats []Feature) (orb.Point, bool) {
 }
 
 // scoreKind returns the string value of the "kind" field, or "".
-func scoreKind(fields []Field) string {
+func scoreKind(fields []Field) string { return vecField(fields, "kind") }
+
+// vecField returns the string value of the named field, or "".
+func vecField(fields []Field, name string) string {
 	for _, fd := range fields {
-		if fd.Name == "kind" {
+		if fd.Name == name {
 			s, _ := fd.Value.(string)
 			return s
 		}
