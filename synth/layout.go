@@ -37,6 +37,11 @@ type placed struct {
 	rings [][]pt // outer, then holes
 	cover uint8  // cover code it paints (255: paints nothing)
 	scene int    // scene index for per-scene decoys, -1 otherwise
+	// Hard mode: the blob of a burn, whether a pond lies in a scar, and the share of the
+	// cover's second surface at a point (nil: none).
+	b      *blob
+	inScar bool
+	mfn    func(x, y float64) float64
 }
 
 // river is a meandering polyline with a width per vertex.
@@ -68,11 +73,13 @@ type layout struct {
 	index   *diskIndex
 	lo, hi  float64 // AOI box in pixels (with a 1 px margin)
 	counter map[string]int
+	mix     *mixLayer // hard mode only
 }
 
 // planLayout places rivers, change objects, decoys and landscape patches and rasterizes
-// the cover map.
-func planLayout(rng *rand.Rand, n int, scenes []*scene, swath int) (*layout, error) {
+// the cover map; with hard (a random stream of its own) it adds the hard mode's objects
+// and mixing.
+func planLayout(rng, hard *rand.Rand, n int, scenes []*scene, swath int) (*layout, error) {
 	L := &layout{n: n, cover: make([]uint8, n*n), counter: map[string]int{},
 		index: newDiskIndex(64, placementGap, 20),
 		lo:    aoiInset + 1, hi: float64(n - aoiInset - 1)}
@@ -113,7 +120,7 @@ func planLayout(rng *rand.Rand, n int, scenes []*scene, swath int) (*layout, err
 	}
 	for range count(1, 1) {
 		if b := L.placeBlob(rng, kindChange, uniform(rng, 5, 14)*100, 0.3, 1.6); b != nil {
-			L.add(kindChange, "burn", classBurn, [][]pt{b.ring(0)}, cBurn, -1)
+			L.add(kindChange, "burn", classBurn, [][]pt{b.ring(0)}, cBurn, -1).b = b
 		}
 	}
 	for range count(1, 1) {
@@ -162,9 +169,16 @@ func planLayout(rng *rand.Rand, n int, scenes []*scene, swath int) (*layout, err
 		}
 	}
 
+	if hard != nil {
+		L.hardObjects(hard, count)
+	}
 	// Paint objects in placement order (the pond of a scar comes after its scar) and count.
 	for _, o := range L.objects {
-		if o.cover != 255 {
+		switch {
+		case o.cover == 255:
+		case L.mix != nil && o.Kind == "change":
+			L.paintMixed(o)
+		default:
 			L.paint(o.rings[:1], o.cover)
 		}
 	}
@@ -239,7 +253,7 @@ func (L *layout) placeScarWithPond(rng *rand.Rand) {
 		d := []disk{{b.cx, b.cy, b.maxR() + 1, kindChange}}
 		L.index.add(d)
 		L.add(kindChange, "scar", classBare, [][]pt{b.ring(0), p.ring(0)}, cScar, -1)
-		L.add(kindChange, "pond", classWater, [][]pt{p.ring(0)}, cPond, -1)
+		L.add(kindChange, "pond", classWater, [][]pt{p.ring(0)}, cPond, -1).inScar = true
 		return
 	}
 }
@@ -263,7 +277,10 @@ func (L *layout) findSpot(rng *rand.Rand, kind int, areaPx, irr, elong float64, 
 
 // placeRoad plants a 2-3 km track 20 m wide (2 pixels): a gently curving polyline with a
 // vertex every 50 m, buffered by 10 m on each side.
-func (L *layout) placeRoad(rng *rand.Rand) {
+func (L *layout) placeRoad(rng *rand.Rand) { L.placeRoadWidth(rng, 1) }
+
+// placeRoadWidth plants a 2-3 km track 2*hw pixels wide.
+func (L *layout) placeRoadWidth(rng *rand.Rand, hw float64) {
 	for try := range 800 {
 		length := uniform(rng, 200, 300) // pixels
 		if try > 400 {
@@ -290,7 +307,7 @@ func (L *layout) placeRoad(rng *rand.Rand) {
 			continue
 		}
 		L.index.add(ds)
-		L.add(kindChange, "road", classBare, [][]pt{bufferLine(line, 1)}, cScar, -1)
+		L.add(kindChange, "road", classBare, [][]pt{bufferLine(line, hw)}, cScar, -1)
 		return
 	}
 }

@@ -181,6 +181,7 @@ func planSky(rng *rand.Rand, n int, scenes []*scene, swath int, L *layout) {
 type renderer struct {
 	n      int
 	cover  []uint8
+	mix    *mixLayer // hard mode, else nil
 	tex    []int16
 	seed   uint64
 	offset float32 // DN offset (1000 from baseline 04.00)
@@ -194,7 +195,7 @@ type sceneRender struct {
 	cld, shd, hz []uint8
 	flg          []uint8
 	spec         [nSurfaces][nBands]float32
-	surf         *[nCovers]uint8
+	surf, second *[nCovers]uint8
 	gain, off    float32
 	hash         uint64
 	swath        bool
@@ -270,9 +271,9 @@ func (rd *renderer) prepare(s *scene) *sceneRender {
 		sr.spec[st][bB11] *= 1 - g/2
 		sr.spec[st][bB12] *= 1 - g/2
 	}
-	sr.surf = &surfaceBefore
+	sr.surf, sr.second = &surfaceBefore, &surfaceBefore
 	if s.after {
-		sr.surf = &surfaceAfter
+		sr.surf, sr.second = &surfaceAfter, &secondAfter
 		sr.gain, sr.off = radGain, radOffset
 	}
 	sr.swath, sr.sw0, sr.swSlope = s.plan.swath, float32(s.plan.sw0), float32(s.plan.swSlope)
@@ -411,7 +412,12 @@ func (sr *sceneRender) paintHaze(b *blob, r0, r1 int) {
 func (sr *sceneRender) refl(b, i int) float32 {
 	st := sr.surf[sr.cover[i]]
 	t := float32(sr.tex[i]) * texScale
-	v := sr.spec[st][b] * (1 + texAmp[st]*t)
+	var v float32
+	if sr.mix != nil && sr.mix.frac[i] != 0 {
+		v, st = sr.mixedRefl(b, i, t)
+	} else {
+		v = sr.spec[st][b] * (1 + texAmp[st]*t)
+	}
 	h := mix64(sr.hash ^ uint64(b)<<58 ^ uint64(i))
 	v *= 1 + noiseRel[st]*gauss4(h)
 	v = sr.gain*v + sr.off

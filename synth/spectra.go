@@ -40,6 +40,9 @@ const (
 	sPond            // mining pond: turbid water
 	sChar            // fresh burn scar: char and ash
 	sDark            // forest in terrain shadow / low sun (illumination decoy)
+	sWetSpoil        // wet, dark mining spoil (Config.Hard)
+	sTurbid          // sediment-laden shallow pond over mud (Config.Hard)
+	sClearing        // fresh clearing: exposed soil and drying slash (Config.Hard)
 	nSurfaces
 )
 
@@ -66,6 +69,27 @@ const (
 //     what makes NBR = (B08-B12)/(B08+B12) collapse (Key & Benson 2006).
 //   - dark: forest at half illumination (terrain shadow on a steep slope); all bands x0.5 so
 //     every normalized-difference index is unchanged.
+//
+// Surfaces of the hard mode (Config.Hard), the ground that real mining sites show and the
+// default scenes lack (issue 11: missed real mining pixels end with NDVI 0.12-0.55, BSI
+// -0.12..0.13, red 0.08-0.23, MNDWI -0.5..-0.07):
+//   - wet spoil: the laterite above, saturated. Water in the pores lowers soil reflectance in
+//     every band, the SWIR most (Lobell & Asner 2002, "Moisture effects on soil reflectance",
+//     Soil Sci. Soc. Am. J. 66: 722-727: VNIR to about 55 % of dry near saturation, SWIR to
+//     40-45 %): laterite x 0.55 (VNIR), x 0.45 (B11), x 0.40 (B12). NDVI 0.14, BSI 0.15,
+//     MNDWI -0.36, red 0.105: dull, not bright soil.
+//   - turbid pond: shallow mining pond, sediment-laden, over mud. Suspended sediment raises
+//     green and red well above clear water (red above 0.1 at TSS above 100 mg/L in the
+//     mining-silted rivers of the Tapajos: Lobo et al. 2016, Remote Sensing 8: 579) and
+//     keeps NIR high (0.1-0.15 at g/L concentrations); SWIR stays lowest but not zero at
+//     extreme turbidity (Knaeps et al. 2015, Remote Sens. Environ. 168: 66-79, up to about
+//     0.05 at 1.6 um). B11 0.10 is above those water-leaving values: it stands for the mud
+//     bottom and the 20 m SWIR mixing with the shore that bring real ponds' MNDWI near 0.
+//     NDVI -0.10, MNDWI 0.09, red 0.16.
+//   - clearing: exposed soil with drying slash (non-photosynthetic vegetation: high SWIR1,
+//     NIR still 0.2-0.3, red 0.1; Asner 1998, Remote Sens. Environ. 64: 234-253; Nagler et
+//     al. 2000, Remote Sens. Environ. 71: 207-215). NDVI 0.37, BSI 0.16: almost browned
+//     grass, told apart only by the dense forest it replaced.
 var spectra = [nSurfaces][nBands]float32{
 	sForest:   {0.025, 0.045, 0.025, 0.32, 0.15, 0.065},
 	sGrass:    {0.04, 0.07, 0.06, 0.30, 0.22, 0.12},
@@ -76,6 +100,9 @@ var spectra = [nSurfaces][nBands]float32{
 	sPond:     {0.07, 0.09, 0.08, 0.05, 0.025, 0.015},
 	sChar:     {0.03, 0.04, 0.05, 0.10, 0.17, 0.16},
 	sDark:     {0.0125, 0.0225, 0.0125, 0.16, 0.075, 0.0325},
+	sWetSpoil: {0.05, 0.07, 0.105, 0.14, 0.15, 0.11},
+	sTurbid:   {0.08, 0.12, 0.16, 0.13, 0.10, 0.06},
+	sClearing: {0.06, 0.085, 0.11, 0.24, 0.30, 0.21},
 }
 
 // texAmp is the relative amplitude of the spatially correlated texture per surface (about
@@ -83,14 +110,14 @@ var spectra = [nSurfaces][nBands]float32{
 // noiseRel the relative per-pixel, per-date noise (S2 MSI radiometric noise plus BRDF
 // speckle: 2-3 % relative; larger on heterogeneous bare ground and villages).
 var (
-	texAmp   = [nSurfaces]float32{0.12, 0.08, 0.08, 0.05, 0.20, 0.12, 0.06, 0.10, 0.12}
-	noiseRel = [nSurfaces]float32{0.025, 0.025, 0.03, 0.03, 0.06, 0.05, 0.03, 0.04, 0.025}
+	texAmp   = [nSurfaces]float32{0.12, 0.08, 0.08, 0.05, 0.20, 0.12, 0.06, 0.10, 0.12, 0.15, 0.10, 0.15}
+	noiseRel = [nSurfaces]float32{0.025, 0.025, 0.03, 0.03, 0.06, 0.05, 0.03, 0.04, 0.025, 0.05, 0.04, 0.05}
 )
 
 // sclOf is the Sen2Cor scene class of a clear pixel of each surface: 4 vegetation,
 // 5 not vegetated, 6 water. Burn scars are often labelled 2 (dark features) by Sen2Cor;
 // here they are 5 so that a detector masking class 2 still sees them.
-var sclOf = [nSurfaces]uint8{4, 4, 4, 6, 5, 5, 6, 5, 4}
+var sclOf = [nSurfaces]uint8{4, 4, 4, 6, 5, 5, 6, 5, 4, 5, 6, 5}
 
 // cloudSpec is thick cumulus reflectance: bright and nearly flat over VNIR (~0.45), a little
 // lower in SWIR where cloud droplets absorb (cf. Sentinel-2 cloud spectra in the
@@ -114,15 +141,25 @@ const (
 	cPond            // forest -> turbid water (change 2)
 	cBurn            // forest -> char (change 3)
 	cIllum           // forest, half lit on the after dates (decoy)
+	cScarWet         // forest -> wet spoil (change 1, Config.Hard)
+	cClearing        // forest -> fresh clearing (change 1, Config.Hard)
+	cTurbid          // forest -> turbid pond over mud (change 2, Config.Hard)
 	nCovers
 )
 
 // surfaceBefore and surfaceAfter map a cover code to the surface seen on each period.
 var (
-	surfaceBefore = [nCovers]uint8{sForest, sGrass, sWater, sVillage, sGrass, sForest, sForest, sForest, sForest}
-	surfaceAfter  = [nCovers]uint8{sForest, sGrass, sWater, sVillage, sBrown, sLaterite, sPond, sChar, sDark}
+	surfaceBefore = [nCovers]uint8{sForest, sGrass, sWater, sVillage, sGrass, sForest, sForest, sForest, sForest,
+		sForest, sForest, sForest}
+	surfaceAfter = [nCovers]uint8{sForest, sGrass, sWater, sVillage, sBrown, sLaterite, sPond, sChar, sDark,
+		sWetSpoil, sClearing, sTurbid}
+	// secondAfter is the surface an after pixel of the hard mode mixes in, by the pixel's
+	// share m (mixLayer): pioneer regrowth (grass) on scars and clearings, unburnt canopy
+	// in a burn (m = 1 - severity), mud in ponds.
+	secondAfter = [nCovers]uint8{sForest, sGrass, sWater, sVillage, sBrown, sGrass, sWetSpoil, sForest, sDark,
+		sGrass, sGrass, sWetSpoil}
 	// truthClass is the contract's change class of a cover code.
-	truthClass = [nCovers]uint8{0, 0, 0, 0, 0, 1, 2, 3, 0}
+	truthClass = [nCovers]uint8{0, 0, 0, 0, 0, 1, 2, 3, 0, 1, 1, 2}
 )
 
 // Change class names of the contract.

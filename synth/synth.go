@@ -63,6 +63,9 @@ type Config struct {
 	// Baseline is s2:processing_baseline (default "05.09"). From "04.00" on, digital numbers
 	// carry the BOA offset: DN = reflectance*10000 + 1000.
 	Baseline string
+	// Hard adds mixed edge pixels, wet spoil, turbid ponds, regrowth, burn severity, narrow
+	// roads and small clearings (hard.go) to the default objects.
+	Hard bool
 }
 
 // Object is one planted object of the truth.
@@ -91,6 +94,7 @@ type Result struct {
 	BeforeIDs, AfterIDs   []string
 	TruthGeoJSON          string
 	TruthTIF              string
+	TruthFractionTIF      string // hard mode: covered fraction of planted change, percent
 	AOIGeoJSON            string
 	Grid                  raster.Grid // the 10 m grid of the scenes
 	Objects               []Object
@@ -224,7 +228,11 @@ func Generate(ctx context.Context, dir string, cfg Config) (*Result, error) {
 
 	// Layout: the static land cover and the planted objects.
 	rngLayout := rand.New(rand.NewPCG(seed, 0x6c61796f7574)) // "layout"
-	lay, err := planLayout(rngLayout, n, scenes, swath)
+	var rngHard *rand.Rand
+	if cfg.Hard {
+		rngHard = rand.New(rand.NewPCG(seed, 0x68617264)) // "hard"
+	}
+	lay, err := planLayout(rngLayout, rngHard, n, scenes, swath)
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +252,7 @@ func Generate(ctx context.Context, dir string, cfg Config) (*Result, error) {
 	}
 	offset, _ := baselineOffset(cfg.Baseline)
 	res := &Result{Root: dir, Grid: grid, TileID: tile}
-	rd := &renderer{n: n, cover: lay.cover, tex: tex, seed: seed, offset: offset}
+	rd := &renderer{n: n, cover: lay.cover, mix: lay.mix, tex: tex, seed: seed, offset: offset}
 	for _, s := range scenes {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -280,6 +288,12 @@ func Generate(ctx context.Context, dir string, cfg Config) (*Result, error) {
 	res.TruthTIF = filepath.Join(dir, "truth.tif")
 	if err := raster.WriteCOG(ctx, res.TruthTIF, grid, truth, 255, "NEAREST"); err != nil {
 		return nil, fmt.Errorf("synth: truth: %w", err)
+	}
+	if lay.mix != nil {
+		res.TruthFractionTIF = filepath.Join(dir, "truth_fraction.tif")
+		if err := raster.WriteCOG(ctx, res.TruthFractionTIF, grid, lay.truthFraction(), 255, "AVERAGE"); err != nil {
+			return nil, fmt.Errorf("synth: truth fraction: %w", err)
+		}
 	}
 	for _, o := range lay.objects {
 		obj := o.Object

@@ -45,6 +45,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	out := fs.String("out", "", "folder to write the scenes, truth.geojson, truth.tif and aoi.geojson into (required)")
 	size := fs.Int("size", 1024, "pixels per side of the 10 m grid (even)")
 	seed := fs.Int64("seed", 1, "random seed (same seed, same scenes)")
+	hard := fs.Bool("hard", false, "harder scenes: mixed edge pixels, wet spoil, turbid ponds, regrowth, burn severity, narrow roads, small clearings")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -55,7 +56,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("--size must be an even number of at least 64")
 	}
 	raster.Init(raster.S3Config{})
-	r, err := synth.Generate(ctx, *out, synth.Config{Size: *size, Seed: *seed})
+	r, err := synth.Generate(ctx, *out, synth.Config{Size: *size, Seed: *seed, Hard: *hard})
 	if err != nil {
 		return err
 	}
