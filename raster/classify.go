@@ -6,7 +6,9 @@ const (
 	ClassBare        uint8 = 1 // vegetation to bare soil: mining scars, clearings, roads
 	ClassWater       uint8 = 2 // vegetation to water: mining ponds, dredging
 	ClassBurn        uint8 = 3 // burn scar
+	ClassLoss        uint8 = 4 // strong vegetation loss that is neither bright soil, water nor char
 	ClassNotObserved uint8 = 255
+	nClasses               = 5 // no change and the change classes
 )
 
 // ClassName returns the vector attribute value of a change class.
@@ -18,6 +20,8 @@ func ClassName(c uint8) string {
 		return "vegetation_to_water"
 	case ClassBurn:
 		return "burn_scar"
+	case ClassLoss:
+		return "vegetation_loss"
 	case ClassNotObserved:
 		return "not_observed"
 	}
@@ -102,6 +106,37 @@ type Rules struct {
 	// Haze Optimized Transform). A blue rise above HazeDBlue with blue at least HazeBlueRed
 	// times red rejects bare-soil and burn candidates.
 	HazeDBlue, HazeBlueRed float32
+
+	// DenseBefore: NDVI of the before composite at or above which a pixel is dense canopy
+	// (closed tropical forest, 0.8-0.9; green savanna grass stays below it). The rules
+	// below that accept duller after states start from it, so that seasonal browning of
+	// grass (an after state like theirs) does not pass.
+	DenseBefore float32
+	// Dull bare ground after dense canopy (wet spoil, regrowth on spoil, mixed pixels,
+	// clearings with slash): NDVI below DullNDVI, red above DullRed, BSI above DullBSI,
+	// NDVI drop of at least DullDNDVI, BSI rise of at least DullDBSI.
+	DullNDVI, DullRed, DullBSI, DullDNDVI, DullDBSI float32
+	// Turbid water after: red above NIR (NDVI below 0: suspended sediment; bare soil keeps
+	// NIR above red, the soil line) and MNDWI above TurbidMNDWI, with the water rule's
+	// MNDWI rise.
+	TurbidMNDWI float32
+	// Vegetation loss: dense canopy before, NDVI drop of at least LossDNDVI to an NDVI
+	// below LossNDVI, not haze and none of the classes above.
+	LossDNDVI, LossNDVI float32
+	// Weak tests (hysteresis, Canny 1986): a pixel that passes one is kept only in an
+	// 8-connected region of its class that holds a pixel passing the strong rules above.
+	// Vegetated before (NDVI >= WeakVegBefore, above green grass: browning grass beside a
+	// scar must not grow into it), then: burn if dNBR is above WeakDNBR (Key & Benson
+	// 2006: 0.1 is the lower bound of low severity), NBR after below WeakNBR, red after
+	// below WeakBurnRed, an NDVI drop of WeakBurnDNDVI and no MNDWI rise (char darkens
+	// green more than SWIR1; soil at a scar's edge raises SWIR1); otherwise an NDVI drop of
+	// WeakDNDVI to an NDVI below WeakNDVI and: water if the MNDWI rises by WeakDMNDWI and
+	// NIR falls below WeakNIR times its before value; bare if not hazy, red after above
+	// WeakRed and a BSI rise of WeakDBSI; loss if dense before and the NDVI drop is 3/4 of
+	// LossDNDVI.
+	WeakVegBefore, WeakDNDVI, WeakNDVI            float32
+	WeakDMNDWI, WeakNIR, WeakRed, WeakDBSI        float32
+	WeakDNBR, WeakNBR, WeakBurnRed, WeakBurnDNDVI float32
 }
 
 // DefaultRules are the rule thresholds used by changewatch detect.
@@ -111,6 +146,13 @@ var DefaultRules = Rules{
 	WaterMNDWI: 0.1, WaterNDVI: 0.1, WaterDMNDWI: 0.4,
 	BurnDNBR: 0.27, BurnNBR: 0.1, BurnRed: 0.08,
 	HazeDBlue: 0.04, HazeBlueRed: 0.8,
+	DenseBefore: 0.75,
+	DullNDVI:    0.5, DullRed: 0.07, DullBSI: -0.15, DullDNDVI: 0.3, DullDBSI: 0.15,
+	TurbidMNDWI: -0.1,
+	LossDNDVI:   0.4, LossNDVI: 0.4,
+	WeakVegBefore: 0.7, WeakDNDVI: 0.2, WeakNDVI: 0.6,
+	WeakDMNDWI: 0.3, WeakNIR: 0.75, WeakRed: 0.05, WeakDBSI: 0.08,
+	WeakDNBR: 0.1, WeakNBR: 0.5, WeakBurnRed: 0.09, WeakBurnDNDVI: 0.08,
 }
 
 // Classify applies the change rules to one pixel's before and after spectra. It returns
@@ -124,22 +166,70 @@ func (r *Rules) Classify(b, a *Spectrum, ib, ia *Indices) (uint8, float32) {
 	}
 	dNDVI := ia.NDVI - ib.NDVI
 	// Water first: a pond inside a scar is water, not soil.
-	if dM := ia.MNDWI - ib.MNDWI; ia.MNDWI > r.WaterMNDWI && ia.NDVI < r.WaterNDVI && dM > r.WaterDMNDWI {
+	dM := ia.MNDWI - ib.MNDWI
+	if ia.MNDWI > r.WaterMNDWI && ia.NDVI < r.WaterNDVI && dM > r.WaterDMNDWI {
 		return ClassWater, strength((ia.MNDWI-r.WaterMNDWI)/0.3, (dM-r.WaterDMNDWI)/r.WaterDMNDWI)
+	}
+	if ia.MNDWI > r.TurbidMNDWI && ia.NDVI < 0 && dM > r.WaterDMNDWI {
+		return ClassWater, lower(strength((ia.MNDWI-r.TurbidMNDWI)/0.3, -ia.NDVI/0.1, (dM-r.WaterDMNDWI)/r.WaterDMNDWI))
 	}
 	hazy := a.Blue-b.Blue > r.HazeDBlue && a.Blue >= r.HazeBlueRed*a.Red
 	if hazy {
 		return ClassNone, 0
 	}
-	if dB := ia.BSI - ib.BSI; ia.NDVI < r.BareNDVI && ia.BSI > r.BareBSI && a.Red > r.BareRed &&
+	dB := ia.BSI - ib.BSI
+	if ia.NDVI < r.BareNDVI && ia.BSI > r.BareBSI && a.Red > r.BareRed &&
 		-dNDVI > r.BareDNDVI && dB > r.BareDBSI {
 		return ClassBare, strength((-dNDVI-r.BareDNDVI)/r.BareDNDVI, (dB-r.BareDBSI)/r.BareDBSI, (r.BareNDVI-ia.NDVI)/r.BareNDVI)
 	}
-	if dNBR := ib.NBR - ia.NBR; dNBR > r.BurnDNBR && ia.NBR < r.BurnNBR && a.Red < r.BurnRed {
+	dNBR := ib.NBR - ia.NBR
+	if dNBR > r.BurnDNBR && ia.NBR < r.BurnNBR && a.Red < r.BurnRed {
 		return ClassBurn, strength((dNBR-r.BurnDNBR)/r.BurnDNBR, (r.BurnNBR-ia.NBR)/0.3)
+	}
+	if ib.NDVI < r.DenseBefore {
+		return ClassNone, 0
+	}
+	if ia.NDVI < r.DullNDVI && a.Red > r.DullRed && ia.BSI > r.DullBSI && -dNDVI > r.DullDNDVI && dB > r.DullDBSI {
+		return ClassBare, lower(strength((-dNDVI-r.DullDNDVI)/r.DullDNDVI, (dB-r.DullDBSI)/r.DullDBSI, (r.DullNDVI-ia.NDVI)/r.DullNDVI))
+	}
+	if -dNDVI > r.LossDNDVI && ia.NDVI < r.LossNDVI {
+		return ClassLoss, lower(strength((-dNDVI-r.LossDNDVI)/r.LossDNDVI, (r.LossNDVI-ia.NDVI)/r.LossNDVI))
 	}
 	return ClassNone, 0
 }
+
+// ClassifyWeak applies the weak tests (Rules' Weak fields) to a pixel the strong rules
+// left as none: the class it takes if its region holds a strong pixel of that class.
+func (r *Rules) ClassifyWeak(b, a *Spectrum, ib, ia *Indices) uint8 {
+	dNDVI := ia.NDVI - ib.NDVI
+	if ib.NDVI < r.WeakVegBefore {
+		return ClassNone
+	}
+	if dNBR := ib.NBR - ia.NBR; dNBR > r.WeakDNBR && ia.NBR < r.WeakNBR && a.Red < r.WeakBurnRed && -dNDVI > r.WeakBurnDNDVI &&
+		ia.MNDWI <= ib.MNDWI {
+		return ClassBurn
+	}
+	if ia.NDVI >= r.WeakNDVI || -dNDVI <= r.WeakDNDVI {
+		return ClassNone
+	}
+	if ia.MNDWI-ib.MNDWI > r.WeakDMNDWI && a.NIR < r.WeakNIR*b.NIR {
+		return ClassWater
+	}
+	if a.Blue-b.Blue > r.HazeDBlue && a.Blue >= r.HazeBlueRed*a.Red {
+		return ClassNone
+	}
+	if a.Red > r.WeakRed && ia.BSI-ib.BSI > r.WeakDBSI {
+		return ClassBare
+	}
+	if ib.NDVI >= r.DenseBefore && -dNDVI > 0.75*r.LossDNDVI {
+		return ClassLoss
+	}
+	return ClassNone
+}
+
+// lower maps a strength of a rule reaching past the classic ones (turbid water, dull bare
+// ground, vegetation loss) to [0.5, 0.75]: reported with lower confidence.
+func lower(s float32) float32 { return 0.25 + 0.5*s }
 
 // strength maps the smallest relative margin past the thresholds to [0.5, 1].
 func strength(margins ...float32) float32 {

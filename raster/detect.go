@@ -112,6 +112,7 @@ type Region struct {
 	Component
 	Class                                 uint8
 	Pixels                                int
+	Seeds                                 int     // pixels that passed the strong rules (the rest passed weak tests)
 	Confidence, DNDVI, DNBR, DMNDWI, DBSI float64 // means over the region
 	ClearBefore, ClearAfter               float64 // mean clear observations per pixel
 	BeforeScenes, AfterScenes             []string
@@ -191,6 +192,7 @@ type pixelRec struct {
 	bits                      uint32 // clear before scenes | clear after scenes << 16
 	nb, na                    uint8
 	cls                       uint8
+	strong                    bool // passed the strong rules (weak pixels need one in their region)
 }
 
 // Detect reads both periods strip by strip (the next strip is read while the current one
@@ -814,9 +816,12 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 	for x := range cellX {
 		cellX[x] = (win.Col + x) / q.step
 	}
-	// With an after NDVI at or above onlyBurn, neither the water nor the bare-soil rule can
-	// fire (see Rules.Classify): only the burn rule is left to test.
-	onlyBurn := max(rules.WaterNDVI, rules.BareNDVI)
+	// With an after NDVI at or above onlyBurn, neither the water, bare-soil nor loss rules
+	// nor their weak tests can fire (see Rules.Classify, ClassifyWeak): only the burn rule
+	// and its weak test are left, which need red below burnRed and NBR below burnNBR.
+	onlyBurn := max(rules.WaterNDVI, rules.BareNDVI, rules.DullNDVI, rules.LossNDVI, rules.WeakNDVI)
+	burnRed, burnNBR := max(rules.BurnRed, rules.WeakBurnRed), max(rules.BurnNBR, rules.WeakNBR)
+	vegBefore := min(rules.VegBefore, rules.WeakVegBefore)
 	var rb, ra []sceneRow
 	var pb, pa picks
 	pb.resize(w)
@@ -876,18 +881,23 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 				q.addRGB(cellRow+cellX[x], sb, sa, bx)
 			}
 			oc[x] = ClassNone
-			if below(numB, sumB, rules.VegBefore) {
+			if below(numB, sumB, vegBefore) {
 				continue // not vegetated before: no change the rules know
 			}
-			if above(numA, sumA, onlyBurn) && (redA >= rules.BurnRed ||
-				ndAbove(nirA, sa.swirRefl(1, bx), rules.BurnNBR)) {
+			if above(numA, sumA, onlyBurn) && (redA >= burnRed ||
+				ndAbove(nirA, sa.swirRefl(1, bx), burnNBR)) {
 				continue // still green after, and not a dark low-NBR burn: no change
 			}
 			specB, specA := sb.spectrum(bx), sa.spectrum(bx)
 			ib, ia := specB.Index(), specA.Index()
 			cls, str := rules.Classify(&specB, &specA, &ib, &ia)
-			if cls == ClassNone {
-				continue
+			strong := cls != ClassNone
+			if !strong {
+				// A weak pixel: kept if its region holds a strong one (regions).
+				if cls = rules.ClassifyWeak(&specB, &specA, &ib, &ia); cls == ClassNone {
+					continue
+				}
+				str = 0.5
 			}
 			oc[x] = cls
 			// Agreement over time: how many clear after-observations show the same change
@@ -897,13 +907,20 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 				if ra[i].dn[0][bx] != 0 { // clear
 					s := ra[i].spectrum(bx)
 					is := s.Index()
-					if c, _ := rules.Classify(&specB, &s, &ib, &is); c == cls {
+					c, _ := rules.Classify(&specB, &s, &ib, &is)
+					if c == ClassNone && !strong {
+						c = rules.ClassifyWeak(&specB, &s, &ib, &is)
+					}
+					if c == cls {
 						agree++
 					}
 				}
 			}
 			conf := str * (0.5 + 0.5*float32(agree)/float32(max(na, 2)))
-			out.recs = append(out.recs, pixelRec{
+			if !strong {
+				conf *= 0.5
+			}
+			out.recs = append(out.recs, pixelRec{strong: strong,
 				idx: uint32(idx0 + x), conf: conf, dndvi: ia.NDVI - ib.NDVI, dnbr: ib.NBR - ia.NBR,
 				dmndwi: ia.MNDWI - ib.MNDWI, dbsi: ia.BSI - ib.BSI,
 				bits: uint32(pb.bits[x]) | uint32(pa.bits[x])<<16, nb: uint8(nb), na: uint8(na), cls: cls,
@@ -920,16 +937,18 @@ func regions(res *Result, recs []pixelRec, minPixels int, keepEdge bool, before,
 	g := res.Grid
 	idx := make([]uint32, len(recs))
 	cls := make([]uint8, len(recs))
+	strong := make([]bool, len(recs))
 	for i := range recs {
-		idx[i], cls[i] = recs[i].idx, recs[i].cls
+		idx[i], cls[i], strong[i] = recs[i].idx, recs[i].cls, recs[i].strong
 	}
-	labels, comps, sizes := labelSparse(idx, cls, g.Width, g.Height, max(1, minPixels), keepEdge)
+	labels, comps, sizes, seeds := labelSparse(idx, cls, strong, g.Width, g.Height, max(1, minPixels), keepEdge)
 	regs := make([]Region, len(comps))
 	bits := make([]uint32, len(comps))
 	res.start = make([]int, len(comps)+1)
 	for i := range regs {
 		regs[i].Component = comps[i]
 		regs[i].Pixels = sizes[i]
+		regs[i].Seeds = seeds[i]
 		res.start[i+1] = res.start[i] + sizes[i]
 	}
 	res.pix = make([]uint32, res.start[len(comps)])

@@ -69,7 +69,7 @@ func (k *KernelStrip) ClassifyParallel() int {
 
 // LabelSparse exposes labelSparse.
 func LabelSparse(idx []uint32, cls []uint8, w, h, minPixels int) int {
-	_, comps, _ := labelSparse(idx, cls, w, h, minPixels, false)
+	_, comps, _, _ := labelSparse(idx, cls, allStrong(len(idx)), w, h, minPixels, false)
 	return len(comps)
 }
 
@@ -105,4 +105,13 @@ func (k *KernelStrip) NoDataTestsSkipped() int {
 		}
 	}
 	return n
+}
+
+// allStrong is a strong flag for n pixels, all set.
+func allStrong(n int) []bool {
+	s := make([]bool, n)
+	for i := range s {
+		s[i] = true
+	}
+	return s
 }

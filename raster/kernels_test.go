@@ -3,6 +3,7 @@ package raster
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -16,6 +17,9 @@ var (
 	laterite = Spectrum{0.09, 0.13, 0.19, 0.25, 0.33, 0.27}
 	pond     = Spectrum{0.07, 0.09, 0.08, 0.05, 0.025, 0.015}
 	char     = Spectrum{0.03, 0.04, 0.05, 0.10, 0.17, 0.16}
+	wetSpoil = Spectrum{0.05, 0.07, 0.105, 0.14, 0.15, 0.11}
+	turbid   = Spectrum{0.08, 0.12, 0.16, 0.13, 0.10, 0.06}
+	clearing = Spectrum{0.06, 0.085, 0.11, 0.24, 0.30, 0.21}
 )
 
 func scale(s Spectrum, k float32) Spectrum {
@@ -24,6 +28,39 @@ func scale(s Spectrum, k float32) Spectrum {
 
 func add(s, h Spectrum, k float32) Spectrum {
 	return Spectrum{s.Blue + k*h.Blue, s.Green + k*h.Green, s.Red + k*h.Red, s.NIR + k*h.NIR, s.SWIR1 + k*h.SWIR1, s.SWIR2 + k*h.SWIR2}
+}
+
+// mix is the linear mixture (1-f)*a + f*b.
+func mix(a, b Spectrum, f float32) Spectrum { return add(scale(a, 1-f), b, f) }
+
+// TestClassifyWeak checks the weak tests on mixed pixels at object edges, and that
+// shadows, haze, browning and unchanged forest pass none of them.
+func TestClassifyWeak(t *testing.T) {
+	haze := Spectrum{0.12, 0.09, 0.07, 0.04, 0.015, 0.008}
+	for _, tt := range []struct {
+		name          string
+		before, after Spectrum
+		want          uint8
+	}{
+		{"scar edge, half covered", forest, mix(forest, laterite, 0.5), ClassBare},
+		{"pond edge, half covered", forest, mix(forest, pond, 0.5), ClassWater},
+		{"burn at low severity (30 % char)", forest, mix(forest, char, 0.45), ClassBurn},
+		{"forest unchanged", forest, forest, ClassNone},
+		{"shadow", forest, scale(forest, 0.35), ClassNone},
+		{"haze", forest, add(forest, haze, 0.8), ClassNone},
+		{"seasonal browning of grass", grass, browned, ClassNone},
+		{"scar edge, 20 % covered", forest, mix(forest, laterite, 0.2), ClassNone},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ib, ia := tt.before.Index(), tt.after.Index()
+			if c, _ := DefaultRules.Classify(&tt.before, &tt.after, &ib, &ia); c != ClassNone && tt.want != ClassNone {
+				t.Logf("passes the strong rules too (%s)", ClassName(c))
+			}
+			if got := DefaultRules.ClassifyWeak(&tt.before, &tt.after, &ib, &ia); got != tt.want {
+				t.Fatalf("weak class %s, want %s; before %+v after %+v", ClassName(got), ClassName(tt.want), ib, ia)
+			}
+		})
+	}
 }
 
 func TestClassify(t *testing.T) {
@@ -50,6 +87,14 @@ func TestClassify(t *testing.T) {
 		{"unflagged cloud rim 60%", forest, add(scale(forest, 0.4), cloud, 0.6), ClassNone},
 		{"bare soil stays bare", laterite, laterite, ClassNone},
 		{"bare soil floods (not vegetation before)", laterite, pond, ClassNone},
+		{"forest to wet spoil", forest, wetSpoil, ClassBare},
+		{"forest to turbid pond over mud (red above NIR)", forest, turbid, ClassWater},
+		{"forest to clearing with slash", forest, clearing, ClassBare},
+		{"forest to spoil with 40% regrowth", forest, mix(laterite, grass, 0.4), ClassBare},
+		{"forest to the median missed real mining pixel (NDVI 0.35, BSI 0.02, red 0.12)", forest,
+			Spectrum{0.06, 0.08, 0.12, 0.25, 0.24, 0.15}, ClassBare},
+		{"grass to clearing-like browning (not dense before)", grass, clearing, ClassNone},
+		{"forest to dark dull ground (not bright soil, not char)", forest, Spectrum{0.04, 0.06, 0.06, 0.12, 0.12, 0.08}, ClassLoss},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,6 +105,48 @@ func TestClassify(t *testing.T) {
 			}
 			if got != ClassNone && (str < 0.5 || str > 1) {
 				t.Fatalf("strength %.2f outside [0.5,1]", str)
+			}
+		})
+	}
+}
+
+// TestLabelSparseSeeds checks the hysteresis: a region of weak pixels is kept only when it
+// holds a strong one (and meets the unit with its weak pixels), or, with keepEdge, when it
+// touches the window's border.
+func TestLabelSparseSeeds(t *testing.T) {
+	const w, h = 8, 4
+	// w: weak bare, s: strong bare; the left region holds a seed, the right one none.
+	grid := []string{
+		"ws....ww",
+		"ww....ww",
+		"........",
+		"..ww....",
+	}
+	var idx []uint32
+	var cls []uint8
+	var strong []bool
+	for y, row := range grid {
+		for x, c := range row {
+			if c != '.' {
+				idx, cls, strong = append(idx, uint32(y*w+x)), append(cls, ClassBare), append(strong, c == 's')
+			}
+		}
+	}
+	for _, tt := range []struct {
+		name     string
+		keepEdge bool
+		min      int
+		want     []int // sizes of the kept regions
+		seeds    []int
+	}{
+		{"seeded region kept, unseeded dropped", false, 4, []int{4}, []int{1}},
+		{"the unit counts weak pixels", false, 5, nil, nil},
+		{"edge regions kept for the merge", true, 4, []int{4, 4, 2}, []int{1, 0, 0}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, comps, sizes, seeds := labelSparse(idx, cls, strong, w, h, tt.min, tt.keepEdge)
+			if len(comps) != len(tt.want) || !slices.Equal(sizes, tt.want) || !slices.Equal(seeds, tt.seeds) {
+				t.Fatalf("sizes %v seeds %v, want %v %v", sizes, seeds, tt.want, tt.seeds)
 			}
 		})
 	}
@@ -81,7 +168,7 @@ func TestLabelSparse(t *testing.T) {
 			idx, cls = append(idx, uint32(i)), append(cls, c)
 		}
 	}
-	pl, comps, sizes := labelSparse(idx, cls, w, h, 2, false)
+	pl, comps, sizes, _ := labelSparse(idx, cls, allStrong(len(idx)), w, h, 2, false)
 	labels := make([]int32, len(class))
 	for i, j := range idx {
 		labels[j] = pl[i]
@@ -201,7 +288,7 @@ func TestLabelSparseMatchesFloodFill(t *testing.T) {
 					idx, cls = append(idx, uint32(i)), append(cls, class[i])
 				}
 			}
-			got, comps, sizes := labelSparse(idx, cls, tt.w, tt.h, tt.minPixels, tt.keepEdge)
+			got, comps, sizes, _ := labelSparse(idx, cls, allStrong(len(idx)), tt.w, tt.h, tt.minPixels, tt.keepEdge)
 			// Reference: flood fill, regions numbered in raster order of their first pixel.
 			ref := make([]int32, len(class))
 			var refSizes []int

@@ -234,7 +234,7 @@ type quicklookState struct {
 	W, H, Step    int
 	Before, After []float32
 	N             []int32
-	Classes       [][4]int32
+	Classes       [][nClasses]int32
 }
 
 // MarshalBinary encodes q (a chunk's sums travel to the merge).

@@ -18,7 +18,7 @@ type Quicklook struct {
 	before     []float32 // RGB sums per cell
 	after      []float32
 	n          []int32
-	classes    [][4]int32 // pixels per change class (index 1..3), counted in WritePNG
+	classes    [][nClasses]int32 // pixels per change class (index 1..4), counted in WritePNG
 }
 
 func newQuicklook(width, height, maxSide int) *Quicklook {
@@ -26,7 +26,7 @@ func newQuicklook(width, height, maxSide int) *Quicklook {
 	w, h := (width+step-1)/step, (height+step-1)/step
 	return &Quicklook{w: w, h: h, step: step,
 		before: make([]float32, 3*w*h), after: make([]float32, 3*w*h),
-		n: make([]int32, w*h), classes: make([][4]int32, w*h)}
+		n: make([]int32, w*h), classes: make([][nClasses]int32, w*h)}
 }
 
 // addRGB adds to cell c the composites' colours at buffer column x: before from row b,
@@ -42,18 +42,19 @@ func (q *Quicklook) addRGB(c int, b, a *sceneRow, x int) {
 }
 
 // Class colours of the overlay (also used in README's legend).
-var classColors = [4]color.RGBA{
+var classColors = [nClasses]color.RGBA{
 	{0, 0, 0, 0},
 	{255, 140, 0, 255}, // vegetation to bare: orange
 	{0, 170, 255, 255}, // vegetation to water: cyan
 	{200, 0, 40, 255},  // burn scar: red
+	{255, 0, 255, 255}, // vegetation loss: magenta
 }
 
 // AddClasses counts the final change classes (after the minimum mapping unit) of a
 // window whose top-left pixel is (col,row) of the full grid and that is width pixels wide.
 func (q *Quicklook) AddClasses(col, row, width int, class []uint8) {
 	for i, c := range class {
-		if c >= 1 && c <= 3 {
+		if c >= 1 && c < nClasses {
 			q.addClass(col+i%width, row+i/width, c)
 		}
 	}

@@ -4,11 +4,13 @@ package raster
 // pixels of a w x h window, given in raster order (idx ascending, cls their classes, 1..254)
 // with a one-pass union-find over provisional labels (Rosenfeld & Pfaltz 1966), holding
 // only two rows of labels: the work scales with the change pixels, not the window.
-// Regions smaller than minPixels are dropped (the minimum mapping unit), except, with
-// keepEdge, those touching the window's border (a chunk's region may continue next door).
-// It returns each pixel's final label (0 = dropped; kept regions are numbered 1..n in the
-// raster order of their first pixel) and each kept region's bounding box and size.
-func labelSparse(idx []uint32, cls []uint8, w, h, minPixels int, keepEdge bool) ([]int32, []Component, []int) {
+// Regions smaller than minPixels are dropped (the minimum mapping unit), and so are regions
+// without a strong pixel (seed: weak pixels are kept only where they grow from one, the
+// hysteresis of Canny 1986), except, with keepEdge, those touching the window's border (a
+// chunk's region may continue next door). It returns each pixel's final label (0 =
+// dropped; kept regions are numbered 1..n in the raster order of their first pixel) and
+// each kept region's bounding box, size and strong pixels.
+func labelSparse(idx []uint32, cls []uint8, strong []bool, w, h, minPixels int, keepEdge bool) ([]int32, []Component, []int, []int) {
 	prov := make([]int32, len(idx)) // provisional label of each pixel
 	parent := []int32{0}
 	find := func(x int32) int32 {
@@ -90,11 +92,15 @@ func labelSparse(idx []uint32, cls []uint8, w, h, minPixels int, keepEdge bool) 
 	}
 	// Resolve: sizes and edge contact per root.
 	size := make([]int, len(parent))
+	nseed := make([]int, len(parent))
 	edge := make([]bool, len(parent))
 	for i, j := range idx {
 		r := find(prov[i])
 		prov[i] = r
 		size[r]++
+		if strong[i] {
+			nseed[r]++
+		}
 		if keepEdge {
 			x, y := int(j)%w, int(j)/w
 			if x == 0 || y == 0 || x == w-1 || y == h-1 {
@@ -104,11 +110,12 @@ func labelSparse(idx []uint32, cls []uint8, w, h, minPixels int, keepEdge bool) 
 	}
 	final := make([]int32, len(parent))
 	var comps []Component
-	var sizes []int
+	var sizes, seeds []int
 	for r := 1; r < len(parent); r++ {
-		if parent[r] == int32(r) && size[r] > 0 && (size[r] >= minPixels || edge[r]) {
+		if parent[r] == int32(r) && size[r] > 0 && (size[r] >= minPixels && nseed[r] > 0 || edge[r]) {
 			comps = append(comps, Component{Label: int32(len(comps) + 1), MinCol: w, MinRow: h, MaxCol: -1, MaxRow: -1})
 			sizes = append(sizes, size[r])
+			seeds = append(seeds, nseed[r])
 			final[r] = int32(len(comps))
 		}
 	}
@@ -123,5 +130,5 @@ func labelSparse(idx []uint32, cls []uint8, w, h, minPixels int, keepEdge bool) 
 		c.MinCol, c.MaxCol = min(c.MinCol, x), max(c.MaxCol, x)
 		c.MinRow, c.MaxRow = min(c.MinRow, y), max(c.MaxRow, y)
 	}
-	return prov, comps, sizes
+	return prov, comps, sizes, seeds
 }

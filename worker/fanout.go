@@ -439,6 +439,7 @@ func stitch(pl *plan, chunks []chunkResult) ([]raster.Region, map[partKey]bool, 
 			r := c.Regions[k.label-1]
 			reg.Class = r.Class
 			reg.Pixels += r.Pixels
+			reg.Seeds += r.Seeds
 			sums := r
 			sums.ScaleStats(float64(r.Pixels))
 			reg.AddStats(&sums)
@@ -459,7 +460,7 @@ func stitch(pl *plan, chunks []chunkResult) ([]raster.Region, map[partKey]bool, 
 			reg.MaxRow = max(reg.MaxRow, c.Window.Row+r.MaxRow)
 			geoms = append(geoms, r.Geometry)
 		}
-		if reg.Pixels < minPixels {
+		if reg.Pixels < minPixels || reg.Seeds == 0 { // the unit, and weak pixels without a strong one (raster.Detect)
 			for _, k := range parts {
 				dropped[k] = true
 			}
