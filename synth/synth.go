@@ -111,6 +111,12 @@ const (
 	DefaultBaseline = "05.09"
 )
 
+// PairDates are one before and one after date (the first default of each period): a pair
+// of single scenes, whose after scene alone sees the after period.
+func PairDates() (before, after []time.Time) {
+	return []time.Time{day(2023, 1, 14)}, []time.Time{day(2024, 1, 9)}
+}
+
 func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
 func (c Config) withDefaults() (Config, error) {

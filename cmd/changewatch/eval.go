@@ -46,6 +46,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	size := fs.Int("size", 1024, "pixels per side of the 10 m grid (even)")
 	seed := fs.Int64("seed", 1, "random seed (same seed, same scenes)")
 	hard := fs.Bool("hard", false, "harder scenes: mixed edge pixels, wet spoil, turbid ponds, regrowth, burn severity, narrow roads, small clearings")
+	pair := fs.Bool("pair", false, "one before and one after date (the defaults' first of each) instead of 2 + 3")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -56,7 +57,11 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("--size must be an even number of at least 64")
 	}
 	raster.Init(raster.S3Config{})
-	r, err := synth.Generate(ctx, *out, synth.Config{Size: *size, Seed: *seed, Hard: *hard})
+	cfg := synth.Config{Size: *size, Seed: *seed, Hard: *hard}
+	if *pair {
+		cfg.Before, cfg.After = synth.PairDates()
+	}
+	r, err := synth.Generate(ctx, *out, cfg)
 	if err != nil {
 		return err
 	}
