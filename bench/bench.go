@@ -58,6 +58,9 @@ type Config struct {
 	Threads int
 	// Baseline is the gdal_calc/gdal_sieve/gdal_polygonize baseline script.
 	Baseline string
+	// Pair benches a scene set of one before and one after date (synth.PairDates), where
+	// the fixed costs weigh more than in the default 2 + 3 dates.
+	Pair bool
 }
 
 // Step is one measured step of a bench run.
@@ -79,6 +82,7 @@ type Step struct {
 type Report struct {
 	Size       int   `json:"size"`
 	Seed       int64 `json:"seed"`
+	Pair       bool  `json:"pair"`
 	GridPixels int   `json:"grid_pixels"`
 	Machine    Host  `json:"machine"`
 	Scenes     struct {
@@ -124,22 +128,26 @@ func Run(ctx context.Context, c Config, log *slog.Logger) (*Report, error) {
 	if err := os.MkdirAll(c.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	rep := &Report{Size: c.Size, Seed: c.Seed, GridPixels: c.Size * c.Size, Machine: benchMachine()}
+	rep := &Report{Size: c.Size, Seed: c.Seed, Pair: c.Pair, GridPixels: c.Size * c.Size, Machine: benchMachine()}
 
 	// 1. Scenes.
 	dir := scenesDir(c)
 	log.Info("scenes", "dir", dir, "size", c.Size, "seed", c.Seed)
 	t0 := time.Now()
-	reused := demo.ScenesReady(dir, c.Size, c.Seed)
+	reused := demo.SceneSetReady(dir, c.Size, c.Seed, c.Pair)
 	if !reused {
 		// Generated in a child process: on Linux a child's peak RSS (ru_maxrss) starts from
 		// its parent's, so a generator's memory here would show in every later step.
-		if _, err := runMeasured(ctx, filepath.Join(c.Out, "generate.log"), exe, "bench", "--generate-only",
-			"--size", strconv.Itoa(c.Size), "--seed", strconv.FormatInt(c.Seed, 10), "--out", c.Out, "--baseline", script); err != nil {
+		args := []string{"bench", "--generate-only",
+			"--size", strconv.Itoa(c.Size), "--seed", strconv.FormatInt(c.Seed, 10), "--out", c.Out, "--baseline", script}
+		if c.Pair {
+			args = append(args, "--pair")
+		}
+		if _, err := runMeasured(ctx, filepath.Join(c.Out, "generate.log"), exe, args...); err != nil {
 			return nil, fmt.Errorf("bench: scenes: %w", err)
 		}
 	}
-	syn, _, _, err := demo.Scenes(ctx, dir, c.Size, c.Seed)
+	syn, _, _, err := demo.SceneSet(ctx, dir, c.Size, c.Seed, c.Pair)
 	if err != nil {
 		return nil, fmt.Errorf("bench: scenes: %w", err)
 	}
@@ -278,12 +286,15 @@ func Run(ctx context.Context, c Config, log *slog.Logger) (*Report, error) {
 
 // scenesDir is where the scenes of c's size and seed live.
 func scenesDir(c Config) string {
+	if c.Pair {
+		return filepath.Join(c.Out, fmt.Sprintf("scenes-%d-seed%d-pair", c.Size, c.Seed))
+	}
 	return filepath.Join(c.Out, fmt.Sprintf("scenes-%d-seed%d", c.Size, c.Seed))
 }
 
 // Generate writes the scenes of c's size and seed under c.Out (the `--generate-only` child).
 func Generate(ctx context.Context, c Config) error {
-	_, _, _, err := demo.Scenes(ctx, scenesDir(c), c.Size, c.Seed)
+	_, _, _, err := demo.SceneSet(ctx, scenesDir(c), c.Size, c.Seed, c.Pair)
 	return err
 }
 

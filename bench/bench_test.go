@@ -136,6 +136,30 @@ func TestBench(t *testing.T) {
 	}
 }
 
+// TestBenchPair runs bench on one before and one after date (--pair): its own scene
+// folder, 1 + 1 scenes, every step measured and both methods scored.
+func TestBenchPair(t *testing.T) {
+	needBaselineTools(t)
+	out := t.TempDir()
+	jsonPath := filepath.Join(out, "bench.json")
+	c := Config{Exe: buildChangewatch(t), Size: 512, Seed: 1, Out: out, Runs: 1, Threads: runtime.NumCPU(),
+		Baseline: "../scripts/baseline_gdal.sh", Pair: true}
+	runBench(t, c, jsonPath)
+	rep := readReport(t, jsonPath)
+	if !rep.Pair || rep.Scenes.Before != 1 || rep.Scenes.After != 1 || rep.Scenes.Files != 14 {
+		t.Errorf("pair %v, scenes %+v: want 1 + 1 scenes, 14 files", rep.Pair, rep.Scenes)
+	}
+	if _, err := os.Stat(filepath.Join(out, "scenes-512-seed1-pair", "truth.geojson")); err != nil {
+		t.Errorf("pair scenes not in their own folder: %v", err)
+	}
+	if len(rep.Steps) != 3 || rep.Ratios.DetectOverFloor <= 0 || rep.Ratios.BaselineOverDetect <= 0 {
+		t.Errorf("steps %+v, ratios %+v", rep.Steps, rep.Ratios)
+	}
+	if rep.Polygons.Detect == 0 || rep.Accuracy.Detect.Precision < 0.9 {
+		t.Errorf("detect: %d polygons, %s", rep.Polygons.Detect, rep.Accuracy.Detect)
+	}
+}
+
 func readReport(t *testing.T, path string) Report {
 	t.Helper()
 	data, err := os.ReadFile(path)

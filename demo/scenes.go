@@ -28,6 +28,7 @@ type demoStamp struct {
 	Size    int           `json:"size"`
 	Seed    int64         `json:"seed"`
 	Objects int           `json:"objects"`
+	Pair    bool          `json:"pair,omitempty"` // one before and one after date (synth.PairDates)
 	Result  *synth.Result `json:"result"`
 }
 
@@ -35,8 +36,14 @@ type demoStamp struct {
 // planted objects: the one already there when its stamp says so and its files are present,
 // else a freshly generated one. A reused set's Result has no Objects.
 func Scenes(ctx context.Context, dir string, size int, seed int64) (res *synth.Result, objects int, reused bool, err error) {
+	return SceneSet(ctx, dir, size, seed, false)
+}
+
+// SceneSet is Scenes, with pair: the scene set of one before and one after date
+// (synth.PairDates) instead of synth's default 2 + 3.
+func SceneSet(ctx context.Context, dir string, size int, seed int64, pair bool) (res *synth.Result, objects int, reused bool, err error) {
 	stampPath := filepath.Join(dir, demoStampName)
-	if r, n, ok := readDemoStamp(stampPath, dir, size, seed); ok {
+	if r, n, ok := readDemoStamp(stampPath, dir, size, seed, pair); ok {
 		return r, n, true, nil
 	}
 	// No stamp while generating: an interrupted run is never taken for a complete one.
@@ -47,11 +54,15 @@ func Scenes(ctx context.Context, dir string, size int, seed int64) (res *synth.R
 	if err := os.RemoveAll(filepath.Join(dir, "sentinel-s2-l2a-cogs")); err != nil {
 		return nil, 0, false, fmt.Errorf("scenes: %w", err)
 	}
-	res, err = synth.Generate(ctx, dir, synth.Config{Size: size, Seed: seed})
+	cfg := synth.Config{Size: size, Seed: seed}
+	if pair {
+		cfg.Before, cfg.After = synth.PairDates()
+	}
+	res, err = synth.Generate(ctx, dir, cfg)
 	if err != nil {
 		return nil, 0, false, err
 	}
-	if err := writeDemoStamp(stampPath, dir, size, seed, res); err != nil {
+	if err := writeDemoStamp(stampPath, dir, size, seed, pair, res); err != nil {
 		return nil, 0, false, err
 	}
 	return res, len(res.Objects), false, nil
@@ -59,18 +70,21 @@ func Scenes(ctx context.Context, dir string, size int, seed int64) (res *synth.R
 
 // ScenesReady reports whether dir holds the complete scene set of size and seed, which
 // Scenes would reuse.
-func ScenesReady(dir string, size int, seed int64) bool {
-	_, _, ok := readDemoStamp(filepath.Join(dir, demoStampName), dir, size, seed)
+func ScenesReady(dir string, size int, seed int64) bool { return SceneSetReady(dir, size, seed, false) }
+
+// SceneSetReady is ScenesReady for SceneSet.
+func SceneSetReady(dir string, size int, seed int64, pair bool) bool {
+	_, _, ok := readDemoStamp(filepath.Join(dir, demoStampName), dir, size, seed, pair)
 	return ok
 }
 
-func readDemoStamp(path, dir string, size int, seed int64) (*synth.Result, int, bool) {
+func readDemoStamp(path, dir string, size int, seed int64, pair bool) (*synth.Result, int, bool) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, 0, false
 	}
 	var st demoStamp
-	if json.Unmarshal(data, &st) != nil || st.Version != demoStampVersion || st.Size != size || st.Seed != seed || st.Result == nil {
+	if json.Unmarshal(data, &st) != nil || st.Version != demoStampVersion || st.Size != size || st.Seed != seed || st.Pair != pair || st.Result == nil {
 		return nil, 0, false
 	}
 	r := st.Result
@@ -94,7 +108,7 @@ func readDemoStamp(path, dir string, size int, seed int64) (*synth.Result, int, 
 	return r, st.Objects, len(r.ItemPaths) > 0
 }
 
-func writeDemoStamp(path, dir string, size int, seed int64, res *synth.Result) error {
+func writeDemoStamp(path, dir string, size int, seed int64, pair bool, res *synth.Result) error {
 	r := *res
 	r.ItemPaths = append([]string(nil), res.ItemPaths...)
 	r.Root, r.Objects = ".", nil
@@ -105,7 +119,7 @@ func writeDemoStamp(path, dir string, size int, seed int64, res *synth.Result) e
 		}
 		*p = rel
 	}
-	data, err := json.Marshal(demoStamp{Version: demoStampVersion, Size: size, Seed: seed, Objects: len(res.Objects), Result: &r})
+	data, err := json.Marshal(demoStamp{Version: demoStampVersion, Size: size, Seed: seed, Objects: len(res.Objects), Pair: pair, Result: &r})
 	if err != nil {
 		return fmt.Errorf("scenes stamp: %w", err)
 	}

@@ -25,6 +25,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&c.Keep, "keep", false, "keep detect's and the baseline's outputs (default: removed once scored)")
 	fs.IntVar(&c.Runs, "runs", 3, "runs of the decode floor and of detect, in turn; the median run of each is reported")
 	fs.IntVar(&c.Threads, "threads", runtime.NumCPU(), "decoding threads of the floor")
+	fs.BoolVar(&c.Pair, "pair", false, "bench one before and one after date instead of 2 + 3 (scenes in OUT/scenes-SIZE-seedN-pair)")
 	fs.StringVar(&c.Baseline, "baseline", "scripts/baseline_gdal.sh", "the gdal_calc/gdal_sieve/gdal_polygonize baseline script")
 	fs.StringVar(&logLevel, "log-level", env("info", "CHANGEWATCH_LOG_LEVEL"), "log level: debug, info, warn, error (env CHANGEWATCH_LOG_LEVEL)")
 	// The two internal modes make this process one of bench's child processes.
