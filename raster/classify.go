@@ -125,8 +125,8 @@ type Rules struct {
 	LossDNDVI, LossNDVI float32
 	// Weak tests (hysteresis, Canny 1986): a pixel that passes one is kept only in an
 	// 8-connected region of its class that holds a pixel passing the strong rules above.
-	// Vegetated before (NDVI >= WeakVegBefore, above green grass: browning grass beside a
-	// scar must not grow into it), then: burn if dNBR is above WeakDNBR (Key & Benson
+	// Dense canopy before (NDVI >= DenseBefore: browning grass beside a scar, or a few
+	// strong pixels in browning grass, must not grow into it), then: burn if dNBR is above WeakDNBR (Key & Benson
 	// 2006: 0.1 is the lower bound of low severity), NBR after below WeakNBR, red after
 	// below WeakBurnRed, an NDVI drop of WeakBurnDNDVI and no MNDWI rise (char darkens
 	// green more than SWIR1; soil at a scar's edge raises SWIR1); otherwise an NDVI drop of
@@ -134,7 +134,7 @@ type Rules struct {
 	// NIR falls below WeakNIR times its before value; bare if not hazy, red after above
 	// WeakRed and a BSI rise of WeakDBSI; loss if dense before and the NDVI drop is 3/4 of
 	// LossDNDVI.
-	WeakVegBefore, WeakDNDVI, WeakNDVI            float32
+	WeakDNDVI, WeakNDVI                           float32
 	WeakDMNDWI, WeakNIR, WeakRed, WeakDBSI        float32
 	WeakDNBR, WeakNBR, WeakBurnRed, WeakBurnDNDVI float32
 }
@@ -150,7 +150,7 @@ var DefaultRules = Rules{
 	DullNDVI:    0.5, DullRed: 0.07, DullBSI: -0.15, DullDNDVI: 0.3, DullDBSI: 0.15,
 	TurbidMNDWI: -0.1,
 	LossDNDVI:   0.4, LossNDVI: 0.4,
-	WeakVegBefore: 0.7, WeakDNDVI: 0.2, WeakNDVI: 0.6,
+	WeakDNDVI: 0.2, WeakNDVI: 0.6,
 	WeakDMNDWI: 0.3, WeakNIR: 0.75, WeakRed: 0.05, WeakDBSI: 0.08,
 	WeakDNBR: 0.1, WeakNBR: 0.5, WeakBurnRed: 0.09, WeakBurnDNDVI: 0.08,
 }
@@ -202,7 +202,7 @@ func (r *Rules) Classify(b, a *Spectrum, ib, ia *Indices) (uint8, float32) {
 // left as none: the class it takes if its region holds a strong pixel of that class.
 func (r *Rules) ClassifyWeak(b, a *Spectrum, ib, ia *Indices) uint8 {
 	dNDVI := ia.NDVI - ib.NDVI
-	if ib.NDVI < r.WeakVegBefore {
+	if ib.NDVI < r.DenseBefore {
 		return ClassNone
 	}
 	if dNBR := ib.NBR - ia.NBR; dNBR > r.WeakDNBR && ia.NBR < r.WeakNBR && a.Red < r.WeakBurnRed && -dNDVI > r.WeakBurnDNDVI &&
@@ -221,7 +221,7 @@ func (r *Rules) ClassifyWeak(b, a *Spectrum, ib, ia *Indices) uint8 {
 	if a.Red > r.WeakRed && ia.BSI-ib.BSI > r.WeakDBSI {
 		return ClassBare
 	}
-	if ib.NDVI >= r.DenseBefore && -dNDVI > 0.75*r.LossDNDVI {
+	if -dNDVI > 0.75*r.LossDNDVI {
 		return ClassLoss
 	}
 	return ClassNone

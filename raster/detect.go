@@ -821,7 +821,7 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 	// and its weak test are left, which need red below burnRed and NBR below burnNBR.
 	onlyBurn := max(rules.WaterNDVI, rules.BareNDVI, rules.DullNDVI, rules.LossNDVI, rules.WeakNDVI)
 	burnRed, burnNBR := max(rules.BurnRed, rules.WeakBurnRed), max(rules.BurnNBR, rules.WeakNBR)
-	vegBefore := min(rules.VegBefore, rules.WeakVegBefore)
+	vegBefore := min(rules.VegBefore, rules.DenseBefore)
 	var rb, ra []sceneRow
 	var pb, pa picks
 	pb.resize(w)
