@@ -98,6 +98,11 @@ const (
 	DefaultMaxCloud   = 90
 )
 
+// DefaultMinObservedPct is the share of the AOI (percent) a run must see clear in both
+// periods; below it the run reports an insufficient view, and the incidents it does not
+// see are not taken as gone.
+const DefaultMinObservedPct = 50
+
 // WithDefaults returns o with zero fields set to their defaults.
 func (o Options) WithDefaults() Options {
 	if o.MinAreaHa == 0 {
@@ -180,8 +185,13 @@ type Summary struct {
 	ScenesBefore []string           `json:"scenes_before"`
 	ScenesAfter  []string           `json:"scenes_after"`
 	ObservedPct  float64            `json:"observed_pct"` // share of the AOI with a clear observation in both periods
-	Grid         string             `json:"grid"`         // e.g. "EPSG:32635 10 m 1024x1024"
-	Output       string             `json:"output"`
-	Files        []string           `json:"files"`
-	Timings      map[string]float64 `json:"timings_s"`
+	// NotObservedPct is the rest: no clear observation in one period or both.
+	NotObservedPct float64 `json:"not_observed_pct"`
+	// InsufficientView: less than DefaultMinObservedPct of the AOI was seen clear, so the
+	// run cannot say "no change" where it found none.
+	InsufficientView bool               `json:"insufficient_view"`
+	Grid             string             `json:"grid"` // e.g. "EPSG:32635 10 m 1024x1024"
+	Output           string             `json:"output"`
+	Files            []string           `json:"files"`
+	Timings          map[string]float64 `json:"timings_s"`
 }

@@ -19,8 +19,9 @@ const (
 )
 
 // QueuePriorities are the asynq weights of the queues. The notifications (QueueNotify)
-// weigh as much as the staff's requests: they are short and someone waits for them.
-var QueuePriorities = map[string]int{QueueAdhoc: 6, QueueMonthly: 3, QueueBackfill: 1, QueueNotify: 6}
+// and the ledger updates (QueueLedger) weigh as much as the staff's requests: they are
+// short and someone waits for them.
+var QueuePriorities = map[string]int{QueueAdhoc: 6, QueueMonthly: 3, QueueBackfill: 1, QueueNotify: 6, QueueLedger: 6}
 
 // Task options per queue. Retention keeps a finished task (and so its id) long enough
 // that the same request enqueued again is refused as a duplicate: a month and more for

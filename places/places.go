@@ -256,3 +256,7 @@ func GeodesicKm(p1, p2 orb.Point) float64 {
 	}
 	return haversineKm(p1, p2)
 }
+
+// BundledData returns the bundled layers' GeoJSON (protected areas, mining sites), to
+// replace one and keep the other.
+func BundledData() (areas, mines []byte) { return bundledAreas, bundledMines }

@@ -280,6 +280,9 @@ func (h *Handler) merge(ctx context.Context, t *asynq.Task) error {
 	if _, err := t.ResultWriter().Write(data); err != nil {
 		return fmt.Errorf("write result: %w", err)
 	}
+	if err := h.afterPublish(ctx, log, m.Request); err != nil {
+		return err
+	}
 	log.Info("merge done", "aoi_id", sum.AOIID, "polygons", sum.Polygons)
 	return nil
 }

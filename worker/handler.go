@@ -21,6 +21,8 @@ type Handler struct {
 	Logger   *slog.Logger
 	// FanOut, when set, splits AOIs bigger than FanOut.Pixels into chunk tasks.
 	FanOut *FanOut
+	// Ledgers, when set, updates an AOI's incident ledger after every published run.
+	Ledgers *Ledgers
 }
 
 // Mux routes each task type to its handler.
@@ -29,6 +31,7 @@ func (h *Handler) Mux() *asynq.ServeMux {
 	mux.HandleFunc(jobs.TypeDetectChange, h.detect)
 	mux.HandleFunc(jobs.TypeDetectChunk, h.chunk)
 	mux.HandleFunc(jobs.TypeMerge, h.merge)
+	mux.HandleFunc(jobs.TypeLedgerUpdate, h.ledgerUpdate)
 	return mux
 }
 
@@ -85,6 +88,9 @@ func (h *Handler) detect(ctx context.Context, t *asynq.Task) error {
 	}
 	if _, err := rw.Write(data); err != nil {
 		return fmt.Errorf("write result: %w", err)
+	}
+	if err := h.afterPublish(ctx, log, req); err != nil {
+		return err
 	}
 	log.Info("detect done", "polygons", sum.Polygons, "seconds", sum.Timings["total"])
 	return nil
@@ -158,11 +164,11 @@ func NewServer(rdb redis.UniversalClient, cfg ServerConfig) *asynq.Server {
 	})
 }
 
-// retryDelay waits jobs.NotifyRetryDelay between the tries of a notification and asynq's
-// exponential backoff between those of anything else.
+// retryDelay waits jobs.NotifyRetryDelay between the tries of a notification or a ledger
+// update and asynq's exponential backoff between those of anything else.
 func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	switch t.Type() {
-	case jobs.TypeNotifyRun, jobs.TypeNotifyDeliver:
+	case jobs.TypeNotifyRun, jobs.TypeNotifyDeliver, jobs.TypeLedgerUpdate:
 		return jobs.NotifyRetryDelay(n)
 	}
 	return asynq.DefaultRetryDelayFunc(n, err, t)

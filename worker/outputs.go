@@ -70,6 +70,7 @@ func writeItem(p string, pl *plan, req jobs.DetectRequest, out *result) error {
 	area := pl.area
 	geom := geojson.NewGeometry(area.Geometry)
 	b := area.Bound()
+	observed, notObserved, insufficient := out.view()
 	counts := map[string]int{}
 	hectares := map[string]float64{}
 	for _, f := range out.feats {
@@ -89,22 +90,26 @@ func writeItem(p string, pl *plan, req jobs.DetectRequest, out *result) error {
 		"geometry": geom,
 		"bbox":     []float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]},
 		"properties": map[string]any{
-			"datetime":                  nil,
-			"start_datetime":            req.Before.Start.Format(time.RFC3339),
-			"end_datetime":              req.After.Last().Format(time.RFC3339),
-			"created":                   time.Now().UTC().Format(time.RFC3339),
-			"changewatch:aoi_id":        area.ID,
-			"changewatch:aoi_name":      area.Name,
-			"changewatch:before":        req.Before.String(),
-			"changewatch:after":         req.After.String(),
-			"changewatch:scenes_before": sceneIDs(pl.before),
-			"changewatch:scenes_after":  sceneIDs(pl.after),
-			"changewatch:polygons":      counts,
-			"changewatch:hectares":      hectares,
-			"changewatch:options":       req.Options.WithDefaults(),
-			"proj:epsg":                 out.grid.EPSG,
-			"proj:shape":                []int{out.grid.Height, out.grid.Width},
-			"proj:transform":            out.grid.GeoTransform(),
+			"datetime":                     nil,
+			"start_datetime":               req.Before.Start.Format(time.RFC3339),
+			"end_datetime":                 req.After.Last().Format(time.RFC3339),
+			"created":                      time.Now().UTC().Format(time.RFC3339),
+			"changewatch:aoi_id":           area.ID,
+			"changewatch:aoi_name":         area.Name,
+			"changewatch:before":           req.Before.String(),
+			"changewatch:after":            req.After.String(),
+			"changewatch:scenes_before":    sceneIDs(pl.before),
+			"changewatch:scenes_after":     sceneIDs(pl.after),
+			"changewatch:polygons":         counts,
+			"changewatch:hectares":         hectares,
+			"changewatch:options":          req.Options.WithDefaults(),
+			"changewatch:observed_pct":     observed,
+			"changewatch:not_observed_pct": notObserved,
+			// Too little seen clear: where no change was found, none is known.
+			"changewatch:insufficient_view": insufficient,
+			"proj:epsg":                     out.grid.EPSG,
+			"proj:shape":                    []int{out.grid.Height, out.grid.Width},
+			"proj:transform":                out.grid.GeoTransform(),
 		},
 		"links": []any{},
 		"assets": map[string]any{

@@ -293,6 +293,17 @@ type result struct {
 	rasters               func(ctx context.Context, dir string) error
 }
 
+// view returns the shares of the AOI observed and not observed (percent), and whether
+// too little was observed to tell no change from not seen.
+func (out *result) view() (observed, notObserved float64, insufficient bool) {
+	n := out.observed + out.notObserved
+	if n == 0 {
+		return 0, 100, true
+	}
+	observed = round(100*float64(out.observed)/float64(n), 2)
+	return observed, round(100-observed, 2), observed < jobs.DefaultMinObservedPct
+}
+
 // publishResult writes every output in a staging folder, publishes it manifest last, and
 // returns the summary.
 func (p *Pipeline) publishResult(ctx context.Context, req jobs.DetectRequest, pl *plan, out *result, progress ProgressFunc, tm *timer) (*jobs.Summary, error) {
@@ -327,8 +338,10 @@ func (p *Pipeline) publishResult(ctx context.Context, req jobs.DetectRequest, pl
 		Files:   append(files, manifestName),
 		Timings: tm.total(),
 	}
-	if n := out.observed + out.notObserved; n > 0 {
-		sum.ObservedPct = round(100*float64(out.observed)/float64(n), 2)
+	sum.ObservedPct, sum.NotObservedPct, sum.InsufficientView = out.view()
+	if sum.InsufficientView {
+		p.logger().Warn("too little clear view: no change found is not no change", "aoi_id", pl.area.ID,
+			"observed_pct", sum.ObservedPct, "min_observed_pct", jobs.DefaultMinObservedPct)
 	}
 	for _, f := range out.feats {
 		sum.Polygons[f.class]++

@@ -255,6 +255,7 @@ func runChildWorker(addr string) {
 	rdb := redis.NewClient(&redis.Options{Addr: addr, DB: db})
 	srv := NewServer(rdb, ServerConfig{Concurrency: 1})
 	h := &Handler{Pipeline: &Pipeline{}, FanOut: &FanOut{Client: asynq.NewClientFromRedisClient(rdb), Pixels: 300 * 300, Chunk: 516}}
+	childLedgers(h, rdb)
 	var handler asynq.Handler = h.Mux()
 	if os.Getenv(childSlowEnv) != "" {
 		// The child takes its time before working, so the parent's SIGKILL surely lands

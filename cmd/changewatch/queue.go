@@ -50,6 +50,8 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	workDir := fs.String("work-dir", env("", "CHANGEWATCH_WORK_DIR"), "folder for staging outputs (env CHANGEWATCH_WORK_DIR; default the system temp folder)")
 	fanPixels := fs.Int("fanout-pixels", 4080*4080, "AOI grids with more 10 m pixels than this are split into chunk tasks")
 	chunk := fs.Int("chunk", 4080, "side of a chunk in pixels (rounded down to a multiple of 6); bounds a worker's memory")
+	areasPath := fs.String("protected-areas", env("", "CHANGEWATCH_PROTECTED_AREAS"), "protected areas for the incidents' context: GeoJSON file or s3://bucket/key (env CHANGEWATCH_PROTECTED_AREAS; default the bundled WRI 2013 DRC layer)")
+	minesPath := fs.String("mines", env("", "CHANGEWATCH_MINES"), "mining sites for the incidents' context: GeoJSON file or s3://bucket/key (env CHANGEWATCH_MINES; default the bundled IPIS sites)")
 	var s3 s3Flags
 	s3.register(fs)
 	var nf notifyFlags
@@ -73,13 +75,19 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	layers, err := loadPlaces(ctx, store, *areasPath, *minesPath)
+	if err != nil {
+		return err
+	}
 	client := asynq.NewClientFromRedisClient(rdb)
 	nh, err := nf.handler(ctx, store, client, log)
 	if err != nil {
 		return err
 	}
+	// The notify handlers are registered below: ledger updates enqueue notify:run.
 	h := &worker.Handler{Pipeline: &worker.Pipeline{Store: store, Logger: log, WorkDir: *workDir}, Logger: log,
-		FanOut: &worker.FanOut{Client: client, Pixels: *fanPixels, Chunk: *chunk}}
+		FanOut:  &worker.FanOut{Client: client, Pixels: *fanPixels, Chunk: *chunk},
+		Ledgers: &worker.Ledgers{Client: client, Redis: rdb, Places: layers, Notify: true}}
 	mux := h.Mux()
 	nh.Register(mux)
 	srv := worker.NewServer(rdb, worker.ServerConfig{Concurrency: *concurrency, ShutdownTimeout: *shutdown, Logger: log})
