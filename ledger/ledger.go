@@ -5,7 +5,8 @@
 // vector files.
 //
 // Matching is by overlap with the previous state, not by the runs' periods: each polygon
-// of a new run goes to the incident of its class whose footprint it overlaps most. An
+// of a new run goes to the incident of its class whose footprint it overlaps most (or,
+// overlapping none, that it touches: within MatchGap). An
 // incident overlapped by polygons that all went to others is merged into the one that took
 // them (merged_from / merged_into); the polygons an incident takes form its new footprint,
 // and groups of them farther than SplitGap from the main group split off as new incidents
@@ -122,6 +123,9 @@ type Ledger struct {
 
 // Params tune matching. The zero value means the defaults.
 type Params struct {
+	// MatchGap: a polygon within this distance (metres) of an incident's footprint matches
+	// it even without overlapping it (change growing out of a scar's edge).
+	MatchGap float64
 	// SplitGap: polygons taken by one incident farther apart than this (metres) split it.
 	SplitGap float64
 	// GrowthFrac and GrowthMinHa: an incident is growing when its area rose by more than
@@ -132,12 +136,14 @@ type Params struct {
 
 // Defaults of Params.
 const (
+	DefaultMatchGap    = 15
 	DefaultSplitGap    = 100
 	DefaultGrowthFrac  = 0.1
 	DefaultGrowthMinHa = 0.1
 )
 
 func (p Params) withDefaults() Params {
+	p.MatchGap = cmp.Or(p.MatchGap, DefaultMatchGap)
 	p.SplitGap = cmp.Or(p.SplitGap, DefaultSplitGap)
 	p.GrowthFrac = cmp.Or(p.GrowthFrac, DefaultGrowthFrac)
 	p.GrowthMinHa = cmp.Or(p.GrowthMinHa, DefaultGrowthMinHa)
@@ -215,6 +221,10 @@ type builder struct {
 	history []Event
 }
 
+// adjacent is the overlap measure of footprints that only touch (or nearly): below any
+// real overlap (a scan line of 1e-5 degrees by a sliver of 1e-7 degrees is 1e-12).
+const adjacent = 1e-20
+
 // candidate is a polygon's overlap with an incident.
 type candidate struct {
 	inc     *state
@@ -247,7 +257,11 @@ func (b *builder) apply(r Run) {
 			if st.Class != p.Class {
 				continue
 			}
-			if ov := overlap(p.Geometry, st.Geometry, bounds[i], st.bound); ov > 0 {
+			ov := overlap(p.Geometry, st.Geometry, bounds[i], st.bound)
+			if ov == 0 && gapMetres(p.Geometry, st.Geometry, bounds[i], st.bound, b.params.MatchGap) <= b.params.MatchGap {
+				ov = adjacent // touching or nearly: the same place, ranked below any real overlap
+			}
+			if ov > 0 {
 				cands[i] = append(cands[i], candidate{st, ov})
 			}
 		}

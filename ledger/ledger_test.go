@@ -179,13 +179,20 @@ func TestBuild(t *testing.T) {
 				}
 			}
 		}},
-		{"touching is not overlapping", []Run{
+		{"growth along the edge (touching, or within 15 m) is the same incident; farther is not", []Run{
 			run("2024-01_2024-01", poly("a", bare, 0, 0, 100, 100, "2024-01-17")),
-			run("2024-02_2024-02", poly("b", bare, 100, 0, 200, 100, "2024-02-11")),
+			run("2024-02_2024-02", poly("b", bare, 100, 0, 200, 100, "2024-02-11"), poly("far", bare, 0, 130, 100, 200, "2024-02-11")),
+			run("2024-03_2024-03", poly("c", bare, 210, 0, 300, 100, "2024-03-08")),
 		}, func(t *testing.T, l *Ledger) {
 			if len(l.Incidents) != 2 {
 				t.Fatalf("%d incidents, want 2", len(l.Incidents))
 			}
+			for _, inc := range l.Incidents {
+				if inc.RunsSeen == 3 {
+					return
+				}
+			}
+			t.Fatalf("no incident followed the three runs: %+v %+v", l.Incidents[0], l.Incidents[1])
 		}},
 	}
 	for _, tt := range tests {

@@ -60,6 +60,11 @@ type Config struct {
 	// Before and After are the acquisition dates of the two periods (defaults 2023-01-14,
 	// 2023-02-08 and 2024-01-09, 2024-02-13, 2024-03-04).
 	Before, After []time.Time
+	// Growth makes the after dates a time series in which change appears and grows (see
+	// series.go); without it every change object is whole on every after date.
+	Growth bool
+	// Overcast are after dates whose scene is mostly under thick, flagged cloud.
+	Overcast []time.Time
 	// Baseline is s2:processing_baseline (default "05.09"). From "04.00" on, digital numbers
 	// carry the BOA offset: DN = reflectance*10000 + 1000.
 	Baseline string
@@ -249,6 +254,11 @@ func Generate(ctx context.Context, dir string, cfg Config) (*Result, error) {
 	rngSky := rand.New(rand.NewPCG(seed, 0x736b79)) // "sky"
 	planSky(rngSky, n, scenes, swath, lay)
 	for _, s := range scenes {
+		if s.after && isOvercast(s, cfg.Overcast) {
+			s.plan.clouds = append(s.plan.clouds, overcastClouds(rngSky, n, s)...)
+		}
+	}
+	for _, s := range scenes {
 		s.green = float32(rngSky.Float64()*0.06 - 0.03) // +-3 % seasonal vegetation change
 	}
 
@@ -266,6 +276,7 @@ func Generate(ctx context.Context, dir string, cfg Config) (*Result, error) {
 		if s.idx == swath {
 			res.SwathID = s.id
 		}
+		rd.cover = lay.coverAt(s, len(after), cfg.Growth)
 		hist, err := rd.writeScene(ctx, s, grid)
 		if err != nil {
 			return nil, fmt.Errorf("synth: scene %s: %w", s.id, err)
