@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParsePeriod(t *testing.T) {
@@ -96,5 +97,44 @@ func TestRequestJSONRoundTrip(t *testing.T) {
 	}
 	if back.Before != r.Before || back.After != r.After || *back.Options.MaskBuffer != DefaultMaskBuffer || back.Options.MinAreaHa != 0.5 {
 		t.Fatalf("round trip: %+v", back)
+	}
+}
+
+func TestMonthPeriods(t *testing.T) {
+	tests := []struct {
+		month  string
+		months int
+		before string
+		after  string
+	}{
+		{"2024-03", 12, "2023-03-01/2024-02-29", "2024-03-01/2024-03-31"},
+		{"2024-01", 0, "2023-01-01/2023-12-31", "2024-01-01/2024-01-31"},
+		{"2024-01", 3, "2023-10-01/2023-12-31", "2024-01-01/2024-01-31"},
+	}
+	for _, tt := range tests {
+		m, _ := time.Parse("2006-01", tt.month)
+		b, a := MonthPeriods(m, tt.months)
+		if b.String() != tt.before || a.String() != tt.after {
+			t.Errorf("%s/%d: %s %s", tt.month, tt.months, b, a)
+		}
+	}
+	b, a := MonthlyPeriods(time.Date(2024, 4, 2, 6, 0, 0, 0, time.UTC))
+	if b.String() != "2023-03-01/2024-02-29" || a.String() != "2024-03-01/2024-03-31" {
+		t.Errorf("MonthlyPeriods: %s %s", b, a)
+	}
+}
+
+func TestParseMonths(t *testing.T) {
+	ms, err := ParseMonths("2023-11/2024-02", 100)
+	if err != nil || len(ms) != 4 || ms[3].Format("2006-01") != "2024-02" {
+		t.Fatalf("%v %v", ms, err)
+	}
+	for _, bad := range []string{"2023-11", "2023-13/2024-01", "2024-01/2023-01", "2023-01/x"} {
+		if _, err := ParseMonths(bad, 100); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+	if _, err := ParseMonths("2000-01/2024-01", 120); err == nil {
+		t.Error("no bound on the months")
 	}
 }

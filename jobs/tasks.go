@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -76,17 +77,61 @@ func DecodeDetectRequest(payload []byte) (DetectRequest, error) {
 	return r, err
 }
 
+// DefaultBaselineMonths is the length of a monthly run's baseline window: the 12 months
+// before the month, so one cloudy month a year earlier does not leave the AOI unobserved
+// (the composite takes the clearest scenes of the whole window).
+const DefaultBaselineMonths = 12
+
+// MaxBaselineMonths bounds a configured baseline window.
+const MaxBaselineMonths = 36
+
 // MonthlyPeriods returns the default periods of a monthly re-check run at now: after is
-// the last full calendar month, before the same month one year earlier (a seasonal match:
-// the same month of the previous year has the same phenology and sun angle).
+// the last full calendar month, before the DefaultBaselineMonths months before it.
 func MonthlyPeriods(now time.Time) (before, after Period) {
 	now = now.UTC()
 	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	aStart := first.AddDate(0, -1, 0)
-	after = Period{Start: aStart, End: first.AddDate(0, 0, -1)}
-	bStart := aStart.AddDate(-1, 0, 0)
-	before = Period{Start: bStart, End: bStart.AddDate(0, 1, -1)}
+	return MonthPeriods(first.AddDate(0, -1, 0), DefaultBaselineMonths)
+}
+
+// MonthPeriods returns the periods of the monthly run of the month starting at month:
+// after is that calendar month, before the baselineMonths months just before it
+// (DefaultBaselineMonths when 0 or less).
+func MonthPeriods(month time.Time, baselineMonths int) (before, after Period) {
+	if baselineMonths <= 0 {
+		baselineMonths = DefaultBaselineMonths
+	}
+	m := time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, time.UTC)
+	after = Period{Start: m, End: m.AddDate(0, 1, -1)}
+	before = Period{Start: m.AddDate(0, -baselineMonths, 0), End: m.AddDate(0, 0, -1)}
 	return before, after
+}
+
+// ParseMonths parses a range of months "YYYY-MM/YYYY-MM" (inclusive) into the first day of
+// each, at most max of them.
+func ParseMonths(s string, max int) ([]time.Time, error) {
+	a, b, ok := strings.Cut(strings.TrimSpace(s), "/")
+	if !ok {
+		return nil, fmt.Errorf("months %q: want FIRST/LAST, e.g. 2023-01/2024-06", s)
+	}
+	first, err := time.Parse("2006-01", a)
+	if err != nil {
+		return nil, fmt.Errorf("months %q: first: want YYYY-MM", s)
+	}
+	last, err := time.Parse("2006-01", b)
+	if err != nil {
+		return nil, fmt.Errorf("months %q: last: want YYYY-MM", s)
+	}
+	if last.Before(first) {
+		return nil, fmt.Errorf("months %q: last is before first", s)
+	}
+	var out []time.Time
+	for m := first; !m.After(last); m = m.AddDate(0, 1, 0) {
+		if len(out) == max {
+			return nil, fmt.Errorf("months %q: more than %d months", s, max)
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // Progress is what a running task reports through its result while it works.

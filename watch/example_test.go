@@ -43,6 +43,6 @@ func ExampleProvider() {
 		fmt.Printf("%-9s %-10s %s -> %s %s\n", c.Cronspec, r.AOIID, r.Before, r.After, r.Output)
 	}
 	// Output:
-	// @monthly  mambasa    2023-06-01/2023-06-30 -> 2024-06-01/2024-06-30 s3://results/mambasa/2024-06_2024-06
-	// 0 6 2 * * muchacha   2023-06-01/2023-06-30 -> 2024-06-01/2024-06-30 s3://results/muchacha/2024-06_2024-06
+	// @monthly  mambasa    2023-06-01/2024-05-31 -> 2024-06-01/2024-06-30 s3://results/mambasa/2024-06_2024-06
+	// 0 6 2 * * muchacha   2023-06-01/2024-05-31 -> 2024-06-01/2024-06-30 s3://results/muchacha/2024-06_2024-06
 }

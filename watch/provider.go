@@ -9,12 +9,14 @@
 //	"catalog"      STAC catalog overriding the scheduler's default
 //	"output"       output folder or s3:// prefix overriding the scheduler's default
 //	"min_area_ha"  minimum mapping unit in hectares
+//	"baseline_months" months of the baseline window before each monthly run (1-36, default 12)
 //	"subscriptions" who is told about new and growing incidents, and how (webhook,
 //	               e-mail, rules): see alert.Subscription; validated here, so a bad
 //	               subscription skips the file with a warning that names the field
 //
-// A run fired at time F asks for jobs.MonthlyPeriods(F): the last full month before F
-// against the same month a year earlier, written to <output>/<aoi id>/<YYYY-MM>_<YYYY-MM>.
+// A run fired at time F compares the last full month before F with a baseline composite
+// of the baseline_months months before it (jobs.MonthPeriods), written to
+// <output>/<aoi id>/<YYYY-MM>_<YYYY-MM>.
 // The task id is derived from the request, and the monthly queue keeps finished tasks
 // for 45 days, so enqueueing the same month again is refused (asynq.ErrTaskIDConflict)
 // and counts as already done: a month runs once however often it is enqueued.
@@ -33,6 +35,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -90,15 +93,19 @@ type Entry struct {
 	Catalog  string       // STAC catalog
 	Output   string       // output prefix; <aoi id>/<months> is appended per run
 	Options  jobs.Options // from the properties (min_area_ha)
+	// BaselineMonths is the baseline window of its monthly runs (property
+	// "baseline_months"; default jobs.DefaultBaselineMonths).
+	BaselineMonths int
 	// Subscriptions are the AOI's alert subscriptions (property "subscriptions").
 	Subscriptions []alert.Subscription
 	sched         cron.Schedule // Schedule, parsed
 }
 
-// Request returns the request of the run fired at fire: the periods are
-// jobs.MonthlyPeriods(fire).
+// Request returns the request of the run fired at fire: after is the last full month
+// before fire, before the entry's baseline window just before it (jobs.MonthPeriods).
 func (e *Entry) Request(fire time.Time) jobs.DetectRequest {
-	before, after := jobs.MonthlyPeriods(fire)
+	_, month := jobs.MonthlyPeriods(fire)
+	before, after := jobs.MonthPeriods(month.Start, e.BaselineMonths)
 	r := RequestFor(e.AOI, e.GeoJSON, before, after, e.Catalog, e.Output)
 	r.Options = e.Options
 	return r
@@ -323,6 +330,13 @@ func (p *Provider) entry(file string, data []byte) (Entry, error) {
 		if s = strings.TrimSpace(s); s != "" {
 			*f.dst = s
 		}
+	}
+	if v, ok := a.Properties["baseline_months"]; ok && v != nil {
+		m, ok := v.(float64)
+		if !ok || m != math.Trunc(m) || m < 1 || m > jobs.MaxBaselineMonths {
+			return Entry{}, fmt.Errorf("properties.baseline_months: want a whole number of months from 1 to %d, got %v", jobs.MaxBaselineMonths, v)
+		}
+		e.BaselineMonths = int(m)
 	}
 	if v, ok := a.Properties["min_area_ha"]; ok && v != nil {
 		ha, ok := v.(float64)

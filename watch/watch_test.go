@@ -173,7 +173,7 @@ func TestProviderConfigs(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string][]byte{
 		"mine_site.geojson":    mineSite(t),
-		"custom.json":          square("custom", map[string]any{"schedule": "@monthly", "catalog": "/data/catalog", "output": "/data/out", "min_area_ha": 0.5}),
+		"custom.json":          square("custom", map[string]any{"schedule": "@monthly", "catalog": "/data/catalog", "output": "/data/out", "min_area_ha": 0.5, "baseline_months": 3}),
 		"sub/nested.geojson":   square("nested", nil),
 		"bad_json.geojson":     []byte(`{"type": "Feature", "geometry": `),
 		"bad_cron.geojson":     square("badcron", map[string]any{"schedule": "61 * * * *"}),
@@ -181,6 +181,7 @@ func TestProviderConfigs(t *testing.T) {
 		"zz_duplicate.geojson": square("muchacha", nil),
 		"bad_area.geojson":     square("badarea", map[string]any{"min_area_ha": "big"}),
 		"negative.geojson":     square("negative", map[string]any{"min_area_ha": -1}),
+		"baseline.geojson":     square("baseline", map[string]any{"baseline_months": 1.5}),
 		"never.geojson":        square("never", map[string]any{"schedule": "0 0 30 2 *"}),
 		"notes.txt":            []byte("not an AOI"),
 		".hidden.geojson":      []byte("{"),
@@ -201,8 +202,9 @@ func TestProviderConfigs(t *testing.T) {
 	}
 	got := decodeConfigs(t, configs)
 
-	feb := [2]string{"2023-02-01/2023-02-28", "2024-02-01/2024-02-29"}
-	mar := [2]string{"2023-03-01/2023-03-31", "2024-03-01/2024-03-31"}
+	// A baseline of the 12 months before the month (3 for custom).
+	feb := [2]string{"2023-02-01/2024-01-31", "2024-02-01/2024-02-29"}
+	mar := [2]string{"2023-12-01/2024-02-29", "2024-03-01/2024-03-31"}
 	tests := []struct {
 		id, cron, catalog, output string
 		periods                   [2]string
@@ -265,6 +267,7 @@ func TestProviderConfigs(t *testing.T) {
 		"zz_duplicate.geojson": `aoi id "muchacha" is also the id of ` + filepath.Join(dir, "mine_site.geojson"),
 		"bad_area.geojson":     "properties.min_area_ha: want a number",
 		"negative.geojson":     "options.min_area_ha",
+		"baseline.geojson":     "properties.baseline_months: want a whole number",
 		"never.geojson":        "never fires",
 	} {
 		if !strings.Contains(warned[file], problem) {

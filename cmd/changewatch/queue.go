@@ -110,13 +110,31 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	out := fs.String("out", env("", "CHANGEWATCH_OUTPUT"), "output folder or s3://bucket/prefix; the AOI id and the after period are appended (env CHANGEWATCH_OUTPUT; required)")
 	before := fs.String("before", "", "before period START/END; default: the after months one year earlier")
 	after := fs.String("after", "", "after period START/END; default: the last full month")
-	queue := fs.String("queue", jobs.QueueAdhoc, "queue: adhoc, monthly or backfill")
+	queue := fs.String("queue", jobs.QueueAdhoc, "queue: adhoc, monthly or backfill (--backfill: backfill)")
 	minArea := fs.Float64("min-area", jobs.DefaultMinAreaHa, "minimum mapping unit in hectares")
+	backfill := fs.String("backfill", "", "FIRST/LAST months (e.g. 2023-01/2024-06): one monthly run per month, on the backfill queue")
+	baselineMonths := fs.Int("baseline-months", jobs.DefaultBaselineMonths, "months of the baseline window before the after period, when --before is not given")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *aoiPath == "" || *catalog == "" || *out == "" {
 		return usagef("--aoi, --catalog and --out are required")
+	}
+	if *baselineMonths < 1 || *baselineMonths > jobs.MaxBaselineMonths {
+		return usagef("--baseline-months must be between 1 and %d", jobs.MaxBaselineMonths)
+	}
+	var months []time.Time
+	if *backfill != "" {
+		if *before != "" || *after != "" {
+			return usagef("--backfill sets the periods: no --before or --after with it")
+		}
+		var err error
+		if months, err = jobs.ParseMonths(*backfill, maxBackfillMonths); err != nil {
+			return usagef("--backfill: %v", err)
+		}
+		if !flagSet(fs, "queue") {
+			*queue = jobs.QueueBackfill
+		}
 	}
 	data, err := os.ReadFile(*aoiPath)
 	if err != nil {
@@ -126,14 +144,30 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	req, err := buildRequest(area, data, *before, *after, *catalog, *out, time.Now())
-	if err != nil {
-		return err
+	var reqs []jobs.DetectRequest
+	if months == nil {
+		req, err := buildRequest(area, data, *before, *after, *catalog, *out, *baselineMonths, time.Now())
+		if err != nil {
+			return err
+		}
+		reqs = append(reqs, req)
 	}
-	req.Options.MinAreaHa = *minArea
-	task, err := jobs.NewDetectTask(req, *queue)
-	if err != nil {
-		return err
+	for _, m := range months {
+		b, a := jobs.MonthPeriods(m, *baselineMonths)
+		req := watch.RequestFor(area, data, b, a, *catalog, *out)
+		if err := req.Validate(); err != nil {
+			return err
+		}
+		reqs = append(reqs, req)
+	}
+	tasks := make([]*asynq.Task, len(reqs))
+	for i := range reqs {
+		reqs[i].Options.MinAreaHa = *minArea
+		task, err := jobs.NewDetectTask(reqs[i], *queue)
+		if err != nil {
+			return err
+		}
+		tasks[i] = task
 	}
 	rdb, err := openRedis(ctx, *redisURL)
 	if err != nil {
@@ -141,33 +175,48 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer rdb.Close()
 	client := asynq.NewClientFromRedisClient(rdb)
-	info, err := client.EnqueueContext(ctx, task)
-	switch {
-	case errors.Is(err, asynq.ErrTaskIDConflict):
-		fmt.Fprintf(stderr, "already enqueued (same AOI, periods and options): not enqueued again\n")
-		fmt.Fprintln(stdout, req.TaskID())
-		return nil
-	case err != nil:
-		return fmt.Errorf("enqueue: %w", err)
+	for i, task := range tasks {
+		req := reqs[i]
+		info, err := client.EnqueueContext(ctx, task)
+		switch {
+		case errors.Is(err, asynq.ErrTaskIDConflict):
+			fmt.Fprintf(stderr, "already enqueued (same AOI, periods and options): %s not enqueued again\n", req.After)
+			fmt.Fprintln(stdout, req.TaskID())
+			continue
+		case err != nil:
+			return fmt.Errorf("enqueue %s: %w", req.After, err)
+		}
+		fmt.Fprintf(stderr, "enqueued %s on %s: %s %s -> %s\n", area.ID, info.Queue, area.Name, req.Before, req.After)
+		fmt.Fprintln(stdout, info.ID)
 	}
-	fmt.Fprintf(stderr, "enqueued %s on %s: %s %s -> %s\n", area.ID, info.Queue, area.Name, req.Before, req.After)
-	fmt.Fprintln(stdout, info.ID)
 	return nil
 }
 
+// maxBackfillMonths bounds one --backfill (ten years of months).
+const maxBackfillMonths = 120
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 // buildRequest makes the request of one AOI; empty periods default to the monthly ones
-// (jobs.MonthlyPeriods). The output prefix gets <aoi id>/<after period> appended, as the
+// (jobs.MonthlyPeriods); an after period without a before one gets the baselineMonths
+// months before it. The output prefix gets <aoi id>/<after period> appended, as the
 // scheduler's (watch.RequestFor), so successive runs of one AOI sit side by side and a
 // monthly request enqueued by hand is the scheduler's own (same task id).
-func buildRequest(area *aoi.AOI, data []byte, before, after, catalog, out string, now time.Time) (jobs.DetectRequest, error) {
-	b, a := jobs.MonthlyPeriods(now)
+func buildRequest(area *aoi.AOI, data []byte, before, after, catalog, out string, baselineMonths int, now time.Time) (jobs.DetectRequest, error) {
+	_, month := jobs.MonthlyPeriods(now)
+	b, a := jobs.MonthPeriods(month.Start, baselineMonths)
 	var err error
 	if after != "" {
 		if a, err = jobs.ParsePeriod(after); err != nil {
 			return jobs.DetectRequest{}, usagef("--after: %v", err)
 		}
-		if before == "" { // same months one year earlier
-			b = jobs.Period{Start: a.Start.AddDate(-1, 0, 0), End: a.End.AddDate(-1, 0, 0)}
+		if before == "" { // the baseline window just before it
+			b = jobs.Period{Start: a.Start.AddDate(0, -baselineMonths, 0), End: a.Start.AddDate(0, 0, -1)}
 		}
 	}
 	if before != "" {

@@ -46,8 +46,8 @@ func TestEnqueueAndStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if req.Before.String() != "2023-01-01/2023-03-31" || req.Output != "s3://results/muchacha/2024-01_2024-03" {
-		t.Fatalf("request: before %s, output %s (the before period defaults to the same months a year earlier)", req.Before, req.Output)
+	if req.Before.String() != "2023-01-01/2023-12-31" || req.Output != "s3://results/muchacha/2024-01_2024-03" {
+		t.Fatalf("request: before %s, output %s (the before period defaults to the 12 months before)", req.Before, req.Output)
 	}
 
 	// the same request again: not enqueued twice, same id printed
@@ -84,5 +84,48 @@ func TestEnqueueAndStatus(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "status", "--redis", url, "no-such-task"); code != exitUsage {
 		t.Fatalf("status of a missing task: exit %d", code)
+	}
+}
+
+// TestEnqueueBackfill: --backfill queues one monthly run per month on the backfill queue,
+// each against the 12 months before it; again, none is queued twice.
+func TestEnqueueBackfill(t *testing.T) {
+	url, rdb := queueRedisURL(t)
+	ins := asynq.NewInspectorFromRedisClient(rdb)
+	args := []string{"enqueue", "--redis", url, "--aoi", "../../testdata/aoi/mine_site.geojson",
+		"--catalog", "s3://imagery/catalog", "--out", "s3://results", "--backfill", "2023-11/2024-02"}
+	code, stdout, stderr := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("enqueue: exit %d: %s", code, stderr)
+	}
+	ids := strings.Fields(stdout)
+	want := [][2]string{
+		{"2022-11-01/2023-10-31", "s3://results/muchacha/2023-11_2023-11"},
+		{"2022-12-01/2023-11-30", "s3://results/muchacha/2023-12_2023-12"},
+		{"2023-01-01/2023-12-31", "s3://results/muchacha/2024-01_2024-01"},
+		{"2023-02-01/2024-01-31", "s3://results/muchacha/2024-02_2024-02"},
+	}
+	if len(ids) != len(want) {
+		t.Fatalf("%d tasks, want %d: %s", len(ids), len(want), stdout)
+	}
+	for i, id := range ids {
+		info, err := ins.GetTaskInfo(jobs.QueueBackfill, id)
+		if err != nil {
+			t.Fatalf("task %s on the backfill queue: %v", id, err)
+		}
+		req, _ := jobs.DecodeDetectRequest(info.Payload)
+		if req.Before.String() != want[i][0] || req.Output != want[i][1] {
+			t.Errorf("run %d: before %s output %s, want %v", i, req.Before, req.Output, want[i])
+		}
+	}
+	code, stdout, stderr = runCLI(t, args...)
+	if code != 0 || strings.Count(stderr, "already enqueued") != 4 || strings.Join(strings.Fields(stdout), " ") != strings.Join(ids, " ") {
+		t.Fatalf("again: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	for _, bad := range [][]string{{"--backfill", "2024-02/2023-11"}, {"--backfill", "2023-11/2024-02", "--after", "2024-01-01/2024-01-31"}, {"--backfill", "2000-01/2024-01"}} {
+		a := append(append([]string{}, args[:len(args)-2]...), bad...)
+		if code, _, _ := runCLI(t, a...); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", bad, code, exitUsage)
+		}
 	}
 }
