@@ -3,43 +3,71 @@ package synth
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
-// A time series (Config.Growth): the after dates are successive observations of a site
-// where change appears and then grows. Each planted change object has a start (the after
-// scene it first shows on: the first, or for every third object the second) and, from
-// there to the last after scene, a front that sweeps it from west to east: on after
-// scene k it shows the part of the object west of min + f*(max - min), f = (k - start +
-// 1) / (last - start + 1). The last after scene shows every object whole, which is what
-// truth.tif and truth.geojson hold. Config.Overcast dates are scenes mostly under thick,
-// flagged cloud (a month that sees too little to report no change).
+// A time series (Config.Growth): the after dates are successive months of a site where
+// change appears and then grows. The stages are the calendar months of the after dates
+// (overcast dates aside); all scenes of one month show the same state. Each planted change
+// object has a start (the stage it first shows on: the first, or for every third object
+// the second) and, from there to the last stage, a front that sweeps it from west to east:
+// on stage k it shows the part of the object west of min + f*(max - min), f = (k - start
+// + 1) / (last - start + 1). The last stage shows every object whole, which is what
+// truth.tif and truth.geojson hold; so do overcast scenes. Config.Overcast dates are
+// scenes mostly under thick, flagged cloud (a month that sees too little to report no
+// change).
 
-// seriesStart is the after-scene index from which object i (in placement order) shows.
-func seriesStart(i, nAfter int) int {
-	if i%3 == 1 && nAfter >= 3 {
+// seriesStart is the stage from which change object i (in placement order) shows.
+func seriesStart(i, nStages int) int {
+	if i%3 == 1 && nStages >= 3 {
 		return 1
 	}
 	return 0
 }
 
-// coverAt returns the cover map of scene s: the layout's for before scenes and without
-// growth; with growth, change not yet there on s reverted to forest.
-func (L *layout) coverAt(s *scene, nAfter int, growth bool) []uint8 {
-	if !growth || !s.after || s.afterIdx >= nAfter-1 {
+// stages returns the growth stage of each after scene (by afterIdx; -1 for overcast
+// scenes, which show the final state) and the number of stages.
+func stages(scenes []*scene, overcast []time.Time) (map[int]int, int) {
+	var months []string
+	for _, s := range scenes {
+		if s.after && !isOvercast(s, overcast) {
+			if m := s.date.Format("2006-01"); !slices.Contains(months, m) {
+				months = append(months, m)
+			}
+		}
+	}
+	slices.Sort(months)
+	st := map[int]int{}
+	for _, s := range scenes {
+		if s.after {
+			st[s.afterIdx] = -1
+			if !isOvercast(s, overcast) {
+				st[s.afterIdx] = slices.Index(months, s.date.Format("2006-01"))
+			}
+		}
+	}
+	return st, len(months)
+}
+
+// coverAt returns the cover map of a scene at growth stage k of n (see stages): the
+// layout's for before scenes (k < 0 with after false), the last stage and overcast scenes;
+// otherwise with change not yet there reverted to forest.
+func (L *layout) coverAt(after bool, k, n int) []uint8 {
+	if !after || k < 0 || k >= n-1 {
 		return L.cover
 	}
 	cov := append([]uint8(nil), L.cover...)
-	k := 0
+	j := 0 // index among the change objects
 	for _, o := range L.objects {
 		if o.Kind != "change" || o.cover == 255 {
 			continue
 		}
-		start := seriesStart(k, nAfter)
-		k++
+		start := seriesStart(j, n)
+		j++
 		f := 0.0
-		if s.afterIdx >= start {
-			f = float64(s.afterIdx-start+1) / float64(nAfter-start)
+		if k >= start {
+			f = float64(k-start+1) / float64(n-start)
 		}
 		minX, maxX := math.Inf(1), math.Inf(-1)
 		for _, p := range o.rings[0] {

@@ -3,6 +3,7 @@ package synth
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // TestSeriesGrowth: with Growth, every change object shows more on each after scene than
@@ -10,19 +11,27 @@ import (
 // second; before scenes and decoys are untouched.
 func TestSeriesGrowth(t *testing.T) {
 	const n = 512
+	// Two baseline scenes, then two scenes in each of three months and an overcast one.
+	dates := []string{"2023-01-14", "2023-06-02", "2024-01-09", "2024-01-24", "2024-02-13", "2024-02-20", "2024-03-04", "2024-03-19", "2024-04-08"}
+	overcast := []time.Time{day(2024, 4, 8)}
 	var scenes []*scene
-	for i := range 5 {
-		s := &scene{idx: i, after: i >= 2, afterIdx: i - 2}
+	for i, d := range dates {
+		t0, _ := time.Parse(time.DateOnly, d)
+		s := &scene{idx: i, after: i >= 2, afterIdx: i - 2, date: t0.Add(8 * time.Hour)}
 		if !s.after {
 			s.afterIdx = -1
 		}
 		scenes = append(scenes, s)
 	}
+	stage, nst := stages(scenes, overcast)
+	if nst != 3 || stage[0] != 0 || stage[1] != 0 || stage[2] != 1 || stage[5] != 2 || stage[6] != -1 {
+		t.Fatalf("stages %v of %d", stage, nst)
+	}
 	L, err := planLayout(rand.New(rand.NewPCG(3, 1)), n, scenes, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := L.coverAt(scenes[0], 3, true); &got[0] != &L.cover[0] {
+	if got := L.coverAt(false, -1, 3); &got[0] != &L.cover[0] {
 		t.Fatal("a before scene's cover differs from the layout's")
 	}
 	k := 0
@@ -34,7 +43,7 @@ func TestSeriesGrowth(t *testing.T) {
 		k++
 		prev := -1
 		for a := range 3 {
-			cov := L.coverAt(scenes[2+a], 3, true)
+			cov := L.coverAt(true, a, 3)
 			shown := 0
 			scanRings(o.rings[:1], n, n, func(row, c0, c1 int) {
 				for c := c0; c < c1; c++ {
@@ -55,11 +64,12 @@ func TestSeriesGrowth(t *testing.T) {
 	if k < 6 {
 		t.Fatalf("%d change objects", k)
 	}
-	full := L.coverAt(scenes[4], 3, true)
-	if &full[0] != &L.cover[0] {
-		t.Fatal("the last after scene is not the whole layout")
+	for _, k := range []int{2, -1} {
+		if full := L.coverAt(true, k, 3); &full[0] != &L.cover[0] {
+			t.Fatalf("stage %d is not the whole layout", k)
+		}
 	}
-	for i, c := range L.coverAt(scenes[2], 3, true) {
+	for i, c := range L.coverAt(true, 0, 3) {
 		if c != L.cover[i] && c != cForest {
 			t.Fatalf("pixel %d: cover %d, want the layout's %d or forest", i, c, L.cover[i])
 		}

@@ -269,6 +269,7 @@ func Generate(ctx context.Context, dir string, cfg Config) (*Result, error) {
 	offset, _ := baselineOffset(cfg.Baseline)
 	res := &Result{Root: dir, Grid: grid, TileID: tile}
 	rd := &renderer{n: n, cover: lay.cover, mix: lay.mix, tex: tex, seed: seed, offset: offset}
+	stage, nStages := stages(scenes, cfg.Overcast)
 	for _, s := range scenes {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -276,7 +277,9 @@ func Generate(ctx context.Context, dir string, cfg Config) (*Result, error) {
 		if s.idx == swath {
 			res.SwathID = s.id
 		}
-		rd.cover = lay.coverAt(s, len(after), cfg.Growth)
+		if cfg.Growth {
+			rd.cover = lay.coverAt(s.after, stage[s.afterIdx], nStages)
+		}
 		hist, err := rd.writeScene(ctx, s, grid)
 		if err != nil {
 			return nil, fmt.Errorf("synth: scene %s: %w", s.id, err)
