@@ -22,15 +22,25 @@ import (
 
 	"github.com/changewatch/changewatch/aoi"
 	"github.com/changewatch/changewatch/jobs"
+	"github.com/changewatch/changewatch/places"
 	"github.com/changewatch/changewatch/raster"
 	"github.com/changewatch/changewatch/s3store"
 	"github.com/changewatch/changewatch/synth"
 	"github.com/changewatch/changewatch/worker"
 )
 
+// The demo monitors its AOIs month after month: one run per month of demoMonths, each
+// against a baseline of the 12 months before it, like the scheduler's runs. The scenes
+// (Scenes) hold a baseline year, an overcast December (a month that sees too little to
+// say "no change") and two dates in each of the next three months, over which change
+// appears and grows.
+var demoMonths = []string{"2023-12", "2024-01", "2024-02", "2024-03"}
+
+// demoScoredMonth is the run scored against the planted truth (which holds the change as
+// it is on the last clear month).
+const demoScoredMonth = "2024-03"
+
 const (
-	demoBefore        = "2023-01-01/2023-03-31"
-	demoAfter         = "2024-01-01/2024-03-31"
 	demoImagery       = "imagery"
 	demoResults       = "results"
 	demoCatalogPrefix = "catalog"
@@ -101,7 +111,7 @@ func (d *demo) run(ctx context.Context) error {
 
 	// Scenes, and the AOIs fitted to them.
 	scenesDir := filepath.Join(d.cfg.Out, "scenes")
-	syn, objects, reused, err := Scenes(ctx, scenesDir, d.cfg.Size, d.cfg.Seed)
+	syn, objects, reused, err := SeriesScenes(ctx, scenesDir, d.cfg.Size, d.cfg.Seed)
 	if err != nil {
 		return err
 	}
@@ -149,7 +159,12 @@ func (d *demo) run(ctx context.Context) error {
 
 	// Worker. The block fans out into chunk tasks (and a merge), the small site does not.
 	client := asynq.NewClientFromRedisClient(r.rdb)
-	h := &worker.Handler{Pipeline: &worker.Pipeline{Store: store, Logger: d.log, WorkDir: tmp}, Logger: d.log}
+	layers, err := places.Bundled()
+	if err != nil {
+		return err
+	}
+	h := &worker.Handler{Pipeline: &worker.Pipeline{Store: store, Logger: d.log, WorkDir: tmp}, Logger: d.log,
+		Ledgers: &worker.Ledgers{Client: client, Redis: r.rdb, Places: layers}}
 	if h.FanOut = demoFanOut(client, areas); h.FanOut != nil {
 		d.say("worker: fan-out above %d pixels, in chunks of %d x %d pixels", h.FanOut.Pixels, h.FanOut.Chunk, h.FanOut.Chunk)
 	}
@@ -158,7 +173,8 @@ func (d *demo) run(ctx context.Context) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer srv.Shutdown()
-	d.say("worker: in-process, concurrency %d, queues %s, %s, %s", demoConcurrency, jobs.QueueAdhoc, jobs.QueueMonthly, jobs.QueueBackfill)
+	d.say("worker: in-process, concurrency %d, queues %s, %s, %s, %s; after every published run it updates the AOI's incident ledger",
+		demoConcurrency, jobs.QueueAdhoc, jobs.QueueMonthly, jobs.QueueBackfill, jobs.QueueLedger)
 
 	// Enqueue, wait, collect.
 	ins := asynq.NewInspectorFromRedisClient(r.rdb)
@@ -169,7 +185,11 @@ func (d *demo) run(ctx context.Context) error {
 	if err := d.wait(ctx, ins, store, tasks); err != nil {
 		return err
 	}
-	if err := d.report(ctx, store, syn, tasks); err != nil || !d.cfg.Serve {
+	ledgers, err := d.waitLedgers(ctx, store, areas, tasks)
+	if err != nil {
+		return err
+	}
+	if err := d.report(ctx, store, syn, tasks, ledgers); err != nil || !d.cfg.Serve {
 		return err
 	}
 	return d.serve(d.serveCtx, r.rdb, store)

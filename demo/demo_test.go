@@ -34,7 +34,7 @@ func TestDemo(t *testing.T) {
 				}
 			}
 			var outBuf, errBuf bytes.Buffer
-			c := Config{Out: out, Size: 512, Seed: 3, Miniredis: tc.miniredis, Timeout: 3 * time.Minute}
+			c := Config{Out: out, Size: 512, Seed: 3, Miniredis: tc.miniredis, Timeout: 4 * time.Minute}
 			err := Run(t.Context(), c, &outBuf, &errBuf, slog.New(slog.NewTextHandler(&errBuf, &slog.HandlerOptions{Level: slog.LevelWarn})))
 			stdout, stderr := outBuf.String(), errBuf.String()
 			if err != nil {
@@ -46,33 +46,63 @@ func TestDemo(t *testing.T) {
 			var got struct {
 				Results []jobs.Summary `json:"results"`
 				Scores  *struct{ F1 float64 }
+				Ledgers []struct {
+					AOIID     string   `json:"aoi_id"`
+					Runs      []string `json:"runs"`
+					Incidents int      `json:"incidents"`
+				} `json:"ledgers"`
 			}
 			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 				t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
 			}
-			if len(got.Results) != 2 {
-				t.Fatalf("%d results, want 2:\n%s", len(got.Results), stdout)
+			if len(got.Results) != 2*len(demoMonths) {
+				t.Fatalf("%d results, want %d:\n%s", len(got.Results), 2*len(demoMonths), stdout)
 			}
+			found := 0
 			for _, r := range got.Results {
-				if total(r.Polygons) == 0 || len(r.Files) == 0 {
-					t.Errorf("%s: polygons %v, files %v", r.AOIID, r.Polygons, r.Files)
-				}
-				if !strings.HasPrefix(r.Output, "s3://results/"+r.AOIID+"/") {
-					t.Errorf("%s: output %s", r.AOIID, r.Output)
+				found += total(r.Polygons)
+				if len(r.Files) == 0 || !strings.HasPrefix(r.Output, "s3://results/"+r.AOIID+"/") {
+					t.Errorf("%s: files %v, output %s", r.AOIID, r.Files, r.Output)
 				}
 				// Progress lines name the AOI and end with its publication.
 				if !strings.Contains(stderr, r.AOIID) || !strings.Contains(stderr, "completed published") {
 					t.Errorf("no progress lines for %s:\n%s", r.AOIID, stderr)
 				}
-				local := filepath.Join(out, "results", r.AOIID, "2024-01_2024-03")
+				month := r.After.Start.Format("2006-01")
+				local := filepath.Join(out, "results", r.AOIID, month+"_"+month)
 				for _, f := range []string{"manifest.json", "changes.fgb"} {
 					if _, err := os.Stat(filepath.Join(local, f)); err != nil {
 						t.Errorf("local copy: %v", err)
 					}
 				}
+				// The overcast month says it saw too little instead of "no change".
+				if month == demoMonths[0] && !r.InsufficientView {
+					t.Errorf("%s %s: %.0f %% observed, not reported as insufficient", r.AOIID, month, r.ObservedPct)
+				}
 			}
-			if got.Scores == nil || got.Scores.F1 < 0.9 {
-				t.Errorf("block scores %+v, want F1 >= 0.9:\n%s", got.Scores, stderr)
+			if found == 0 {
+				t.Error("no polygons in any run")
+			}
+			// The ledger of each AOI, next to its runs, holds every month.
+			if len(got.Ledgers) != 2 {
+				t.Fatalf("%d ledgers, want 2", len(got.Ledgers))
+			}
+			for _, l := range got.Ledgers {
+				if len(l.Runs) != len(demoMonths) || l.Incidents == 0 {
+					t.Errorf("ledger of %s: runs %v, %d incidents", l.AOIID, l.Runs, l.Incidents)
+				}
+				for _, f := range []string{"ledger.json", "incidents.fgb", "incidents.gpkg", "incidents.geojson", "incident_history.csv"} {
+					if _, err := os.Stat(filepath.Join(out, "results", l.AOIID, f)); err != nil {
+						t.Errorf("ledger of %s: %v", l.AOIID, err)
+					}
+				}
+			}
+			if !strings.Contains(stderr, "incidents of ") || !strings.Contains(stderr, "growing") {
+				t.Errorf("no incidents printed, or none growing:\n%s", stderr)
+			}
+			// The block's March run against the truth (the change as it is in March).
+			if got.Scores == nil || got.Scores.F1 < 0.85 {
+				t.Errorf("block scores %+v, want F1 >= 0.85:\n%s", got.Scores, stderr)
 			}
 			if !strings.Contains(stderr, " active ") {
 				t.Errorf("no progress line of a running task:\n%s", stderr)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/changewatch/changewatch/synth"
 )
@@ -28,7 +29,8 @@ type demoStamp struct {
 	Size    int           `json:"size"`
 	Seed    int64         `json:"seed"`
 	Objects int           `json:"objects"`
-	Pair    bool          `json:"pair,omitempty"` // one before and one after date (synth.PairDates)
+	Pair    bool          `json:"pair,omitempty"`   // one before and one after date (synth.PairDates)
+	Series  bool          `json:"series,omitempty"` // the monitoring time series (seriesConfig)
 	Result  *synth.Result `json:"result"`
 }
 
@@ -42,8 +44,21 @@ func Scenes(ctx context.Context, dir string, size int, seed int64) (res *synth.R
 // SceneSet is Scenes, with pair: the scene set of one before and one after date
 // (synth.PairDates) instead of synth's default 2 + 3.
 func SceneSet(ctx context.Context, dir string, size int, seed int64, pair bool) (res *synth.Result, objects int, reused bool, err error) {
+	k := sceneKind{pair: pair}
+	return sceneSet(ctx, dir, size, seed, k)
+}
+
+// SeriesScenes is Scenes for the demo's monitoring time series (seriesConfig).
+func SeriesScenes(ctx context.Context, dir string, size int, seed int64) (res *synth.Result, objects int, reused bool, err error) {
+	return sceneSet(ctx, dir, size, seed, sceneKind{series: true})
+}
+
+// sceneKind says which scene set of a size and seed a folder holds.
+type sceneKind struct{ pair, series bool }
+
+func sceneSet(ctx context.Context, dir string, size int, seed int64, k sceneKind) (res *synth.Result, objects int, reused bool, err error) {
 	stampPath := filepath.Join(dir, demoStampName)
-	if r, n, ok := readDemoStamp(stampPath, dir, size, seed, pair); ok {
+	if r, n, ok := readDemoStamp(stampPath, dir, size, seed, k); ok {
 		return r, n, true, nil
 	}
 	// No stamp while generating: an interrupted run is never taken for a complete one.
@@ -55,14 +70,17 @@ func SceneSet(ctx context.Context, dir string, size int, seed int64, pair bool) 
 		return nil, 0, false, fmt.Errorf("scenes: %w", err)
 	}
 	cfg := synth.Config{Size: size, Seed: seed}
-	if pair {
+	switch {
+	case k.pair:
 		cfg.Before, cfg.After = synth.PairDates()
+	case k.series:
+		cfg = seriesConfig(size, seed)
 	}
 	res, err = synth.Generate(ctx, dir, cfg)
 	if err != nil {
 		return nil, 0, false, err
 	}
-	if err := writeDemoStamp(stampPath, dir, size, seed, pair, res); err != nil {
+	if err := writeDemoStamp(stampPath, dir, size, seed, k, res); err != nil {
 		return nil, 0, false, err
 	}
 	return res, len(res.Objects), false, nil
@@ -74,17 +92,17 @@ func ScenesReady(dir string, size int, seed int64) bool { return SceneSetReady(d
 
 // SceneSetReady is ScenesReady for SceneSet.
 func SceneSetReady(dir string, size int, seed int64, pair bool) bool {
-	_, _, ok := readDemoStamp(filepath.Join(dir, demoStampName), dir, size, seed, pair)
+	_, _, ok := readDemoStamp(filepath.Join(dir, demoStampName), dir, size, seed, sceneKind{pair: pair})
 	return ok
 }
 
-func readDemoStamp(path, dir string, size int, seed int64, pair bool) (*synth.Result, int, bool) {
+func readDemoStamp(path, dir string, size int, seed int64, k sceneKind) (*synth.Result, int, bool) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, 0, false
 	}
 	var st demoStamp
-	if json.Unmarshal(data, &st) != nil || st.Version != demoStampVersion || st.Size != size || st.Seed != seed || st.Pair != pair || st.Result == nil {
+	if json.Unmarshal(data, &st) != nil || st.Version != demoStampVersion || st.Size != size || st.Seed != seed || st.Pair != k.pair || st.Series != k.series || st.Result == nil {
 		return nil, 0, false
 	}
 	r := st.Result
@@ -108,7 +126,7 @@ func readDemoStamp(path, dir string, size int, seed int64, pair bool) (*synth.Re
 	return r, st.Objects, len(r.ItemPaths) > 0
 }
 
-func writeDemoStamp(path, dir string, size int, seed int64, pair bool, res *synth.Result) error {
+func writeDemoStamp(path, dir string, size int, seed int64, k sceneKind, res *synth.Result) error {
 	r := *res
 	r.ItemPaths = append([]string(nil), res.ItemPaths...)
 	r.Root, r.Objects = ".", nil
@@ -119,7 +137,7 @@ func writeDemoStamp(path, dir string, size int, seed int64, pair bool, res *synt
 		}
 		*p = rel
 	}
-	data, err := json.Marshal(demoStamp{Version: demoStampVersion, Size: size, Seed: seed, Objects: len(res.Objects), Pair: pair, Result: &r})
+	data, err := json.Marshal(demoStamp{Version: demoStampVersion, Size: size, Seed: seed, Objects: len(res.Objects), Pair: k.pair, Series: k.series, Result: &r})
 	if err != nil {
 		return fmt.Errorf("scenes stamp: %w", err)
 	}
@@ -194,4 +212,17 @@ func contentTypeOf(path string) string {
 		return "application/json"
 	}
 	return ""
+}
+
+// seriesConfig is the demo's scene set: a baseline year (ten dates of 2023), an overcast
+// date in December 2023, and two dates in each of January, February and March 2024, over
+// which planted change appears and grows (synth.Config.Growth).
+func seriesConfig(size int, seed int64) synth.Config {
+	d := func(s string) time.Time { t, _ := time.Parse(time.DateOnly, s); return t }
+	return synth.Config{Size: size, Seed: seed, Growth: true,
+		Before: []time.Time{d("2023-01-14"), d("2023-02-08"), d("2023-03-15"), d("2023-04-12"), d("2023-05-10"),
+			d("2023-06-20"), d("2023-07-25"), d("2023-09-08"), d("2023-10-12"), d("2023-11-17")},
+		After:    []time.Time{d("2023-12-12"), d("2024-01-09"), d("2024-01-24"), d("2024-02-13"), d("2024-02-28"), d("2024-03-04"), d("2024-03-19")},
+		Overcast: []time.Time{d("2023-12-12")},
+	}
 }

@@ -23,6 +23,8 @@ import (
 // demoTask is one enqueued AOI and what became of it.
 type demoTask struct {
 	area   demoArea
+	index  int    // of the area in demoAOIs
+	month  string // YYYY-MM of the after period
 	req    jobs.DetectRequest
 	id     string // asynq task id
 	queue  string
@@ -41,38 +43,39 @@ type demoTask struct {
 	keys    []string      // object keys of the output
 }
 
-func (t *demoTask) label() string { return t.area.area.ID }
+func (t *demoTask) label() string { return t.area.area.ID + " " + t.month }
 
-// enqueue queues one change:detect task per AOI on the adhoc queue: catalog
-// s3://imagery/catalog, output s3://results/<aoi id>/<after period>.
+// enqueue queues one change:detect task per AOI and month on the adhoc queue: catalog
+// s3://imagery/catalog, the month against the 12 months before it, output
+// s3://results/<aoi id>/<YYYY-MM>_<YYYY-MM>. All are queued at once: the runs of one AOI
+// finish in any order, and its ledger is rebuilt from all of them after each.
 func (d *demo) enqueue(ctx context.Context, client *asynq.Client, ins *asynq.Inspector, areas []demoArea) ([]*demoTask, error) {
-	before, err := jobs.ParsePeriod(demoBefore)
-	if err != nil {
-		return nil, err
-	}
-	after, err := jobs.ParsePeriod(demoAfter)
-	if err != nil {
-		return nil, err
-	}
 	var tasks []*demoTask
-	for _, a := range areas {
-		id := a.area.ID
-		prefix := id + "/" + after.Start.Format("2006-01") + "_" + after.End.Format("2006-01")
-		req := jobs.DetectRequest{
-			Version: jobs.PayloadVersion, AOIID: id, AOIName: a.area.Name, AOI: a.data,
-			Before: before, After: after,
-			Catalog: s3store.URL(demoImagery, demoCatalogPrefix), Output: s3store.URL(demoResults, prefix),
-		}
-		task, err := jobs.NewDetectTask(req, jobs.QueueAdhoc)
+	for _, month := range demoMonths {
+		m, err := time.Parse("2006-01", month)
 		if err != nil {
-			return nil, fmt.Errorf("aoi %s: %w", id, err)
+			return nil, err
 		}
-		info, err := enqueueFresh(ctx, client, ins, task, req)
-		if err != nil {
-			return nil, fmt.Errorf("enqueue %s: %w", id, err)
+		before, after := jobs.MonthPeriods(m, jobs.DefaultBaselineMonths)
+		for i, a := range areas {
+			id := a.area.ID
+			prefix := id + "/" + month + "_" + month
+			req := jobs.DetectRequest{
+				Version: jobs.PayloadVersion, AOIID: id, AOIName: a.area.Name, AOI: a.data,
+				Before: before, After: after,
+				Catalog: s3store.URL(demoImagery, demoCatalogPrefix), Output: s3store.URL(demoResults, prefix),
+			}
+			task, err := jobs.NewDetectTask(req, jobs.QueueAdhoc)
+			if err != nil {
+				return nil, fmt.Errorf("aoi %s: %w", id, err)
+			}
+			info, err := enqueueFresh(ctx, client, ins, task, req)
+			if err != nil {
+				return nil, fmt.Errorf("enqueue %s: %w", id, err)
+			}
+			d.say("enqueued %s %s on queue %s: %s against %s -> %s", id, month, info.Queue, after, before, req.Output)
+			tasks = append(tasks, &demoTask{area: a, index: i, month: month, req: req, id: info.ID, queue: info.Queue, prefix: prefix, start: time.Now()})
 		}
-		d.say("enqueued %s on queue %s: task %s -> %s", id, info.Queue, info.ID, req.Output)
-		tasks = append(tasks, &demoTask{area: a, req: req, id: info.ID, queue: info.Queue, prefix: prefix, start: time.Now()})
 	}
 	return tasks, nil
 }
@@ -327,7 +330,7 @@ func total(m map[string]int) int {
 // report copies each published output to the local folder, prints where everything is,
 // a summary table and the block's scores on stderr, and the JSON document on stdout. It
 // returns an error when a task failed.
-func (d *demo) report(ctx context.Context, store *s3store.Client, syn *synth.Result, tasks []*demoTask) error {
+func (d *demo) report(ctx context.Context, store *s3store.Client, syn *synth.Result, tasks []*demoTask, ledgers []*demoLedger) error {
 	var failed []string
 	results := []*jobs.Summary{}
 	for _, t := range tasks {
@@ -368,7 +371,7 @@ func (d *demo) report(ctx context.Context, store *s3store.Client, syn *synth.Res
 	d.table(tasks)
 
 	var scores *raster.Scores
-	if block := tasks[demoBlockIndex]; block.failed == "" {
+	if block := scoredTask(tasks); block != nil && block.failed == "" {
 		s, err := raster.ScoreVectors(ctx, syn.TruthGeoJSON, filepath.Join(block.local, "changes.fgb"), 10)
 		if err != nil {
 			return fmt.Errorf("score %s: %w", block.label(), err)
@@ -376,12 +379,16 @@ func (d *demo) report(ctx context.Context, store *s3store.Client, syn *synth.Res
 		scores = &s
 		fmt.Fprintf(d.stderr, "\naccuracy of %s against the planted truth (%s): %s\n", block.label(), syn.TruthGeoJSON, s)
 	}
+	ledgerOut, err := d.reportLedgers(ctx, store, ledgers)
+	if err != nil {
+		return err
+	}
 	for _, f := range failed {
 		fmt.Fprintf(d.stderr, "task failed: %s\n", f)
 	}
 	enc := json.NewEncoder(d.stdout)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(map[string]any{"results": results, "scores": scores}); err != nil {
+	if err := enc.Encode(map[string]any{"results": results, "scores": scores, "ledgers": ledgerOut}); err != nil {
 		return err
 	}
 	if len(failed) > 0 {
@@ -390,32 +397,51 @@ func (d *demo) report(ctx context.Context, store *s3store.Client, syn *synth.Res
 	return nil
 }
 
+// scoredTask is the block's run of demoScoredMonth.
+func scoredTask(tasks []*demoTask) *demoTask {
+	for _, t := range tasks {
+		if t.index == demoBlockIndex && t.month == demoScoredMonth {
+			return t
+		}
+	}
+	return nil
+}
+
 // table prints polygons and hectares by class, scenes used and seconds per AOI.
 func (d *demo) table(tasks []*demoTask) {
 	tw := tabwriter.NewWriter(d.stderr, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "AOI\tCLASS\tPOLYGONS\tHECTARES\tSCENES\tSECONDS (WALL)")
+	fmt.Fprintln(tw, "AOI\tMONTH\tCLASS\tPOLYGONS\tHECTARES\tOBSERVED\tSCENES\tSECONDS (WALL)")
 	for _, t := range tasks {
+		aoiID := t.area.area.ID
 		if t.failed != "" {
-			fmt.Fprintf(tw, "%s\tfailed\t\t\t\t\n", t.label())
+			fmt.Fprintf(tw, "%s\t%s\tfailed\t\t\t\t\t\n", aoiID, t.month)
 			continue
 		}
 		s := t.sum
 		scenes := fmt.Sprintf("%d+%d", len(s.ScenesBefore), len(s.ScenesAfter))
 		secs := fmt.Sprintf("%.1f", t.seconds)
+		observed := fmt.Sprintf("%.0f %%", s.ObservedPct)
+		if s.InsufficientView {
+			observed += " (too little clear view: no change found is not no change)"
+		}
 		classes := make([]string, 0, len(s.Polygons))
 		for c := range s.Polygons {
 			classes = append(classes, c)
 		}
 		slices.Sort(classes)
 		if len(classes) == 0 {
-			fmt.Fprintf(tw, "%s\t(no change)\t0\t0\t%s\t%s\n", t.label(), scenes, secs)
+			none := "(no change)"
+			if s.InsufficientView {
+				none = "(not observed)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t0\t0\t%s\t%s\t%s\n", aoiID, t.month, none, observed, scenes, secs)
 			continue
 		}
 		for i, c := range classes {
 			if i == 0 {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%s\t%s\n", t.label(), c, s.Polygons[c], s.Hectares[c], scenes, secs)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.2f\t%s\t%s\t%s\n", aoiID, t.month, c, s.Polygons[c], s.Hectares[c], observed, scenes, secs)
 			} else {
-				fmt.Fprintf(tw, "\t%s\t%d\t%.2f\t\t\n", c, s.Polygons[c], s.Hectares[c])
+				fmt.Fprintf(tw, "\t\t%s\t%d\t%.2f\t\t\t\n", c, s.Polygons[c], s.Hectares[c])
 			}
 		}
 	}

@@ -279,6 +279,8 @@ func vecFieldType(v any) (godal.FieldType, error) {
 		return godal.FTReal, nil
 	case bool:
 		return godal.FTInt, nil
+	case time.Time:
+		return godal.FTDate, nil
 	}
 	return 0, fmt.Errorf("unsupported type %T", v)
 }
@@ -305,6 +307,10 @@ func vecFieldValue(t godal.FieldType, v any) (any, bool) {
 			return 1, ok
 		}
 		return 0, ok
+	case godal.FTDate:
+		d, ok := v.(time.Time)
+		// The day, as a date without a time zone.
+		return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC), ok
 	}
 	return nil, false
 }
@@ -315,7 +321,8 @@ func vecFieldValue(t godal.FieldType, v any) (any, bool) {
 // The attribute schema is schema when it is not nil, else the fields of the first
 // feature; every feature must carry the same field names in the same order, with values
 // of the same Go type or nil (left unset). Strings are stored as strings, int and int64
-// as 64-bit integers, float64 as reals and bool as 0/1 integers. An empty feature list
+// as 64-bit integers, float64 as reals, bool as 0/1 integers and time.Time as dates (the
+// day only). An empty feature list
 // writes a valid, empty layer with schema's fields.
 //
 // GeoJSON follows RFC 7946 (7 decimals, counter-clockwise exteriors); GPKG and FlatGeobuf

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/airbusgeo/godal"
 	"github.com/paulmach/orb"
@@ -445,5 +446,44 @@ func TestReadVectorReprojectsAndRejects(t *testing.T) {
 
 	if _, err := ReadVector(context.Background(), filepath.Join(dir, "missing.geojson")); err == nil {
 		t.Fatal("no error for a missing file")
+	}
+}
+
+// time.Time values are written as Date fields (the day), which every format reads back.
+func TestWriteVectorDates(t *testing.T) {
+	vtInit(t)
+	day := time.Date(2024, 2, 13, 17, 30, 0, 0, time.UTC)
+	feats := []Feature{
+		{Geometry: vtSquare(27.1, 41.5, 0.001, true), Fields: []Field{{"name", "a"}, {"first_seen", day}}},
+		{Geometry: vtSquare(27.2, 41.5, 0.001, true), Fields: []Field{{"name", "b"}, {"first_seen", nil}}},
+	}
+	dir := t.TempDir()
+	for _, format := range []string{"FlatGeobuf", "GPKG", "GeoJSON"} {
+		t.Run(format, func(t *testing.T) {
+			path := filepath.Join(dir, "dates."+strings.ToLower(format))
+			if err := WriteVector(context.Background(), path, format, "dates", nil, feats); err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReadVector(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range got {
+				if vtName(f.Fields) != "a" {
+					continue
+				}
+				for _, fd := range f.Fields {
+					if fd.Name != "first_seen" {
+						continue
+					}
+					d, ok := fd.Value.(time.Time)
+					if !ok || d.Format(time.DateOnly) != "2024-02-13" {
+						t.Fatalf("first_seen %#v, want the date 2024-02-13", fd.Value)
+					}
+					return
+				}
+			}
+			t.Fatal("no first_seen read back")
+		})
 	}
 }

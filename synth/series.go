@@ -14,7 +14,8 @@ import (
 // the second) and, from there to the last stage, a front that sweeps it from west to east:
 // on stage k it shows the part of the object west of min + f*(max - min), f = (k - start
 // + 1) / (last - start + 1). The last stage shows every object whole, which is what
-// truth.tif and truth.geojson hold; so do overcast scenes. Config.Overcast dates are
+// truth.tif and truth.geojson hold. An overcast scene shows the state of the latest month
+// before it (none before the first: no change yet). Config.Overcast dates are
 // scenes mostly under thick, flagged cloud (a month that sees too little to report no
 // change).
 
@@ -26,8 +27,9 @@ func seriesStart(i, nStages int) int {
 	return 0
 }
 
-// stages returns the growth stage of each after scene (by afterIdx; -1 for overcast
-// scenes, which show the final state) and the number of stages.
+// stages returns the growth stage of each after scene (by afterIdx; an overcast scene
+// takes the stage of the latest month before it, -1 when there is none) and the number
+// of stages.
 func stages(scenes []*scene, overcast []time.Time) (map[int]int, int) {
 	var months []string
 	for _, s := range scenes {
@@ -40,10 +42,18 @@ func stages(scenes []*scene, overcast []time.Time) (map[int]int, int) {
 	slices.Sort(months)
 	st := map[int]int{}
 	for _, s := range scenes {
-		if s.after {
-			st[s.afterIdx] = -1
-			if !isOvercast(s, overcast) {
-				st[s.afterIdx] = slices.Index(months, s.date.Format("2006-01"))
+		if !s.after {
+			continue
+		}
+		m := s.date.Format("2006-01")
+		if !isOvercast(s, overcast) {
+			st[s.afterIdx] = slices.Index(months, m)
+			continue
+		}
+		st[s.afterIdx] = -1
+		for i, earlier := range months {
+			if earlier < m {
+				st[s.afterIdx] = i
 			}
 		}
 	}
@@ -51,10 +61,10 @@ func stages(scenes []*scene, overcast []time.Time) (map[int]int, int) {
 }
 
 // coverAt returns the cover map of a scene at growth stage k of n (see stages): the
-// layout's for before scenes (k < 0 with after false), the last stage and overcast scenes;
-// otherwise with change not yet there reverted to forest.
+// layout's for before scenes and the last stage; otherwise with change not yet there
+// reverted to forest (all of it for k < 0).
 func (L *layout) coverAt(after bool, k, n int) []uint8 {
-	if !after || k < 0 || k >= n-1 {
+	if !after || k >= n-1 {
 		return L.cover
 	}
 	cov := append([]uint8(nil), L.cover...)

@@ -11,9 +11,10 @@ import (
 // second; before scenes and decoys are untouched.
 func TestSeriesGrowth(t *testing.T) {
 	const n = 512
-	// Two baseline scenes, then two scenes in each of three months and an overcast one.
-	dates := []string{"2023-01-14", "2023-06-02", "2024-01-09", "2024-01-24", "2024-02-13", "2024-02-20", "2024-03-04", "2024-03-19", "2024-04-08"}
-	overcast := []time.Time{day(2024, 4, 8)}
+	// Two baseline scenes, an overcast month, two scenes in each of three months and
+	// another overcast month.
+	dates := []string{"2023-01-14", "2023-06-02", "2023-12-12", "2024-01-09", "2024-01-24", "2024-02-13", "2024-02-20", "2024-03-04", "2024-03-19", "2024-04-08"}
+	overcast := []time.Time{day(2023, 12, 12), day(2024, 4, 8)}
 	var scenes []*scene
 	for i, d := range dates {
 		t0, _ := time.Parse(time.DateOnly, d)
@@ -24,7 +25,7 @@ func TestSeriesGrowth(t *testing.T) {
 		scenes = append(scenes, s)
 	}
 	stage, nst := stages(scenes, overcast)
-	if nst != 3 || stage[0] != 0 || stage[1] != 0 || stage[2] != 1 || stage[5] != 2 || stage[6] != -1 {
+	if nst != 3 || stage[0] != -1 || stage[1] != 0 || stage[2] != 0 || stage[3] != 1 || stage[6] != 2 || stage[7] != 2 {
 		t.Fatalf("stages %v of %d", stage, nst)
 	}
 	L, err := planLayout(rand.New(rand.NewPCG(3, 1)), n, scenes, -1)
@@ -64,9 +65,15 @@ func TestSeriesGrowth(t *testing.T) {
 	if k < 6 {
 		t.Fatalf("%d change objects", k)
 	}
-	for _, k := range []int{2, -1} {
-		if full := L.coverAt(true, k, 3); &full[0] != &L.cover[0] {
-			t.Fatalf("stage %d is not the whole layout", k)
+	if full := L.coverAt(true, 2, 3); &full[0] != &L.cover[0] {
+		t.Fatal("the last stage is not the whole layout")
+	}
+	for i, c := range L.coverAt(true, -1, 3) {
+		if c != L.cover[i] && c != cForest {
+			t.Fatalf("pixel %d: cover %d before the first stage", i, c)
+		}
+		if truthClass[c] != 0 {
+			t.Fatalf("pixel %d: change before the first stage", i)
 		}
 	}
 	for i, c := range L.coverAt(true, 0, 3) {

@@ -109,12 +109,12 @@ func writeLedger(ctx context.Context, dir string, l *ledger.Ledger) error {
 // incidentSchema is the attribute table of incidents.{fgb,gpkg,geojson}.
 var incidentSchema = []raster.Field{
 	{Name: "incident_id", Value: ""}, {Name: "class", Value: ""}, {Name: "status", Value: ""},
-	{Name: "first_seen", Value: ""}, {Name: "last_seen", Value: ""},
+	{Name: "first_seen", Value: time.Time{}}, {Name: "last_seen", Value: time.Time{}},
 	{Name: "area_ha", Value: 0.0}, {Name: "runs_seen", Value: 0}, {Name: "max_confidence", Value: 0.0},
 	{Name: "runs", Value: ""}, {Name: "area_by_run", Value: ""},
 	{Name: "merged_from", Value: ""}, {Name: "merged_into", Value: ""}, {Name: "split_from", Value: ""},
 	{Name: "protected_area", Value: ""}, {Name: "mine_name", Value: ""}, {Name: "mine_mineral", Value: ""},
-	{Name: "mine_workers", Value: 0}, {Name: "mine_visit_date", Value: ""}, {Name: "mine_distance_km", Value: 0.0},
+	{Name: "mine_workers", Value: 0}, {Name: "mine_visit_date", Value: time.Time{}}, {Name: "mine_distance_km", Value: 0.0},
 	{Name: "verdict", Value: ""}, {Name: "aoi_id", Value: ""},
 }
 
@@ -126,16 +126,25 @@ func incidentFeature(aoiID string, inc *ledger.Incident) raster.Feature {
 	}
 	return raster.Feature{Geometry: inc.Geometry, Fields: []raster.Field{
 		{Name: "incident_id", Value: inc.ID}, {Name: "class", Value: inc.Class}, {Name: "status", Value: inc.Status},
-		{Name: "first_seen", Value: inc.FirstSeen}, {Name: "last_seen", Value: inc.LastSeen},
+		{Name: "first_seen", Value: date(inc.FirstSeen)}, {Name: "last_seen", Value: date(inc.LastSeen)},
 		{Name: "area_ha", Value: inc.AreaHa}, {Name: "runs_seen", Value: inc.RunsSeen}, {Name: "max_confidence", Value: inc.MaxConfidence},
 		{Name: "runs", Value: strings.Join(inc.Runs, ",")}, {Name: "area_by_run", Value: string(byRun)},
 		{Name: "merged_from", Value: strings.Join(inc.MergedFrom, ",")}, {Name: "merged_into", Value: inc.MergedInto},
 		{Name: "split_from", Value: inc.SplitFrom},
 		{Name: "protected_area", Value: inc.ProtectedArea}, {Name: "mine_name", Value: inc.MineName},
 		{Name: "mine_mineral", Value: inc.MineMineral}, {Name: "mine_workers", Value: inc.MineWorkers},
-		{Name: "mine_visit_date", Value: inc.MineVisitDate}, {Name: "mine_distance_km", Value: inc.MineDistanceKm},
+		{Name: "mine_visit_date", Value: date(inc.MineVisitDate)}, {Name: "mine_distance_km", Value: inc.MineDistanceKm},
 		{Name: "verdict", Value: verdict}, {Name: "aoi_id", Value: aoiID},
 	}}
+}
+
+// date is a YYYY-MM-DD string as a Date field's value; nil (unset) when empty or not a date.
+func date(s string) any {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return nil
+	}
+	return d
 }
 
 // putFunc puts a local file under a name of the AOI's folder, atomically.

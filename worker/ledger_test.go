@@ -114,6 +114,11 @@ func checkLedgerFiles(t *testing.T, dir string, runs []string) {
 		if got["incident_id"] != inc.ID {
 			t.Fatalf("%s: id %v, want %s", name, got["incident_id"], inc.ID)
 		}
+		for _, f := range []string{"first_seen", "last_seen", "mine_visit_date"} {
+			if _, ok := got[f].(time.Time); !ok {
+				t.Fatalf("%s: %s is %#v, not a Date field", name, f, got[f])
+			}
+		}
 	}
 	f, err := os.Open(filepath.Join(dir, "incident_history.csv"))
 	if err != nil {

@@ -466,7 +466,7 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 		acqs = acqs[:opts.MaxScenes]
 	}
 	if inAOI != nil {
-		acqs = acqs[:enough(len(acqs), func(i int) []bool { return acqs[i].clear }, inAOI, max(opts.MinClear, clearTarget))]
+		acqs = acqs[:enough(len(acqs), func(i int) []bool { return acqs[i].clear }, inAOI, max(opts.MinClear, clearTargetOf(per)))]
 	}
 	sort.SliceStable(acqs, func(i, j int) bool { return acqs[i].items[0].Datetime.Before(acqs[j].items[0].Datetime) })
 	out := make([]raster.Scene, len(acqs))
@@ -479,6 +479,21 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 // clearTarget is the number of clear observations per pixel that is enough: the lower
 // median of three rejects one bad observation (haze, an unflagged cloud edge).
 const clearTarget = 3
+
+// baselineClearTarget is clearTarget for a long period (a monthly run's baseline window
+// of a year): the lower median of five also rejects change of the last months that the
+// window already holds (two of five), so a scar that appeared two months ago is still
+// seen against the forest it replaced.
+const baselineClearTarget = 5
+
+// clearTargetOf is the clear observations per pixel a period needs: baselineClearTarget
+// for periods longer than a quarter, else clearTarget.
+func clearTargetOf(per jobs.Period) int {
+	if per.End.Sub(per.Start) > 92*24*time.Hour {
+		return baselineClearTarget
+	}
+	return clearTarget
+}
 
 // enough returns how many of the ranked acquisitions to read: in rank order, until every
 // AOI pixel (of the coarse clear masks) has target clear observations, or all n are taken.
