@@ -50,6 +50,7 @@ var commands = []command{
 	{"status", "queue sizes, running tasks with progress, recent failures; or one task", runStatus},
 	{"scheduler", "re-check every watched AOI on its schedule (default monthly)", runScheduler},
 	{"serve", "the web API and map: AOIs, requests, runs, incidents, review, STAC, metrics", runServe},
+	{"ledger", "rebuild an AOI's incident ledger from its published runs (a replay, no queue)", runLedger},
 	{"bench", "benchmark detect against GDAL's decode floor and a gdal_calc baseline", runBench},
 }
 
