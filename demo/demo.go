@@ -67,6 +67,16 @@ type Config struct {
 	// Serve keeps everything running after the run and serves the API and map over it
 	// (changewatch serve on a free loopback port) until ctx is done.
 	Serve bool
+	// Months are the months monitored (YYYY-MM, among the scenes'); nil means all four,
+	// December 2023 to March 2024.
+	Months []string
+}
+
+func (c Config) months() []string {
+	if len(c.Months) == 0 {
+		return demoMonths
+	}
+	return c.Months
 }
 
 // Run does one demo: progress on stderr, the summary JSON on stdout.

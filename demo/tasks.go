@@ -51,7 +51,7 @@ func (t *demoTask) label() string { return t.area.area.ID + " " + t.month }
 // finish in any order, and its ledger is rebuilt from all of them after each.
 func (d *demo) enqueue(ctx context.Context, client *asynq.Client, ins *asynq.Inspector, areas []demoArea) ([]*demoTask, error) {
 	var tasks []*demoTask
-	for _, month := range demoMonths {
+	for _, month := range d.cfg.months() {
 		m, err := time.Parse("2006-01", month)
 		if err != nil {
 			return nil, err
