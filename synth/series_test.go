@@ -28,7 +28,7 @@ func TestSeriesGrowth(t *testing.T) {
 	if nst != 3 || stage[0] != -1 || stage[1] != 0 || stage[2] != 0 || stage[3] != 1 || stage[6] != 2 || stage[7] != 2 {
 		t.Fatalf("stages %v of %d", stage, nst)
 	}
-	L, err := planLayout(rand.New(rand.NewPCG(3, 1)), n, scenes, -1)
+	L, err := planLayout(rand.New(rand.NewPCG(3, 1)), rand.New(rand.NewPCG(3, 2)), n, scenes, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -340,7 +340,7 @@ func (p *Pipeline) publishResult(ctx context.Context, req jobs.DetectRequest, pl
 	}
 	sum.ObservedPct, sum.NotObservedPct, sum.InsufficientView = out.view()
 	if sum.InsufficientView {
-		p.logger().Warn("too little clear view: no change found is not no change", "aoi_id", pl.area.ID,
+		p.logger().Info("too little clear view: no change found is not no change", "aoi_id", pl.area.ID,
 			"observed_pct", sum.ObservedPct, "min_observed_pct", jobs.DefaultMinObservedPct)
 	}
 	for _, f := range out.feats {
