@@ -91,7 +91,7 @@ func TestDemoServe(t *testing.T) {
 		t.Errorf("catalog has %d children, want the 2 AOIs", children)
 	}
 	// A file through its presigned URL (the client follows the redirect to the S3 server).
-	if code, body := get("/api/v1/aois/muchacha/runs/2024-01_2024-03/files/changes.geojson", info.ReaderToken); code != http.StatusOK || !bytes.Contains(body, []byte("FeatureCollection")) {
+	if code, body := get("/api/v1/aois/muchacha/runs/2024-03_2024-03/files/changes.geojson", info.ReaderToken); code != http.StatusOK || !bytes.Contains(body, []byte("FeatureCollection")) {
 		t.Errorf("download: %d", code)
 	}
 	cancel()
