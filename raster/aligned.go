@@ -5,6 +5,8 @@ import (
 	"math"
 
 	"github.com/airbusgeo/godal"
+
+	"github.com/changewatch/changewatch/raster/cog"
 )
 
 // alignment maps the analysis grid onto a source band whose pixels are k x k grid pixels
@@ -117,7 +119,7 @@ func (a *alignment) read(band godal.Band, col, row, w, h int, dst any, nearest b
 }
 
 // readTiles is read with the source pixels taken from the decoded tiles of c (the source
-// image read directly, tiffread.go) instead of GDAL's RasterIO; dst must have the image's
+// image read directly, cog.Image) instead of GDAL's RasterIO; dst must have the image's
 // sample type (c.img.fits). When the pixel sizes are equal rows are copied straight from
 // the tiles into dst; otherwise the source window is assembled from the tiles and
 // upsampled.
@@ -187,7 +189,7 @@ func (a *alignment) readSource(c *tileCache, col, row, w, h int, lb *lazyBand) e
 		return err
 	}
 	defer c.done(sy0, sy1)
-	copyTiles(lb.src, lb.sw, &c.img.tiffLayout, c.tile, sx0, sy0, lb.sw, sh)
+	cog.CopyTiles(lb.src, lb.sw, &c.img.Layout, c.tile, sx0, sy0, lb.sw, sh)
 	return nil
 }
 
@@ -264,11 +266,11 @@ func tiledSource[T uint8 | uint16](a *alignment, c *tileCache, d []T, scratch *[
 	sw, sh := sx1-sx0+1, sy1-sy0+1
 	if a.k == 1 {
 		// grid pixel (x, y) is source pixel (x-ox, y-oy)
-		copyTiles(d[(sy0+a.oy-row)*w+sx0+a.ox-col:], w, &c.img.tiffLayout, c.tile, sx0, sy0, sw, sh)
+		cog.CopyTiles(d[(sy0+a.oy-row)*w+sx0+a.ox-col:], w, &c.img.Layout, c.tile, sx0, sy0, sw, sh)
 		return nil, nil
 	}
 	src := grow(scratch, sw*sh)
-	copyTiles(src, sw, &c.img.tiffLayout, c.tile, sx0, sy0, sw, sh)
+	cog.CopyTiles(src, sw, &c.img.Layout, c.tile, sx0, sy0, sw, sh)
 	return src, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+
+	"github.com/changewatch/changewatch/raster/cog"
 )
 
 // decodeFixtures writes small DEFLATE COGs (one of two rows of 512 blocks, one of a single
@@ -29,7 +31,7 @@ func decodeFixtures(t *testing.T) (paths []string, pixels, bytes int64) {
 		data any
 	}{{"B04.tif", g16, u16}, {"SCL.tif", g8, u8}} {
 		p := filepath.Join(dir, f.name)
-		if err := WriteCOG(ctx, p, f.g, f.data, 0, "NEAREST"); err != nil {
+		if err := cog.Write(ctx, p, cog.Grid(f.g), f.data, 0, "NEAREST"); err != nil {
 			t.Fatal(err)
 		}
 		paths = append(paths, p)

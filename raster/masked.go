@@ -41,23 +41,23 @@ func (r *sceneReader) markMasked(col, row, w, h int) {
 // markMasked marks the tiles of c (the image of alignment a) under the grid window.
 func (c *tileCache) markMasked(a *alignment, scl *bandPart, col, row, w, h int) {
 	if c.mark == nil {
-		c.mark = make([]uint8, c.img.across*c.img.down)
+		c.mark = make([]uint8, c.img.Across*c.img.Down)
 	}
 	sx0, sy0, sx1, sy1 := a.srcWindow(col, row, w, h, true)
 	if sx1 < sx0 || sy1 < sy0 {
 		return
 	}
 	img := c.img
-	for ty := sy0 / img.tileH; ty <= sy1/img.tileH; ty++ {
-		for tx := sx0 / img.tileW; tx <= sx1/img.tileW; tx++ {
-			k := ty*img.across + tx
+	for ty := sy0 / img.TileH; ty <= sy1/img.TileH; ty++ {
+		for tx := sx0 / img.TileW; tx <= sx1/img.TileW; tx++ {
+			k := ty*img.Across + tx
 			if c.mark[k] != tileUnmarked {
 				continue
 			}
 			c.mark[k] = tileDecode
 			// the tile's pixels, in grid pixels
-			gx0, gy0 := tx*img.tileW+a.ox, ty*img.tileH+a.oy
-			gx1, gy1 := min((tx+1)*img.tileW, img.width)+a.ox, min((ty+1)*img.tileH, img.height)+a.oy
+			gx0, gy0 := tx*img.TileW+a.ox, ty*img.TileH+a.oy
+			gx1, gy1 := min((tx+1)*img.TileW, img.Width)+a.ox, min((ty+1)*img.TileH, img.Height)+a.oy
 			if sclMasksAll(scl, gx0, gy0, gx1, gy1) {
 				c.mark[k] = tileMasked
 			}
@@ -70,24 +70,24 @@ func (c *tileCache) markMasked(a *alignment, scl *bandPart, col, row, w, h int) 
 // masking always (invalid or buffered: see sclCode).
 func sclMasksAll(scl *bandPart, gx0, gy0, gx1, gy1 int) bool {
 	a, c := scl.aligned, scl.tiles
-	if a == nil || c == nil || c.img.bps != 1 || !a.covers(gx0, gy0, gx1-gx0, gy1-gy0) {
+	if a == nil || c == nil || c.img.BPS != 1 || !a.covers(gx0, gy0, gx1-gx0, gy1-gy0) {
 		return false
 	}
 	sx0, sy0, sx1, sy1 := a.srcWindow(gx0, gy0, gx1-gx0, gy1-gy0, true)
 	img := c.img
 	for sy := sy0; sy <= sy1; sy++ {
-		ty := sy / img.tileH
+		ty := sy / img.TileH
 		row := c.rows[ty]
 		if row == nil {
 			return false
 		}
-		for tx := sx0 / img.tileW; tx <= sx1/img.tileW; tx++ {
+		for tx := sx0 / img.TileW; tx <= sx1/img.TileW; tx++ {
 			tile := row[tx]
 			if tile == nil {
 				return false
 			}
-			x0, x1 := max(sx0, tx*img.tileW), min(sx1+1, (tx+1)*img.tileW)
-			off := (sy-ty*img.tileH)*img.tileW - tx*img.tileW
+			x0, x1 := max(sx0, tx*img.TileW), min(sx1+1, (tx+1)*img.TileW)
+			off := (sy-ty*img.TileH)*img.TileW - tx*img.TileW
 			for _, v := range tile[off+x0 : off+x1] {
 				if sclCode[v] == 0 {
 					return false

@@ -17,7 +17,7 @@ const (
 // scanZeros makes the tile reader of band i (when it has one) scan its tiles for 0.
 func (r *sceneReader) scanZeros(i int) {
 	for _, p := range r.bands[i] {
-		if p.tiles != nil && p.tiles.img.bps == 2 {
+		if p.tiles != nil && p.tiles.img.BPS == 2 {
 			p.tiles.scanZero = true
 		}
 	}
@@ -47,9 +47,9 @@ func (c *tileCache) zeroFree(sx0, sy0, sx1, sy1 int) bool {
 		return false
 	}
 	img := c.img
-	for ty := sy0 / img.tileH; ty <= sy1/img.tileH; ty++ {
-		for tx := sx0 / img.tileW; tx <= sx1/img.tileW; tx++ {
-			if c.zero[ty*img.across+tx] != zeroNone {
+	for ty := sy0 / img.TileH; ty <= sy1/img.TileH; ty++ {
+		for tx := sx0 / img.TileW; tx <= sx1/img.TileW; tx++ {
+			if c.zero[ty*img.Across+tx] != zeroNone {
 				return false
 			}
 		}
@@ -63,7 +63,7 @@ func (c *tileCache) setZero(k int, state uint8) {
 		return
 	}
 	if c.zero == nil {
-		c.zero = make([]uint8, c.img.across*c.img.down)
+		c.zero = make([]uint8, c.img.Across*c.img.Down)
 	}
 	c.zero[k] = state
 }
@@ -72,11 +72,11 @@ func (c *tileCache) setZero(k int, state uint8) {
 // image (edge tiles are padded).
 func (c *tileCache) scanTile(k int, buf []byte) {
 	img := c.img
-	tx, ty := k%img.across, k/img.across
-	w, h := min(img.tileW, img.width-tx*img.tileW), min(img.tileH, img.height-ty*img.tileH)
+	tx, ty := k%img.Across, k/img.Across
+	w, h := min(img.TileW, img.Width-tx*img.TileW), min(img.TileH, img.Height-ty*img.TileH)
 	state := uint8(zeroNone)
 	for y := range h {
-		if hasZero16(buf[2*y*img.tileW : 2*(y*img.tileW+w)]) {
+		if hasZero16(buf[2*y*img.TileW : 2*(y*img.TileW+w)]) {
 			state = zeroSome
 			break
 		}

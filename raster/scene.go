@@ -2,13 +2,14 @@ package raster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/airbusgeo/godal"
+
+	"github.com/changewatch/changewatch/raster/cog"
 )
 
 // Band keys (Earth Search v1 asset keys) in the order they are read. The first six are
@@ -46,7 +47,7 @@ type Scene struct {
 // case, since the grid is snapped to the 60 m lattice of Sentinel-2 tiles), the window is
 // read without the warper and 20 m bands are upsampled here, bilinearly for reflectance
 // and by nearest neighbour for SCL (aligned.go); this is 3-4x faster than the warper. The
-// pixels of such a band come from its tiles decoded directly (tiffread.go), each tile once
+// pixels of such a band come from its tiles decoded directly (raster/cog, tilecache.go), each tile once
 // per run thanks to a cache of the tile rows the next strip needs; a file of another layout
 // (strips, LZW, ...) is read with GDAL's RasterIO.
 // Otherwise (a tile of another UTM zone, a lon/lat file) the band goes through a warped VRT
@@ -64,7 +65,7 @@ type bandPart struct {
 	src     *godal.Dataset
 	vrt     *godal.Dataset // when not aligned
 	aligned *alignment
-	tiles   *tileCache // when aligned and the file's layout is one tiffread.go reads
+	tiles   *tileCache // when aligned and the file's layout is one cog.Open reads
 	u16     []uint16   // scratch for the tiles after the first
 	u8      []uint8
 }
@@ -108,11 +109,11 @@ func openPart(path, key string, g Grid) (*bandPart, error) {
 	if part.aligned = align(src, g); part.aligned != nil {
 		// The direct tile reader when it handles the file; any failure to open it (an
 		// unsupported layout above all) leaves the band to GDAL.
-		if img, err := openTIFF(path); err == nil {
-			if img.width == part.aligned.sw && img.height == part.aligned.sh {
+		if img, err := cog.Open(path); err == nil {
+			if img.Width == part.aligned.sw && img.Height == part.aligned.sh {
 				part.tiles = newTileCache(img)
 			} else {
-				img.close()
+				img.Close()
 			}
 		}
 		return part, nil
@@ -139,7 +140,7 @@ func openPart(path, key string, g Grid) (*bandPart, error) {
 
 func (p *bandPart) read(col, row, w, h int, dst any, nearest bool) error {
 	if p.aligned != nil {
-		if p.tiles != nil && p.tiles.img.fits(dst) {
+		if p.tiles != nil && p.tiles.img.Fits(dst) {
 			return p.aligned.readTiles(p.tiles, col, row, w, h, dst, nearest)
 		}
 		return p.aligned.read(p.src.Bands()[0], col, row, w, h, dst, nearest)
@@ -157,9 +158,9 @@ func (p *bandPart) close() {
 	p.src.Close()
 }
 
-// ErrCorrupt marks a raster GDAL cannot open or decode (a truncated or damaged file, not a
-// network failure): retrying will not help.
-var ErrCorrupt = errors.New("corrupt or unreadable raster")
+// ErrCorrupt marks a raster GDAL or the tile reader cannot open or decode (a truncated or
+// damaged file, not a network failure): retrying will not help. It is cog.ErrCorrupt.
+var ErrCorrupt = cog.ErrCorrupt
 
 // classify wraps err with ErrCorrupt when it is about the file itself: any failure on a
 // local file, or a format or TIFF decoding failure of a remote one that is not an HTTP
@@ -204,7 +205,7 @@ func (r *sceneReader) readSource(i, col, row, w, h int, lb *lazyBand) (bool, err
 		return false, nil
 	}
 	p := r.bands[i][0]
-	if p.aligned == nil || p.aligned.k != 2 || p.tiles == nil || !p.tiles.img.fits([]uint16(nil)) {
+	if p.aligned == nil || p.aligned.k != 2 || p.tiles == nil || !p.tiles.img.Fits([]uint16(nil)) {
 		return false, nil
 	}
 	if err := p.aligned.readSource(p.tiles, col, row, w, h, lb); err != nil {

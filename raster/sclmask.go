@@ -1,6 +1,10 @@
 package raster
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/changewatch/changewatch/raster/cog"
+)
 
 // The cloud mask of a scene whose SCL is one tile read directly (20 m, on the grid's
 // lattice) is computed from the SCL at its own resolution: the classes are looked up and
@@ -46,7 +50,7 @@ func (a *alignment) readClassSource(c *tileCache, col, row, w, h int, cb *classB
 		return err
 	}
 	defer c.done(sy0, sy1)
-	copyTiles(cb.src, cb.sw, &c.img.tiffLayout, c.tile, sx0, sy0, cb.sw, cb.sh)
+	cog.CopyTiles(cb.src, cb.sw, &c.img.Layout, c.tile, sx0, sy0, cb.sw, cb.sh)
 	return nil
 }
 
@@ -58,7 +62,7 @@ func (r *sceneReader) readClassSource(col, row, w, h int, cb *classBand) (bool, 
 		return false, nil
 	}
 	p := r.bands[iSCL][0]
-	if p.aligned == nil || p.tiles == nil || !p.tiles.img.fits([]uint8(nil)) {
+	if p.aligned == nil || p.tiles == nil || !p.tiles.img.Fits([]uint8(nil)) {
 		return false, nil
 	}
 	if err := p.aligned.readClassSource(p.tiles, col, row, w, h, cb); err != nil {

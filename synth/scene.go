@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/changewatch/changewatch/raster"
+	"github.com/changewatch/changewatch/raster/cog"
 )
 
 // cloud is a cumulus cloud (or a thin cirrus patch) of one scene, with its shadow.
@@ -221,7 +222,7 @@ func (rd *renderer) writeScene(ctx context.Context, s *scene, g raster.Grid) (*s
 		if err := parallelRows(ctx, n, func(r0, r1 int) { sr.band10(b, out, r0, r1) }); err != nil {
 			return nil, err
 		}
-		if err := raster.WriteCOG(ctx, filepath.Join(s.dir, bands[b].file+".tif"), g, out, 0, "AVERAGE"); err != nil {
+		if err := cog.Write(ctx, filepath.Join(s.dir, bands[b].file+".tif"), cog.Grid(g), out, 0, "AVERAGE"); err != nil {
 			return nil, err
 		}
 	}
@@ -232,7 +233,7 @@ func (rd *renderer) writeScene(ctx context.Context, s *scene, g raster.Grid) (*s
 		if err := parallelRows(ctx, h, func(r0, r1 int) { sr.band20(b, out20, r0, r1) }); err != nil {
 			return nil, err
 		}
-		if err := raster.WriteCOG(ctx, filepath.Join(s.dir, bands[b].file+".tif"), g20, out20, 0, "AVERAGE"); err != nil {
+		if err := cog.Write(ctx, filepath.Join(s.dir, bands[b].file+".tif"), cog.Grid(g20), out20, 0, "AVERAGE"); err != nil {
 			return nil, err
 		}
 	}
@@ -242,7 +243,7 @@ func (rd *renderer) writeScene(ctx context.Context, s *scene, g raster.Grid) (*s
 	}
 	// Sen2Cor / Earth Search resample SCL overviews with NEAREST (OVR_RESAMPLING_ALG=NEAREST
 	// in the real files).
-	if err := raster.WriteCOG(ctx, filepath.Join(s.dir, "SCL.tif"), g20, scl, 0, "NEAREST"); err != nil {
+	if err := cog.Write(ctx, filepath.Join(s.dir, "SCL.tif"), cog.Grid(g20), scl, 0, "NEAREST"); err != nil {
 		return nil, err
 	}
 	var hist sclHist

@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/changewatch/changewatch/raster"
+	"github.com/changewatch/changewatch/raster/cog"
 )
 
 // Config describes a synthetic site. The zero value of each field takes the default.
@@ -306,7 +307,7 @@ func Generate(ctx context.Context, dir string, cfg Config) (*Result, error) {
 		truth[i] = truthClass[c]
 	}
 	res.TruthTIF = filepath.Join(dir, "truth.tif")
-	if err := raster.WriteCOG(ctx, res.TruthTIF, grid, truth, 255, "NEAREST"); err != nil {
+	if err := cog.Write(ctx, res.TruthTIF, cog.Grid(grid), truth, 255, "NEAREST"); err != nil {
 		return nil, fmt.Errorf("synth: truth: %w", err)
 	}
 	if lay.mix != nil {

@@ -10,24 +10,25 @@ import (
 	"sync"
 
 	"github.com/changewatch/changewatch/raster"
+	"github.com/changewatch/changewatch/raster/cog"
 )
 
 // rasterLayer is one output raster of a run.
 type rasterLayer struct {
 	file   string
 	sample any
-	opts   raster.COGOptions
+	opts   cog.Options
 }
 
 // rasterLayers are the per-pixel outputs, in the order of raster.Rows' fields.
 // The class and clear layers are long runs: DEFLATE level 2, faster than 1 with libdeflate
-// (see raster.COGOptions.Level).
+// (see cog.Options.Level).
 var rasterLayers = []rasterLayer{
 	// Deferred: finish clears the pixels of the regions under the minimum mapping unit.
-	{"change_class.tif", []uint8(nil), raster.COGOptions{NoData: float64(raster.ClassNotObserved), Resampling: "NEAREST", Deferred: true, Level: 2}},
-	{"dndvi.tif", []int16(nil), raster.COGOptions{NoData: float64(raster.DNDVINoData), Resampling: "AVERAGE", Scale: raster.DNDVIScale, NoPredictor: true}},
-	{"clear_before.tif", []uint8(nil), raster.COGOptions{NoData: 255, Resampling: "NEAREST", Level: 2}},
-	{"clear_after.tif", []uint8(nil), raster.COGOptions{NoData: 255, Resampling: "NEAREST", Level: 2}},
+	{"change_class.tif", []uint8(nil), cog.Options{NoData: float64(raster.ClassNotObserved), Resampling: "NEAREST", Deferred: true, Level: 2}},
+	{"dndvi.tif", []int16(nil), cog.Options{NoData: float64(raster.DNDVINoData), Resampling: "AVERAGE", Scale: raster.DNDVIScale, NoPredictor: true}},
+	{"clear_before.tif", []uint8(nil), cog.Options{NoData: 255, Resampling: "NEAREST", Level: 2}},
+	{"clear_after.tif", []uint8(nil), cog.Options{NoData: 255, Resampling: "NEAREST", Level: 2}},
 }
 
 // rgbLayers are the true-colour composites (raster.Rows' BeforeRGB, AfterRGB), 3-band
@@ -41,7 +42,7 @@ var rgbLayers = []string{"before_rgb.tif", "after_rgb.tif"}
 type cogSink struct {
 	dir    string
 	g      raster.Grid
-	w      []*raster.COGWriter // one per rasterLayers entry
+	w      []*cog.Writer       // one per rasterLayers entry
 	rgb    []*raster.RGBWriter // one per rgbLayers entry
 	wg     sync.WaitGroup      // the COGs being finished
 	errs   []error
@@ -55,7 +56,7 @@ func newCOGSink(workDir string, g raster.Grid) (*cogSink, error) {
 	}
 	s := &cogSink{dir: dir, g: g}
 	for _, l := range rasterLayers {
-		w, err := raster.NewCOGWriter(filepath.Join(dir, l.file), g, l.sample, l.opts)
+		w, err := cog.NewWriter(filepath.Join(dir, l.file), cog.Grid(g), l.sample, l.opts)
 		if err != nil {
 			s.discard()
 			return nil, err

@@ -22,6 +22,7 @@ import (
 
 	"github.com/changewatch/changewatch/jobs"
 	"github.com/changewatch/changewatch/raster"
+	"github.com/changewatch/changewatch/raster/cog"
 )
 
 // FanOut splits big AOIs into chunk tasks that any worker can take. The last chunk to
@@ -506,9 +507,9 @@ func stitch(pl *plan, chunks []chunkResult) ([]raster.Region, map[partKey]bool, 
 // clear_after.tif) from the chunks' rasters, one chunk in memory at a time, and counts the
 // final classes into the quicklook.
 func mosaicChunks(ctx context.Context, dir string, g raster.Grid, chunks []chunkResult, dropped map[partKey]bool, ws workspace, ql *raster.Quicklook) error {
-	ms := make([]*raster.Mosaic, len(rasterLayers))
+	ms := make([]*cog.Mosaic, len(rasterLayers))
 	for i, l := range rasterLayers {
-		m, err := raster.NewMosaic(filepath.Join(dir, l.file), g, l.sample, l.opts)
+		m, err := cog.NewMosaic(filepath.Join(dir, l.file), cog.Grid(g), l.sample, l.opts)
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package raster
+package cog
 
 /*
 #include <stdio.h>
@@ -106,7 +106,7 @@ import (
 // paths, /vsis3/, /vsicurl/ with the settings of Init), tiles are inflated with
 // zlibInflate (libdeflate) and the predictor is undone here. Only the layout of the COGs
 // changewatch reads is supported (tiled, one sample, 8 or 16-bit unsigned, no compression
-// or deflate, predictor 1 or 2); anything else is errTIFFUnsupported and the caller reads
+// or deflate, predictor 1 or 2); anything else is ErrUnsupported and the caller reads
 // through GDAL.
 //
 // Facts used, from the TIFF 6.0 specification (Adobe, 1992): the 8-byte header (byte
@@ -125,8 +125,12 @@ import (
 // count, 20-byte entries (tag, type, 8-byte count, 8-byte value or offset) and types 16
 // (LONG8), 17 (SLONG8), 18 (IFD8).
 
-// errTIFFUnsupported marks a file whose layout the tile reader does not handle.
-var errTIFFUnsupported = errors.New("tile reader: unsupported layout")
+// ErrCorrupt marks a raster that cannot be decoded (a truncated or damaged file, not a
+// network failure): retrying will not help.
+var ErrCorrupt = errors.New("corrupt or unreadable raster")
+
+// ErrUnsupported marks a file whose layout the tile reader does not handle.
+var ErrUnsupported = errors.New("tile reader: unsupported layout")
 
 // tiffMergeGap is the largest gap between two tiles read as one range: GDAL's COGs put 4
 // bytes of size before each tile and repeat its last 4 bytes after it, so consecutive
@@ -137,21 +141,21 @@ const tiffMergeGap = 8 << 10
 // downloads 16 KiB chunks, so the bytes GDAL read when it opened the file are cached.
 const tiffHeadSize = 16 << 10
 
-// tiffLayout is what the tile reader needs of the first IFD.
-type tiffLayout struct {
-	order          binary.ByteOrder
-	width, height  int
-	tileW, tileH   int
-	across, down   int // tiles per row and column
-	bps            int // bytes per sample: 1 or 2
-	deflate        bool
-	predictor      bool
-	offsets, count []uint64
-	fill           uint16 // value of missing (sparse) tiles: GDAL's nodata, else 0
+// Layout is the layout of a tiled TIFF's first image, as the tile reader reads it.
+type Layout struct {
+	Width, Height   int
+	TileW, TileH    int
+	Across, Down    int      // tiles per row and column
+	BPS             int      // bytes per sample: 1 or 2
+	Offsets, Counts []uint64 // of each tile's compressed bytes, row-major; a count of 0 is a missing tile
+	Fill            uint16   // value of missing (sparse) tiles: GDAL's nodata, else 0
+	order           binary.ByteOrder
+	deflate         bool
+	predictor       bool
 }
 
-// tileBytes is the size of one decoded tile.
-func (l *tiffLayout) tileBytes() int { return l.tileW * l.tileH * l.bps }
+// TileBytes is the size of one decoded tile.
+func (l *Layout) TileBytes() int { return l.TileW * l.TileH * l.BPS }
 
 // ifdEntry is one IFD entry, its value field still raw (4 or 8 bytes).
 type ifdEntry struct {
@@ -177,7 +181,7 @@ func tiffTypeSize(typ uint16) int {
 
 // parseTIFF reads the first IFD of a TIFF or BigTIFF of size bytes. head holds the file's
 // first bytes; fetch reads n bytes at off for what lies beyond.
-func parseTIFF(head []byte, size uint64, fetch func(off uint64, n int) ([]byte, error)) (*tiffLayout, error) {
+func parseTIFF(head []byte, size uint64, fetch func(off uint64, n int) ([]byte, error)) (*Layout, error) {
 	at := func(off uint64, n int) ([]byte, error) {
 		if n < 0 || off > size || uint64(n) > size-off {
 			return nil, fmt.Errorf("%w: %d bytes at offset %d past the end (%d bytes)", ErrCorrupt, n, off, size)
@@ -190,14 +194,14 @@ func parseTIFF(head []byte, size uint64, fetch func(off uint64, n int) ([]byte, 
 	if len(head) < 8 {
 		return nil, fmt.Errorf("%w: %d-byte file", ErrCorrupt, len(head))
 	}
-	var l tiffLayout
+	var l Layout
 	switch string(head[:2]) {
 	case "II":
 		l.order = binary.LittleEndian
 	case "MM":
 		l.order = binary.BigEndian
 	default:
-		return nil, fmt.Errorf("%w: not a tiff file", errTIFFUnsupported)
+		return nil, fmt.Errorf("%w: not a tiff file", ErrUnsupported)
 	}
 	o := l.order
 	var big bool
@@ -212,7 +216,7 @@ func parseTIFF(head []byte, size uint64, fetch func(off uint64, n int) ([]byte, 
 		big = true
 		ifd = o.Uint64(head[8:])
 	default:
-		return nil, fmt.Errorf("%w: tiff version %d", errTIFFUnsupported, o.Uint16(head[2:]))
+		return nil, fmt.Errorf("%w: tiff version %d", ErrUnsupported, o.Uint16(head[2:]))
 	}
 
 	// The IFD: entry count, then the entries.
@@ -252,10 +256,10 @@ func parseTIFF(head []byte, size uint64, fetch func(off uint64, n int) ([]byte, 
 	data := func(e ifdEntry) ([]byte, error) {
 		size := tiffTypeSize(e.typ)
 		if size == 0 {
-			return nil, fmt.Errorf("%w: field type %d", errTIFFUnsupported, e.typ)
+			return nil, fmt.Errorf("%w: field type %d", ErrUnsupported, e.typ)
 		}
 		if e.count > 1<<26 {
-			return nil, fmt.Errorf("%w: %d values in a field", errTIFFUnsupported, e.count)
+			return nil, fmt.Errorf("%w: %d values in a field", ErrUnsupported, e.count)
 		}
 		total := int(e.count) * size
 		if total <= valSize {
@@ -291,7 +295,7 @@ func parseTIFF(head []byte, size uint64, fetch func(off uint64, n int) ([]byte, 
 			case tiffLong8, tiffIFD8:
 				v[i] = o.Uint64(d[8*i:])
 			default:
-				return nil, fmt.Errorf("%w: tag %d of type %d", errTIFFUnsupported, tag, e.typ)
+				return nil, fmt.Errorf("%w: tag %d of type %d", ErrUnsupported, tag, e.typ)
 			}
 		}
 		return v, nil
@@ -310,7 +314,7 @@ func parseTIFF(head []byte, size uint64, fetch func(off uint64, n int) ([]byte, 
 		}
 		for _, x := range v[1:] {
 			if x != v[0] {
-				return 0, fmt.Errorf("%w: tag %d values differ", errTIFFUnsupported, tag)
+				return 0, fmt.Errorf("%w: tag %d values differ", ErrUnsupported, tag)
 			}
 		}
 		return v[0], nil
@@ -325,7 +329,7 @@ func parseTIFF(head []byte, size uint64, fetch func(off uint64, n int) ([]byte, 
 	}
 	const tagFillOrder = 266 // TIFF 6.0 section 8
 	if _, ok := entries[tagTileOffsets]; !ok {
-		return nil, fmt.Errorf("%w: not tiled", errTIFFUnsupported)
+		return nil, fmt.Errorf("%w: not tiled", ErrUnsupported)
 	}
 	subfile := get(tagNewSubfileType, 0)
 	width, height := get(tagImageWidth, 0), get(tagImageLength, 0)
@@ -343,43 +347,43 @@ func parseTIFF(head []byte, size uint64, fetch func(off uint64, n int) ([]byte, 
 	}
 	switch {
 	case subfile != 0:
-		return nil, fmt.Errorf("%w: first image has NewSubfileType %d", errTIFFUnsupported, subfile)
+		return nil, fmt.Errorf("%w: first image has NewSubfileType %d", ErrUnsupported, subfile)
 	case spp != 1 || planar != 1:
-		return nil, fmt.Errorf("%w: %d samples per pixel, planar configuration %d", errTIFFUnsupported, spp, planar)
+		return nil, fmt.Errorf("%w: %d samples per pixel, planar configuration %d", ErrUnsupported, spp, planar)
 	case bitsPS != 8 && bitsPS != 16 || format != sampleFormatUint:
-		return nil, fmt.Errorf("%w: %d-bit samples of format %d", errTIFFUnsupported, bitsPS, format)
+		return nil, fmt.Errorf("%w: %d-bit samples of format %d", ErrUnsupported, bitsPS, format)
 	case comp != compressionNone && comp != compressionDeflate && comp != compressionDeflateOld:
-		return nil, fmt.Errorf("%w: compression %d", errTIFFUnsupported, comp)
+		return nil, fmt.Errorf("%w: compression %d", ErrUnsupported, comp)
 	case pred != predictorNone && (pred != predictorHorizontal || comp == compressionNone):
-		return nil, fmt.Errorf("%w: predictor %d with compression %d", errTIFFUnsupported, pred, comp)
+		return nil, fmt.Errorf("%w: predictor %d with compression %d", ErrUnsupported, pred, comp)
 	case fillOrder != 1 || photometric != 1 && photometric != 3:
-		return nil, fmt.Errorf("%w: fill order %d, photometric %d", errTIFFUnsupported, fillOrder, photometric)
+		return nil, fmt.Errorf("%w: fill order %d, photometric %d", ErrUnsupported, fillOrder, photometric)
 	case width == 0 || height == 0 || tw == 0 || th == 0 || width > 1<<24 || height > 1<<24 || tw*th*bitsPS/8 > 64<<20:
-		return nil, fmt.Errorf("%w: image %dx%d, tiles %dx%d", errTIFFUnsupported, width, height, tw, th)
+		return nil, fmt.Errorf("%w: image %dx%d, tiles %dx%d", ErrUnsupported, width, height, tw, th)
 	}
-	l.width, l.height, l.tileW, l.tileH = int(width), int(height), int(tw), int(th)
-	l.across, l.down = (l.width+l.tileW-1)/l.tileW, (l.height+l.tileH-1)/l.tileH
-	l.bps = int(bitsPS / 8)
+	l.Width, l.Height, l.TileW, l.TileH = int(width), int(height), int(tw), int(th)
+	l.Across, l.Down = (l.Width+l.TileW-1)/l.TileW, (l.Height+l.TileH-1)/l.TileH
+	l.BPS = int(bitsPS / 8)
 	l.deflate = comp != compressionNone
 	l.predictor = pred == predictorHorizontal
-	if l.offsets, err = ints(tagTileOffsets); err != nil {
+	if l.Offsets, err = ints(tagTileOffsets); err != nil {
 		return nil, err
 	}
-	if l.count, err = ints(tagTileByteCounts); err != nil {
+	if l.Counts, err = ints(tagTileByteCounts); err != nil {
 		return nil, err
 	}
-	tiles := l.across * l.down
-	if len(l.offsets) != tiles || len(l.count) != tiles {
-		return nil, fmt.Errorf("%w: %d tile offsets and %d byte counts for %d tiles", errTIFFUnsupported, len(l.offsets), len(l.count), tiles)
+	tiles := l.Across * l.Down
+	if len(l.Offsets) != tiles || len(l.Counts) != tiles {
+		return nil, fmt.Errorf("%w: %d tile offsets and %d byte counts for %d tiles", ErrUnsupported, len(l.Offsets), len(l.Counts), tiles)
 	}
 	sparse := false
-	limit := uint64(2*l.tileBytes() + 4096) // a deflate stream of a tile is not much longer than the tile
-	for _, c := range l.count {
+	limit := uint64(2*l.TileBytes() + 4096) // a deflate stream of a tile is not much longer than the tile
+	for _, c := range l.Counts {
 		if c == 0 {
 			sparse = true
 		}
 		if c > limit {
-			return nil, fmt.Errorf("%w: a %d-byte tile", errTIFFUnsupported, c)
+			return nil, fmt.Errorf("%w: a %d-byte tile", ErrUnsupported, c)
 		}
 	}
 	// GDAL fills missing tiles with the band's nodata value (GDAL_NODATA, ASCII), or 0.
@@ -391,26 +395,29 @@ func parseTIFF(head []byte, size uint64, fetch func(off uint64, n int) ([]byte, 
 		s := strings.TrimSpace(strings.TrimRight(string(d), "\x00"))
 		v, perr := strconv.ParseFloat(s, 64)
 		if perr != nil || v != math.Trunc(v) || v < 0 || v >= float64(uint64(1)<<bitsPS) {
-			return nil, fmt.Errorf("%w: sparse tiles and nodata %q", errTIFFUnsupported, s)
+			return nil, fmt.Errorf("%w: sparse tiles and nodata %q", ErrUnsupported, s)
 		}
-		l.fill = uint16(v)
+		l.Fill = uint16(v)
 	}
 	return &l, nil
 }
 
-// tiffImage is an open tiled TIFF read through VSI. One goroutine at a time.
-type tiffImage struct {
-	tiffLayout
+// Image is an open tiled TIFF read through VSI. One goroutine at a time.
+type Image struct {
+	Layout
 	path    string
 	local   bool // not a /vsi path: a failed read means a damaged file
 	fp      *C.VSILFILE
 	size    uint64
-	decoded int // tiles decoded so far (tests)
+	decoded int // tiles decoded so far
 }
 
-// openTIFF opens path (a local path or a GDAL /vsi path) and parses its first image. The
-// error wraps errTIFFUnsupported when the layout is not one the reader handles.
-func openTIFF(path string) (*tiffImage, error) {
+// Decoded is the number of tiles decoded so far.
+func (t *Image) Decoded() int { return t.decoded }
+
+// Open opens path (a local path or a GDAL /vsi path) and parses its first image. The
+// error wraps ErrUnsupported when the layout is not one the reader handles.
+func Open(path string) (*Image, error) {
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
 	var errbuf [512]byte
@@ -419,10 +426,10 @@ func openTIFF(path string) (*tiffImage, error) {
 	if fp == nil {
 		return nil, fmt.Errorf("tile reader: open: %s", cString(errbuf[:]))
 	}
-	t := &tiffImage{path: path, local: !strings.HasPrefix(path, "/vsi"), fp: fp, size: uint64(size)}
+	t := &Image{path: path, local: !strings.HasPrefix(path, "/vsi"), fp: fp, size: uint64(size)}
 	head := make([]byte, min(tiffHeadSize, t.size))
 	if err := t.readAt(0, head); err != nil {
-		t.close()
+		t.Close()
 		return nil, err
 	}
 	l, err := parseTIFF(head, t.size, func(off uint64, n int) ([]byte, error) {
@@ -430,10 +437,10 @@ func openTIFF(path string) (*tiffImage, error) {
 		return b, t.readAt(off, b)
 	})
 	if err != nil {
-		t.close()
+		t.Close()
 		return nil, err
 	}
-	t.tiffLayout = *l
+	t.Layout = *l
 	return t, nil
 }
 
@@ -450,7 +457,7 @@ func cString(b []byte) string {
 
 // readErr is the error of a failed read: a damaged file when local (or when the file is
 // shorter than its tiles say), else an I/O failure that may pass on retry.
-func (t *tiffImage) readErr(what, msg string) error {
+func (t *Image) readErr(what, msg string) error {
 	if t.local {
 		return fmt.Errorf("%w: tile reader: %s: %s", ErrCorrupt, what, msg)
 	}
@@ -458,7 +465,7 @@ func (t *tiffImage) readErr(what, msg string) error {
 }
 
 // readAt fills b from offset off.
-func (t *tiffImage) readAt(off uint64, b []byte) error {
+func (t *Image) readAt(off uint64, b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
@@ -471,7 +478,8 @@ func (t *tiffImage) readAt(off uint64, b []byte) error {
 	return nil
 }
 
-func (t *tiffImage) close() {
+// Close closes the file.
+func (t *Image) Close() {
 	if t.fp != nil {
 		C.cw_vsi_close(t.fp)
 		t.fp = nil
@@ -485,23 +493,23 @@ type tileSpan struct {
 	pos    int // position in raw
 }
 
-// decode reads and decodes the tiles of index tiles (row-major tile numbers) into bufs
+// Decode reads and decodes the tiles of index tiles (row-major tile numbers) into bufs
 // (tileBytes each, in the file's sample type, native byte order). The compressed bytes
 // are fetched one range per run of tiles close together in the file (remote files: all
 // ranges in one VSI call, requested in parallel). When each is set it is called with the
 // position in tiles of every tile decoded, just after its decoding (while it is in cache).
-func (t *tiffImage) decode(tiles []int, bufs [][]byte, each func(i int)) error {
+func (t *Image) Decode(tiles []int, bufs [][]byte, each func(i int)) error {
 	spans := make([]tileSpan, 0, len(tiles))
 	for i, k := range tiles {
-		if t.count[k] == 0 { // missing tile (sparse file)
-			fillTile(bufs[i], t.bps, t.fill)
+		if t.Counts[k] == 0 { // missing tile (sparse file)
+			FillTile(bufs[i], t.BPS, t.Fill)
 			t.decoded++
 			if each != nil {
 				each(i)
 			}
 			continue
 		}
-		off, n := t.offsets[k], t.count[k]
+		off, n := t.Offsets[k], t.Counts[k]
 		if off > t.size || n > t.size-off {
 			return fmt.Errorf("%w: tile %d (%d bytes at %d) past the end of the %d-byte file", ErrCorrupt, k, n, off, t.size)
 		}
@@ -579,7 +587,7 @@ func (t *tiffImage) decode(tiles []int, bufs [][]byte, each func(i int)) error {
 var rawPool sync.Pool // *[]byte
 
 // decodeTile decompresses one tile's bytes src into dst and undoes the predictor.
-func (t *tiffImage) decodeTile(dst, src []byte) error {
+func (t *Image) decodeTile(dst, src []byte) error {
 	if t.deflate {
 		n, err := zlibInflate(dst, src)
 		if err != nil {
@@ -595,18 +603,18 @@ func (t *tiffImage) decodeTile(dst, src []byte) error {
 		copy(dst, src)
 	}
 	t.decoded++
-	if t.bps == 2 {
-		p := pixels[uint16](dst)
+	if t.BPS == 2 {
+		p := Pixels[uint16](dst)
 		if (t.order == binary.LittleEndian) != cogLittleEndian {
 			for i, v := range p {
 				p[i] = bits.ReverseBytes16(v)
 			}
 		}
 		if t.predictor {
-			undoPredictor(p, t.tileW)
+			undoPredictor(p, t.TileW)
 		}
 	} else if t.predictor {
-		undoPredictor(dst, t.tileW)
+		undoPredictor(dst, t.TileW)
 	}
 	return nil
 }
@@ -640,10 +648,10 @@ func undoPredictor[T uint8 | uint16](p []T, w int) {
 	}
 }
 
-// fillTile sets every sample of a decoded tile to v.
-func fillTile(b []byte, bps int, v uint16) {
+// FillTile sets every sample of a decoded tile to v.
+func FillTile(b []byte, bps int, v uint16) {
 	if bps == 2 {
-		p := pixels[uint16](b)
+		p := Pixels[uint16](b)
 		for i := range p {
 			p[i] = v
 		}
@@ -654,32 +662,32 @@ func fillTile(b []byte, bps int, v uint16) {
 	}
 }
 
-// pixels views a decoded tile as samples (tile buffers are 8-byte aligned).
-func pixels[T uint8 | uint16](b []byte) []T {
+// Pixels views a decoded tile as samples (tile buffers are 8-byte aligned).
+func Pixels[T uint8 | uint16](b []byte) []T {
 	var z T
 	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/int(unsafe.Sizeof(z)))
 }
 
-// fits reports whether dst ([]uint16 or []uint8) has the image's sample type.
-func (l *tiffLayout) fits(dst any) bool {
+// Fits reports whether dst ([]uint16 or []uint8) has the image's sample type.
+func (l *Layout) Fits(dst any) bool {
 	switch dst.(type) {
 	case []uint16:
-		return l.bps == 2
+		return l.BPS == 2
 	case []uint8:
-		return l.bps == 1
+		return l.BPS == 1
 	}
 	return false
 }
 
-// copyTiles copies the source pixels [sx0,sx0+w) x [sy0,sy0+h) from the decoded tiles
+// CopyTiles copies the source pixels [sx0,sx0+w) x [sy0,sy0+h) from the decoded tiles
 // (tile(tx, ty)) into dst, whose rows are stride samples apart.
-func copyTiles[T uint8 | uint16](dst []T, stride int, l *tiffLayout, tile func(tx, ty int) []byte, sx0, sy0, w, h int) {
-	tw, th := l.tileW, l.tileH
+func CopyTiles[T uint8 | uint16](dst []T, stride int, l *Layout, tile func(tx, ty int) []byte, sx0, sy0, w, h int) {
+	tw, th := l.TileW, l.TileH
 	for ty := sy0 / th; ty <= (sy0+h-1)/th; ty++ {
 		y0, y1 := max(sy0, ty*th), min(sy0+h, (ty+1)*th)
 		for tx := sx0 / tw; tx <= (sx0+w-1)/tw; tx++ {
 			x0, x1 := max(sx0, tx*tw), min(sx0+w, (tx+1)*tw)
-			p := pixels[T](tile(tx, ty))
+			p := Pixels[T](tile(tx, ty))
 			n := x1 - x0
 			s := (y0-ty*th)*tw + x0 - tx*tw
 			d := (y0-sy0)*stride + x0 - sx0
@@ -695,7 +703,9 @@ func copyTiles[T uint8 | uint16](dst []T, stride int, l *tiffLayout, tile func(t
 // tilePools recycles decoded-tile buffers by size (bytes) among all readers.
 var tilePools sync.Map // int -> *sync.Pool of *[]byte
 
-func getTileBuf(n int) []byte {
+// TileBuf returns an 8-byte aligned buffer of n bytes for a decoded tile, recycled when
+// FreeTileBuf gave one of that size back.
+func TileBuf(n int) []byte {
 	if p, ok := tilePools.Load(n); ok {
 		if v := p.(*sync.Pool).Get(); v != nil {
 			return *v.(*[]byte)
@@ -705,121 +715,53 @@ func getTileBuf(n int) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), n)
 }
 
-func putTileBuf(b []byte) {
+// FreeTileBuf hands a buffer of TileBuf back for reuse.
+func FreeTileBuf(b []byte) {
 	p, _ := tilePools.LoadOrStore(len(b), &sync.Pool{})
 	p.(*sync.Pool).Put(&b)
 }
 
-// tileCache keeps the decoded tiles of one image by tile row for reads that come strip
-// after strip, rows increasing, overlapping by a halo (Detect): the tiles of the rows a
-// read may need again are kept, so every tile is decoded once. A read drops the tile rows
-// above its first row before decoding; after it, at most its last two tile rows are kept,
-// and only the last one when the next read, expected to overlap this one as this one
-// overlapped the previous, will not reach the one before. Reads in another order are
-// correct too, only slower (tiles decoded again).
-type tileCache struct {
-	img     *tiffImage
-	rows    map[int][][]byte // tile row -> decoded tiles by tile column (nil: not decoded)
-	prev    [2]int           // first and last source row of the previous read; prev[1] < 0: none
-	maxRows int              // most tile rows held at once (tests)
-	mark    []uint8          // per tile: tileMasked ones are filled with 0, not decoded (masked.go)
-	// scanZero: each tile is scanned for 0 samples when decoded, the answer kept in zero
-	// (nodata.go).
-	scanZero bool
-	zero     []uint8
-	masked   int // tiles filled so
-}
-
-func newTileCache(img *tiffImage) *tileCache {
-	return &tileCache{img: img, rows: map[int][][]byte{}, prev: [2]int{0, -1}}
-}
-
-// load makes the tiles covering the source pixels [sx0,sx1] x [sy0,sy1] (inclusive)
-// available, decoding the missing ones in one batch.
-func (c *tileCache) load(sx0, sy0, sx1, sy1 int) error {
-	t := c.img
-	ty0, ty1 := sy0/t.tileH, sy1/t.tileH
-	tx0, tx1 := sx0/t.tileW, sx1/t.tileW
-	c.drop(ty0)
+// ReadWindow reads the source window [x0,x0+w) x [y0,y0+h) into dst ([]uint16 or []uint8
+// of the image's type, len >= w*h), decoding every tile it touches (no cache).
+func (t *Image) ReadWindow(x0, y0, w, h int, dst any) error {
+	if w <= 0 || h <= 0 || x0 < 0 || y0 < 0 || x0+w > t.Width || y0+h > t.Height {
+		return fmt.Errorf("tile reader: window %d,%d %dx%d outside the %dx%d image", x0, y0, w, h, t.Width, t.Height)
+	}
+	if !t.Fits(dst) {
+		return fmt.Errorf("tile reader: %T buffer for %d-byte samples", dst, t.BPS)
+	}
+	tx0, ty0, tx1, ty1 := x0/t.TileW, y0/t.TileH, (x0+w-1)/t.TileW, (y0+h-1)/t.TileH
+	nx := tx1 - tx0 + 1
 	var tiles []int
 	var bufs [][]byte
 	for ty := ty0; ty <= ty1; ty++ {
-		row := c.rows[ty]
-		if row == nil {
-			row = make([][]byte, t.across)
-			c.rows[ty] = row
-		}
 		for tx := tx0; tx <= tx1; tx++ {
-			if row[tx] != nil {
-				continue
-			}
-			buf := getTileBuf(t.tileBytes())
-			if k := ty*t.across + tx; c.mark != nil && c.mark[k] == tileMasked {
-				fillTile(buf, t.bps, 0)
-				row[tx] = buf
-				c.masked++
-				c.setZero(k, zeroSome)
-				continue
-			}
-			tiles = append(tiles, ty*t.across+tx)
-			bufs = append(bufs, buf)
+			tiles = append(tiles, ty*t.Across+tx)
+			bufs = append(bufs, TileBuf(t.TileBytes()))
 		}
 	}
-	c.maxRows = max(c.maxRows, len(c.rows))
-	if len(tiles) == 0 {
-		return nil
-	}
-	var each func(i int)
-	if c.scanZero {
-		each = func(i int) { c.scanTile(tiles[i], bufs[i]) }
-	}
-	if err := t.decode(tiles, bufs, each); err != nil {
+	defer func() {
 		for _, b := range bufs {
-			putTileBuf(b)
+			FreeTileBuf(b)
 		}
+	}()
+	if err := t.Decode(tiles, bufs, nil); err != nil {
 		return err
 	}
-	for i, k := range tiles {
-		c.rows[k/t.across][k%t.across] = bufs[i]
+	tile := func(tx, ty int) []byte { return bufs[(ty-ty0)*nx+tx-tx0] }
+	switch d := dst.(type) {
+	case []uint16:
+		CopyTiles(d, w, &t.Layout, tile, x0, y0, w, h)
+	case []uint8:
+		CopyTiles(d, w, &t.Layout, tile, x0, y0, w, h)
 	}
 	return nil
 }
 
-// tile returns a loaded tile.
-func (c *tileCache) tile(tx, ty int) []byte { return c.rows[ty][tx] }
-
-// drop releases the tile rows above tile row ty.
-func (c *tileCache) drop(ty int) {
-	for r, row := range c.rows {
-		if r < ty {
-			for _, b := range row {
-				if b != nil {
-					putTileBuf(b)
-				}
-			}
-			delete(c.rows, r)
-		}
+// grow returns s with length n, reallocated only when its capacity is short.
+func grow[T any](s *[]T, n int) []T {
+	if cap(*s) < n {
+		*s = make([]T, n)
 	}
-}
-
-// tileCacheMargin is how many source rows further up than expected the next read may
-// start and still find its tiles (rounding in the 20 m source windows).
-const tileCacheMargin = 4
-
-// done is called after a read of source rows [sy0,sy1]: only its last two tile rows may
-// serve the next read, and when this read went down and overlapped the previous one, only
-// those from where the next read is expected to start, overlapping this one alike.
-func (c *tileCache) done(sy0, sy1 int) {
-	keep := sy1 - c.img.tileH // the last two tile rows
-	if p := c.prev; p[1] >= 0 && sy0 > p[0] && sy0 <= p[1]+1 {
-		overlap := p[1] + 1 - sy0
-		keep = max(keep, sy1+1-overlap-tileCacheMargin)
-	}
-	c.prev = [2]int{sy0, sy1}
-	c.drop(max(0, keep) / c.img.tileH)
-}
-
-func (c *tileCache) close() {
-	c.drop(math.MaxInt)
-	c.img.close()
+	return (*s)[:n]
 }

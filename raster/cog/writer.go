@@ -1,4 +1,4 @@
-package raster
+package cog
 
 import (
 	"bufio"
@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/airbusgeo/godal"
 )
 
 // The COG writer streams a band into a Cloud Optimized GeoTIFF without GDAL's COG driver.
@@ -25,7 +27,7 @@ import (
 // of tiles into the next overview level as it goes, so every level streams and memory
 // holds a few rows of tiles whatever the grid size. The rows of tiles come from WriteRows
 // as soon as each is complete, so the encoding overlaps the caller's work; a writer whose
-// rows need a fix-up first (COGOptions.Deferred) keeps them in a raw temporary file, and
+// rows need a fix-up first (Options.Deferred) keeps them in a raw temporary file, and
 // Finish reads them back and feeds the same encoder. Finish then assembles the file in
 // the layout of GDAL's COG driver (GDAL documentation, "COG -- Cloud Optimized GeoTIFF
 // generator", and its "Header ghost area" section): header, GDAL's structural metadata,
@@ -34,8 +36,8 @@ import (
 // followed by its last 4 bytes, as GDAL writes them. GDAL recognises it (gdalinfo reports
 // LAYOUT=COG) and validate_cloud_optimized_geotiff.py accepts it.
 
-// COGOptions describe the band of a COG.
-type COGOptions struct {
+// Options describe the band of a COG.
+type Options struct {
 	NoData float64 // written as the GDAL_NODATA tag (NaN allowed for float32)
 	// Resampling of the overviews: "NEAREST" (the default), "AVERAGE" (ignores nodata
 	// pixels; all nodata gives nodata) or "MODE" (the most frequent valid value of each
@@ -60,14 +62,14 @@ type COGOptions struct {
 	Level int
 }
 
-// COGWriter writes one band of a grid as a COG, row by row. Create it with NewCOGWriter,
+// Writer writes one band of a grid as a COG, row by row. Create it with NewWriter,
 // append every row with WriteRows, then call Finish; Discard removes the temporaries of a
-// writer that is abandoned (and is harmless after Finish). A COGWriter is used by one
+// writer that is abandoned (and is harmless after Finish). A Writer is used by one
 // goroutine at a time.
-type COGWriter struct {
+type Writer struct {
 	path       string
 	g          Grid
-	o          COGOptions
+	o          Options
 	typ        cogType
 	resampling string
 	geographic bool
@@ -75,7 +77,7 @@ type COGWriter struct {
 
 	src       cogRowSource // where Finish reads the full-resolution rows; nil when they stream
 	raw       *os.File     // Deferred: the rows appended by WriteRows, which src reads back
-	enc       *cogEncoder  // the background encoder, from NewCOGWriter (streaming) or Finish
+	enc       *cogEncoder  // the background encoder, from NewWriter (streaming) or Finish
 	block     []byte       // streaming: the block row being filled, fill bytes of it so far
 	fill      int
 	rows      int // rows appended by WriteRows so far
@@ -89,11 +91,11 @@ type cogRowSource interface {
 	readRows(row0, n int, dst []byte) error
 }
 
-// NewCOGWriter starts a COG of grid g at path. sample gives the sample type only: a
+// NewWriter starts a COG of grid g at path. sample gives the sample type only: a
 // []uint8, []uint16, []int16, []int32 or []float32. Unless o.Deferred, the encoder starts
 // at once; with it, the rows are kept in path+".raw" until Finish. The COG itself appears
 // at path only when Finish succeeds.
-func NewCOGWriter(path string, g Grid, sample any, o COGOptions) (*COGWriter, error) {
+func NewWriter(path string, g Grid, sample any, o Options) (*Writer, error) {
 	w, err := newCOGWriter(path, g, cogTypeOf(sample), o)
 	if err != nil {
 		return nil, err
@@ -116,7 +118,7 @@ func NewCOGWriter(path string, g Grid, sample any, o COGOptions) (*COGWriter, er
 
 // newCOGWriter checks the grid, type, options and SRS of a COG and returns a writer
 // without a row source.
-func newCOGWriter(path string, g Grid, typ cogType, o COGOptions) (*COGWriter, error) {
+func newCOGWriter(path string, g Grid, typ cogType, o Options) (*Writer, error) {
 	if !cogLittleEndian {
 		return nil, fmt.Errorf("cog %s: big-endian hosts are not supported", path)
 	}
@@ -143,14 +145,13 @@ func newCOGWriter(path string, g Grid, typ cogType, o COGOptions) (*COGWriter, e
 	if g.EPSG <= 0 || g.EPSG > math.MaxUint16 {
 		return nil, fmt.Errorf("cog %s: epsg:%d does not fit a GeoTIFF key", path, g.EPSG)
 	}
-	Init(S3Config{})
-	sr, err := g.srs()
+	sr, err := godal.NewSpatialRefFromEPSG(g.EPSG)
 	if err != nil {
-		return nil, fmt.Errorf("cog %s: %w", path, err)
+		return nil, fmt.Errorf("cog %s: spatial reference epsg:%d: %w", path, g.EPSG, err)
 	}
 	geographic := sr.Geographic()
 	sr.Close()
-	return &COGWriter{path: path, g: g, o: o, typ: typ, resampling: res, geographic: geographic}, nil
+	return &Writer{path: path, g: g, o: o, typ: typ, resampling: res, geographic: geographic}, nil
 }
 
 // WriteRows appends whole rows (len(data) a multiple of the grid width), top to bottom.
@@ -158,7 +159,7 @@ func newCOGWriter(path string, g Grid, typ cogType, o COGOptions) (*COGWriter, e
 // returns. A streaming writer hands each complete block row to its encoder, waiting only
 // when cogBlockBuffers block rows are already in use; an error of the encoder is returned
 // by the next WriteRows (and by Finish).
-func (w *COGWriter) WriteRows(data any) error {
+func (w *Writer) WriteRows(data any) error {
 	if w.finished || w.discarded {
 		return fmt.Errorf("cog %s: write after finish or discard", w.path)
 	}
@@ -209,7 +210,7 @@ func (w *COGWriter) WriteRows(data any) error {
 // first row, rows a slice of the writer's type) before it is encoded and downsampled, and
 // may modify it. ctx is checked between blocks and while waiting for the encoder; a
 // cancelled ctx returns ctx.Err(). Every temporary is removed.
-func (w *COGWriter) Finish(ctx context.Context, fix func(row0 int, rows any)) error {
+func (w *Writer) Finish(ctx context.Context, fix func(row0 int, rows any)) error {
 	if w.finished {
 		return fmt.Errorf("cog %s: finish called twice", w.path)
 	}
@@ -228,10 +229,10 @@ func (w *COGWriter) Finish(ctx context.Context, fix func(row0 int, rows any)) er
 }
 
 // finish feeds the encoder the rows of src, if any, waits for it and assembles the COG.
-func (w *COGWriter) finish(ctx context.Context, fix func(int, any)) error {
+func (w *Writer) finish(ctx context.Context, fix func(int, any)) error {
 	streaming := w.src == nil
 	if streaming && fix != nil {
-		return errors.New("a fix-up needs a writer with COGOptions.Deferred")
+		return errors.New("a fix-up needs a writer with Options.Deferred")
 	}
 	if w.enc != nil {
 		if err := w.enc.failed(); err != nil {
@@ -260,7 +261,7 @@ func (w *COGWriter) finish(ctx context.Context, fix func(int, any)) error {
 }
 
 // feed reads the block rows from src, applies fix and hands them to the encoder.
-func (w *COGWriter) feed(ctx context.Context, fix func(int, any)) error {
+func (w *Writer) feed(ctx context.Context, fix func(int, any)) error {
 	rowBytes := w.g.Width * w.typ.size()
 	for row0 := 0; row0 < w.g.Height; row0 += cogBlockSize {
 		if err := ctx.Err(); err != nil {
@@ -284,7 +285,7 @@ func (w *COGWriter) feed(ctx context.Context, fix func(int, any)) error {
 
 // Discard stops the encoder and removes every temporary file of the writer (never path
 // itself). It is safe to call more than once, and after Finish.
-func (w *COGWriter) Discard() {
+func (w *Writer) Discard() {
 	w.discarded = true
 	if w.enc != nil {
 		w.enc.abort()
@@ -302,9 +303,9 @@ func (w *COGWriter) Discard() {
 	}
 }
 
-func (w *COGWriter) rawPath() string        { return w.path + ".raw" }
-func (w *COGWriter) tmpPath() string        { return w.path + ".tmp" }
-func (w *COGWriter) levelPath(l int) string { return w.path + ".level" + strconv.Itoa(l) }
+func (w *Writer) rawPath() string        { return w.path + ".raw" }
+func (w *Writer) tmpPath() string        { return w.path + ".tmp" }
+func (w *Writer) levelPath(l int) string { return w.path + ".level" + strconv.Itoa(l) }
 
 // cogFileRows reads rows from the raw file WriteRows filled.
 type cogFileRows struct {
@@ -404,7 +405,7 @@ func (t cogType) predictor() uint16 {
 }
 
 // predictor is the TIFF predictor of w's samples.
-func (w *COGWriter) predictor() uint16 {
+func (w *Writer) predictor() uint16 {
 	if w.o.NoPredictor {
 		return predictorNone
 	}
@@ -553,7 +554,7 @@ type cogBlockEncoder interface {
 }
 
 // startEncoder creates the level files of w and starts its encoder.
-func (w *COGWriter) startEncoder() error {
+func (w *Writer) startEncoder() error {
 	var e cogBlockEncoder
 	var err error
 	switch w.typ {
@@ -668,7 +669,7 @@ type cogEngine[T cogSample] struct {
 }
 
 // newCOGEngine creates the level files of w and an engine to encode them.
-func newCOGEngine[T cogSample](w *COGWriter) (cogBlockEncoder, error) {
+func newCOGEngine[T cogSample](w *Writer) (cogBlockEncoder, error) {
 	var zero T
 	e := &cogEngine[T]{
 		nd:      T(w.o.NoData),
@@ -1108,7 +1109,7 @@ const (
 )
 
 // assemble writes the COG from the encoded levels to path+".tmp" and renames it to path.
-func (w *COGWriter) assemble(levels []*cogLevel) error {
+func (w *Writer) assemble(levels []*cogLevel) error {
 	big := w.forceBig
 	ifdAt, dataAt, end := w.layout(levels, big)
 	if !big && end > cogClassicMaxOffset {
@@ -1135,7 +1136,7 @@ func (w *COGWriter) assemble(levels []*cogLevel) error {
 
 // layout places the IFDs (each followed by its values) after the header and the ghost
 // area, then the levels' data from the smallest overview to the full resolution.
-func (w *COGWriter) layout(levels []*cogLevel, big bool) (ifdAt, dataAt []uint64, end uint64) {
+func (w *Writer) layout(levels []*cogLevel, big bool) (ifdAt, dataAt []uint64, end uint64) {
 	pos := uint64(cogClassicHeader)
 	if big {
 		pos = cogBigHeader
@@ -1156,7 +1157,7 @@ func (w *COGWriter) layout(levels []*cogLevel, big bool) (ifdAt, dataAt []uint64
 }
 
 // writeCOG writes header, ghost area and IFDs, then copies the levels' data into place.
-func (w *COGWriter) writeCOG(f *os.File, levels []*cogLevel, big bool, ifdAt, dataAt []uint64, end uint64) error {
+func (w *Writer) writeCOG(f *os.File, levels []*cogLevel, big bool, ifdAt, dataAt []uint64, end uint64) error {
 	bw := bufio.NewWriterSize(f, 1<<16)
 	// TIFF 6.0 section 2, "Image File Header"; BigTIFF: version 43, offset size 8.
 	if big {
@@ -1215,7 +1216,7 @@ func (w *COGWriter) writeCOG(f *os.File, levels []*cogLevel, big bool, ifdAt, da
 }
 
 // ifdFields are the tags of level l, whose data starts at base in the file.
-func (w *COGWriter) ifdFields(l int, lv *cogLevel, base uint64, big bool) []cogTIFFField {
+func (w *Writer) ifdFields(l int, lv *cogLevel, base uint64, big bool) []cogTIFFField {
 	var fs []cogTIFFField
 	if l > 0 {
 		fs = append(fs, cogLongs(tagNewSubfileType, cogSubfileReduced))

@@ -1,4 +1,4 @@
-package raster
+package cog
 
 import (
 	"bufio"
@@ -13,14 +13,23 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/airbusgeo/godal"
 )
+
+// TestMain registers GDAL's drivers, which the tests use to check what the codec wrote
+// and read (raster.Init does it in the program).
+func TestMain(m *testing.M) {
+	godal.RegisterAll()
+	os.Exit(m.Run())
+}
 
 // cogCase is one COG written by the round-trip test.
 type cogCase struct {
@@ -58,7 +67,7 @@ func TestCOGWriterRoundTrip(t *testing.T) {
 			vals := cogTestValues(c, 1)
 			data := cogTyped(c.typ, vals)
 			path := filepath.Join(dir, c.name+".tif")
-			w, err := NewCOGWriter(path, g, data, COGOptions{NoData: c.nodata, Resampling: c.res, Scale: c.scale, Offset: c.offset,
+			w, err := NewWriter(path, g, data, Options{NoData: c.nodata, Resampling: c.res, Scale: c.scale, Offset: c.offset,
 				NoPredictor: c.noPredictor, Level: c.level})
 			if err != nil {
 				t.Fatal(err)
@@ -100,7 +109,7 @@ func TestCOGWriterLevel(t *testing.T) {
 	sizes := map[int]int64{}
 	for _, level := range []int{1, 2} {
 		path := filepath.Join(t.TempDir(), fmt.Sprint("level", level, ".tif"))
-		w, err := NewCOGWriter(path, g, data, COGOptions{NoData: c.nodata, Resampling: c.res, Level: level})
+		w, err := NewWriter(path, g, data, Options{NoData: c.nodata, Resampling: c.res, Level: level})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +145,7 @@ func TestCOGWriterMatchesGDALOverviews(t *testing.T) {
 			vals := cogTestValues(c, 2)
 			data := cogTyped(c.typ, vals)
 			path := filepath.Join(dir, c.name+".tif")
-			if err := WriteCOG(context.Background(), path, g, data, c.nodata, c.res); err != nil {
+			if err := Write(context.Background(), path, g, data, c.nodata, c.res); err != nil {
 				t.Fatal(err)
 			}
 			ours := cogReadOverview(t, path, 0)
@@ -194,7 +203,7 @@ func TestCOGWriterFix(t *testing.T) {
 	path := filepath.Join(dir, "fix.tif")
 
 	// A streaming writer takes no fix-up.
-	w, err := NewCOGWriter(path, g, data, COGOptions{NoData: c.nodata, Resampling: c.res})
+	w, err := NewWriter(path, g, data, Options{NoData: c.nodata, Resampling: c.res})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +215,7 @@ func TestCOGWriterFix(t *testing.T) {
 	}
 	cogOnlyFile(t, dir, "")
 
-	w, err = NewCOGWriter(path, g, data, COGOptions{NoData: c.nodata, Resampling: c.res, Deferred: true})
+	w, err = NewWriter(path, g, data, Options{NoData: c.nodata, Resampling: c.res, Deferred: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +258,7 @@ func TestCOGWriterCancel(t *testing.T) {
 	// Cancelled before Finish.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	w, err := NewCOGWriter(path, g, data, COGOptions{})
+	w, err := NewWriter(path, g, data, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +287,7 @@ func TestCOGWriterCancel(t *testing.T) {
 	cogOnlyFile(t, dir, "")
 
 	// WriteCOG too.
-	if err := WriteCOG(ctx, path, g, data, 0, "NEAREST"); !errors.Is(err, context.Canceled) {
+	if err := Write(ctx, path, g, data, 0, "NEAREST"); !errors.Is(err, context.Canceled) {
 		t.Errorf("WriteCOG cancelled: %v", err)
 	}
 	cogOnlyFile(t, dir, "")
@@ -288,7 +297,7 @@ func TestCOGWriterDiscardAndErrors(t *testing.T) {
 	dir := t.TempDir()
 	g := cogTestGrid(32635, 600, 600)
 	path := filepath.Join(dir, "d.tif")
-	w, err := NewCOGWriter(path, g, []uint16(nil), COGOptions{NoData: 0})
+	w, err := NewWriter(path, g, []uint16(nil), Options{NoData: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +318,7 @@ func TestCOGWriterDiscardAndErrors(t *testing.T) {
 	}
 	cogOnlyFile(t, dir, "")
 
-	w, err = NewCOGWriter(path, g, []uint16(nil), COGOptions{NoData: 0, Deferred: true})
+	w, err = NewWriter(path, g, []uint16(nil), Options{NoData: 0, Deferred: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,18 +342,18 @@ func TestCOGWriterDiscardAndErrors(t *testing.T) {
 		name   string
 		g      Grid
 		sample any
-		o      COGOptions
+		o      Options
 	}{
-		{"float64", g, []float64(nil), COGOptions{}},
-		{"nan nodata for int16", g, []int16(nil), COGOptions{NoData: math.NaN()}},
-		{"nodata out of range", g, []uint8(nil), COGOptions{NoData: 256}},
-		{"resampling", g, []uint8(nil), COGOptions{Resampling: "CUBIC"}},
-		{"deflate level 10", g, []uint8(nil), COGOptions{Level: 10}},
-		{"deflate level -1", g, []uint8(nil), COGOptions{Level: -1}},
-		{"epsg 0", cogTestGrid(0, 10, 10), []uint8(nil), COGOptions{}},
-		{"empty grid", cogTestGrid(32635, 0, 10), []uint8(nil), COGOptions{}},
+		{"float64", g, []float64(nil), Options{}},
+		{"nan nodata for int16", g, []int16(nil), Options{NoData: math.NaN()}},
+		{"nodata out of range", g, []uint8(nil), Options{NoData: 256}},
+		{"resampling", g, []uint8(nil), Options{Resampling: "CUBIC"}},
+		{"deflate level 10", g, []uint8(nil), Options{Level: 10}},
+		{"deflate level -1", g, []uint8(nil), Options{Level: -1}},
+		{"epsg 0", cogTestGrid(0, 10, 10), []uint8(nil), Options{}},
+		{"empty grid", cogTestGrid(32635, 0, 10), []uint8(nil), Options{}},
 	} {
-		if w, err := NewCOGWriter(path, c.g, c.sample, c.o); err == nil {
+		if w, err := NewWriter(path, c.g, c.sample, c.o); err == nil {
 			w.Discard()
 			t.Errorf("%s accepted", c.name)
 		}
@@ -370,12 +379,12 @@ func TestCOGWriterStreamingMatchesDeferred(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			g := cogTestGrid(32635, c.w, c.h)
 			data := cogTyped(c.typ, cogTestValues(c, 4))
-			o := COGOptions{NoData: c.nodata, Resampling: c.res, Scale: 0.5}
+			o := Options{NoData: c.nodata, Resampling: c.res, Scale: 0.5}
 			write := func(name string, deferred bool, fix func(int, any), batches []int) []byte {
 				path := filepath.Join(dir, c.name+"-"+name+".tif")
 				o := o
 				o.Deferred = deferred
-				w, err := NewCOGWriter(path, g, data, o)
+				w, err := NewWriter(path, g, data, o)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -415,7 +424,7 @@ func TestCOGWriterStreamingMatchesDeferred(t *testing.T) {
 			if c.res != "MODE" { // WriteCOG: no scale
 				o.Scale = 0
 				want = write("deferred-noscale", true, nil, []int{c.h})
-				if err := WriteCOG(context.Background(), path, g, data, c.nodata, c.res); err != nil {
+				if err := Write(context.Background(), path, g, data, c.nodata, c.res); err != nil {
 					t.Fatal(err)
 				}
 				if b, err := os.ReadFile(path); err != nil || !bytes.Equal(b, want) {
@@ -446,7 +455,7 @@ func TestCOGWriterEncoderErrors(t *testing.T) {
 	errDisk := errors.New("disk full")
 
 	// The encoder fails writing the first block row: the next WriteRows and Finish say so.
-	w, err := NewCOGWriter(path, g, data, COGOptions{})
+	w, err := NewWriter(path, g, data, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,7 +476,7 @@ func TestCOGWriterEncoderErrors(t *testing.T) {
 	cogOnlyFile(t, dir, "")
 
 	// The same error, while the rest of the rows stream in: Finish returns it.
-	w, err = NewCOGWriter(path, g, data, COGOptions{})
+	w, err = NewWriter(path, g, data, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,7 +514,7 @@ func TestCOGWriterDiscardMidStream(t *testing.T) {
 	before := runtime.NumGoroutine()
 	var done []chan struct{}
 	for k, rows := range []int{0, 100, 600, 1600, 2100} {
-		w, err := NewCOGWriter(filepath.Join(dir, fmt.Sprintf("m%d.tif", k)), g, data, COGOptions{Resampling: "AVERAGE"})
+		w, err := NewWriter(filepath.Join(dir, fmt.Sprintf("m%d.tif", k)), g, data, Options{Resampling: "AVERAGE"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -548,7 +557,7 @@ func TestMosaicCOG(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			g := cogTestGrid(c.epsg, c.w, c.h)
 			path := filepath.Join(dir, c.name+".tif")
-			m, err := NewMosaic(path, g, cogTyped(c.typ, nil), COGOptions{NoData: c.nodata, Resampling: c.res})
+			m, err := NewMosaic(path, g, cogTyped(c.typ, nil), Options{NoData: c.nodata, Resampling: c.res})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -589,12 +598,12 @@ func TestMosaicCOG(t *testing.T) {
 }
 
 // BenchmarkCOGWrite writes a 4096x4096 Int16 band like a dNDVI*1e4 raster (a smooth field
-// plus noise of a few hundred), AVERAGE overviews, with the COGWriter (streaming rows, and
+// plus noise of a few hundred), AVERAGE overviews, with the Writer (streaming rows, and
 // WriteCOG straight from memory) and with GDAL's COG driver from a MEM dataset
 // (DEFLATE level 1, predictor 2, all CPUs), as WriteCOG did before; then the same for a
 // Byte band that is almost all zeros (a change class raster), NEAREST overviews. It
 // reports the process CPU time per write, the file size, and each time over the
-// COGWriter's (x-cogwriter).
+// Writer's (x-cogwriter).
 //
 //	go test -run '^$' -bench COGWrite -benchtime 3x ./raster/
 func BenchmarkCOGWrite(b *testing.B) {
@@ -631,7 +640,7 @@ func BenchmarkCOGWrite(b *testing.B) {
 			var writerNs float64
 			b.Run("cogwriter", func(b *testing.B) {
 				writerNs = run(b, func(path string) error {
-					w, err := NewCOGWriter(path, g, band.data, COGOptions{NoData: band.nodata, Resampling: band.res})
+					w, err := NewWriter(path, g, band.data, Options{NoData: band.nodata, Resampling: band.res})
 					if err != nil {
 						return err
 					}
@@ -646,7 +655,7 @@ func BenchmarkCOGWrite(b *testing.B) {
 			})
 			b.Run("writecog", func(b *testing.B) {
 				ns := run(b, func(path string) error {
-					return WriteCOG(context.Background(), path, g, band.data, band.nodata, band.res)
+					return Write(context.Background(), path, g, band.data, band.nodata, band.res)
 				})
 				if writerNs > 0 {
 					b.ReportMetric(ns/writerNs, "x-cogwriter")
@@ -678,17 +687,17 @@ func BenchmarkCOGWriteOverlap(b *testing.B) {
 	g := cogTestGrid(32635, n, n)
 	data := cogNoisyDNDVI(n, n)
 	path := filepath.Join(b.TempDir(), "overlap.tif")
-	o := COGOptions{NoData: -32768, Resampling: "AVERAGE"}
+	o := Options{NoData: -32768, Resampling: "AVERAGE"}
 	// write writes the band strip by strip with a writer of the mode ("deferred",
 	// "streaming"; "work-only": none), running work, if any, after each strip, and returns
 	// the time spent in Finish.
 	write := func(mode string, work func()) (time.Duration, error) {
-		var w *COGWriter
+		var w *Writer
 		if mode != "work-only" {
 			o := o
 			o.Deferred = mode == "deferred"
 			var err error
-			if w, err = NewCOGWriter(path, g, data, o); err != nil {
+			if w, err = NewWriter(path, g, data, o); err != nil {
 				return 0, err
 			}
 			defer w.Discard()
@@ -773,7 +782,7 @@ func cogSpin(n int) uint64 {
 	return x
 }
 
-// gdalCOGWrite writes data with GDAL's COG driver, as WriteCOG did before the COGWriter.
+// gdalCOGWrite writes data with GDAL's COG driver, as WriteCOG did before the Writer.
 func gdalCOGWrite(path string, g Grid, data any, nodata float64, res string) error {
 	dtype, _, _, err := cogDataType(data)
 	if err != nil {
@@ -784,7 +793,7 @@ func gdalCOGWrite(path string, g Grid, data any, nodata float64, res string) err
 		return err
 	}
 	defer mem.Close()
-	sr, err := g.srs()
+	sr, err := godal.NewSpatialRefFromEPSG(g.EPSG)
 	if err != nil {
 		return err
 	}
@@ -987,7 +996,7 @@ func gdalCOGSizes(t *testing.T, w, h int) [][2]int {
 	if s, ok := cogGDALSizes.Load(key); ok {
 		return s.([][2]int)
 	}
-	Init(S3Config{})
+	godal.RegisterAll()
 	mem, err := godal.Create(godal.Memory, "", 1, godal.Byte, w, h)
 	if err != nil {
 		t.Fatal(err)
@@ -1026,7 +1035,7 @@ func checkCOGFile(t *testing.T, path string, c cogCase, g Grid, vals []float64) 
 	if gt, err := ds.GeoTransform(); err != nil || gt != g.GeoTransform() {
 		t.Errorf("geotransform %v (%v), want %v", gt, err, g.GeoTransform())
 	}
-	if code := cogEPSG(ds.SpatialRef()); code != g.EPSG {
+	if code := fileEPSG(ds.SpatialRef()); code != g.EPSG {
 		t.Errorf("epsg %d, want %d", code, g.EPSG)
 	}
 	if lay := ds.Metadata("LAYOUT", godal.Domain("IMAGE_STRUCTURE")); lay != "COG" {
@@ -1198,9 +1207,9 @@ func validateCOGFile(t *testing.T, path string) {
 }
 
 // deferredWriter is a deferred COG writer at path that holds data (all of g's rows).
-func deferredWriter(t *testing.T, path string, g Grid, data any) *COGWriter {
+func deferredWriter(t *testing.T, path string, g Grid, data any) *Writer {
 	t.Helper()
-	w, err := NewCOGWriter(path, g, data, COGOptions{Deferred: true})
+	w, err := NewWriter(path, g, data, Options{Deferred: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1226,4 +1235,31 @@ func cogDataType(data any) (godal.DataType, int, string, error) {
 		return godal.Float32, len(d), "FLOATING_POINT", nil
 	}
 	return godal.Unknown, 0, "", fmt.Errorf("unsupported data type %T", data)
+}
+
+// processCPU returns the user+system CPU time of this process so far (all threads).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// fileEPSG is the EPSG code of a file's SRS, 0 when it has none.
+func fileEPSG(sr *godal.SpatialRef) int {
+	code := sr.AuthorityCode("")
+	if code == "" {
+		if err := sr.AutoIdentifyEPSG(); err == nil {
+			code = sr.AuthorityCode("")
+		}
+	}
+	if !strings.EqualFold(sr.AuthorityName(""), "EPSG") {
+		return 0
+	}
+	n, err := strconv.Atoi(code)
+	if err != nil {
+		return 0
+	}
+	return n
 }

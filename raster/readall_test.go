@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/airbusgeo/godal"
+
+	"github.com/changewatch/changewatch/raster/cog"
 )
 
 // testGrid is larger than one 512 block so that the COG driver builds overviews.
@@ -47,7 +49,7 @@ func TestWriteCOGTypes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(dir, c.name+".tif")
-			if err := WriteCOG(context.Background(), path, testGrid, c.data, c.nodata, c.ovr); err != nil {
+			if err := cog.Write(context.Background(), path, cog.Grid(testGrid), c.data, c.nodata, c.ovr); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := os.Stat(path + ".tmp"); !errors.Is(err, os.ErrNotExist) {
@@ -116,22 +118,22 @@ func TestWriteCOGErrors(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "x.tif")
 	g := Grid{EPSG: 32635, X0: 0, Y0: 0, Res: 10, Width: 4, Height: 4}
-	if err := WriteCOG(context.Background(), path, g, make([]uint16, 15), 0, "AVERAGE"); err == nil {
+	if err := cog.Write(context.Background(), path, cog.Grid(g), make([]uint16, 15), 0, "AVERAGE"); err == nil {
 		t.Error("short slice accepted")
 	}
-	if err := WriteCOG(context.Background(), path, g, make([]float64, 16), 0, "AVERAGE"); err == nil {
+	if err := cog.Write(context.Background(), path, cog.Grid(g), make([]float64, 16), 0, "AVERAGE"); err == nil {
 		t.Error("float64 accepted")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := WriteCOG(ctx, path, g, make([]uint16, 16), 0, "AVERAGE"); !errors.Is(err, context.Canceled) {
+	if err := cog.Write(ctx, path, cog.Grid(g), make([]uint16, 16), 0, "AVERAGE"); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: %v", err)
 	}
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("file written despite errors: %v", err)
 	}
 	// A small image (one block) is still a valid COG, without overviews.
-	if err := WriteCOG(context.Background(), path, g, make([]uint16, 16), 0, ""); err != nil {
+	if err := cog.Write(context.Background(), path, cog.Grid(g), make([]uint16, 16), 0, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, _, err := ReadAll(filepath.Join(dir, "missing.tif")); err == nil {

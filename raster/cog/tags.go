@@ -1,4 +1,4 @@
-package raster
+package cog
 
 // TIFF 6.0 and GeoTIFF 1.1 tags and values used by the COG reader and writer
 // (TIFF 6.0 specification; OGC GeoTIFF 1.1, 19-008r4; GDAL's private tags 42112/42113

@@ -1,6 +1,7 @@
-package raster
+package cog
 
 /*
+#cgo pkg-config: gdal
 #include <stdlib.h>
 #include "cpl_conv.h"
 */

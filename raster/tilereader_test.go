@@ -16,6 +16,7 @@ import (
 	"github.com/airbusgeo/godal"
 
 	"github.com/changewatch/changewatch/internal/testenv"
+	"github.com/changewatch/changewatch/raster/cog"
 )
 
 // realCOGDir is the real Earth Search scene of the shared data folder (10x downsampled by
@@ -119,11 +120,11 @@ func testWindows(w, h, tw, th, n int, seed uint64) []Window {
 // fails on the first differing pixel.
 func checkAgainstGDAL(t *testing.T, path string, windows int) {
 	t.Helper()
-	img, err := openTIFF(path)
+	img, err := cog.Open(path)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	defer img.close()
+	defer img.Close()
 	ds, err := godal.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -131,19 +132,19 @@ func checkAgainstGDAL(t *testing.T, path string, windows int) {
 	defer ds.Close()
 	band := ds.Bands()[0]
 	st := band.Structure()
-	if img.width != st.SizeX || img.height != st.SizeY || img.tileW != st.BlockSizeX || img.tileH != st.BlockSizeY {
-		t.Fatalf("image %dx%d tiles %dx%d, GDAL %dx%d blocks %dx%d", img.width, img.height, img.tileW, img.tileH,
+	if img.Width != st.SizeX || img.Height != st.SizeY || img.TileW != st.BlockSizeX || img.TileH != st.BlockSizeY {
+		t.Fatalf("image %dx%d tiles %dx%d, GDAL %dx%d blocks %dx%d", img.Width, img.Height, img.TileW, img.TileH,
 			st.SizeX, st.SizeY, st.BlockSizeX, st.BlockSizeY)
 	}
-	for _, w := range testWindows(img.width, img.height, img.tileW, img.tileH, windows, uint64(len(path))) {
+	for _, w := range testWindows(img.Width, img.Height, img.TileW, img.TileH, windows, uint64(len(path))) {
 		n := w.Width * w.Height
 		var got, want any
-		if img.bps == 2 {
+		if img.BPS == 2 {
 			got, want = make([]uint16, n), make([]uint16, n)
 		} else {
 			got, want = make([]uint8, n), make([]uint8, n)
 		}
-		if err := img.readWindow(w.Col, w.Row, w.Width, w.Height, got); err != nil {
+		if err := img.ReadWindow(w.Col, w.Row, w.Width, w.Height, got); err != nil {
 			t.Fatalf("window %+v: %v", w, err)
 		}
 		if err := band.Read(w.Col, w.Row, want, w.Width, w.Height); err != nil {
@@ -220,14 +221,14 @@ func TestTileReaderMatchesGDAL(t *testing.T) {
 		if err := ds.Close(); err != nil {
 			t.Fatal(err)
 		}
-		img, err := openTIFF(path)
+		img, err := cog.Open(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if img.fill != 7 {
-			t.Errorf("fill value %d, want 7", img.fill)
+		if img.Fill != 7 {
+			t.Errorf("fill value %d, want 7", img.Fill)
 		}
-		img.close()
+		img.Close()
 		checkAgainstGDAL(t, path, 20)
 	})
 	for _, name := range []string{"B04", "B11", "SCL"} {
@@ -274,11 +275,11 @@ func TestTileReaderFallsBackToGDAL(t *testing.T) {
 			} else {
 				writeTestTIFF(t, path, c.data, w, h, 10, c.driver, c.opts...)
 			}
-			if img, err := openTIFF(path); !errors.Is(err, errTIFFUnsupported) {
+			if img, err := cog.Open(path); !errors.Is(err, cog.ErrUnsupported) {
 				if img != nil {
-					img.close()
+					img.Close()
 				}
-				t.Fatalf("openTIFF: %v, want errTIFFUnsupported", err)
+				t.Fatalf("openTIFF: %v, want cog.ErrUnsupported", err)
 			}
 			part, r := openTestRed(t, path, c.name, w, h)
 			defer r.close()
@@ -310,11 +311,11 @@ func TestTileReaderFallsBackToGDAL(t *testing.T) {
 			t.Fatal(err)
 		}
 		ds.Close()
-		if img, err := openTIFF(path); !errors.Is(err, errTIFFUnsupported) {
+		if img, err := cog.Open(path); !errors.Is(err, cog.ErrUnsupported) {
 			if img != nil {
-				img.close()
+				img.Close()
 			}
-			t.Errorf("%s: %v, want errTIFFUnsupported", c.name, err)
+			t.Errorf("%s: %v, want cog.ErrUnsupported", c.name, err)
 		}
 	}
 }
@@ -391,8 +392,8 @@ func TestTileCacheDecodesEachTileOnce(t *testing.T) {
 				t.Errorf("%d tile rows kept between reads, want %d", kept, c.kept)
 			}
 			img := part.tiles.img
-			if want := img.across * img.down; img.decoded != want {
-				t.Errorf("%d tiles decoded, want each of the %d once", img.decoded, want)
+			if want := img.Across * img.Down; img.Decoded() != want {
+				t.Errorf("%d tiles decoded, want each of the %d once", img.Decoded(), want)
 			}
 			if part.tiles.maxRows > c.maxTiles {
 				t.Errorf("%d tile rows held at once, want at most %d", part.tiles.maxRows, c.maxTiles)
@@ -441,13 +442,13 @@ func TestTileReaderCorruptFile(t *testing.T) {
 	const w, h = 600, 600
 	good := filepath.Join(dir, "good.tif")
 	writeTestTIFF(t, good, testImage(w, h, true, 9), w, h, 10, "COG", "COMPRESS=DEFLATE", "PREDICTOR=2", "BLOCKSIZE=256")
-	img, err := openTIFF(good)
+	img, err := cog.Open(good)
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, n := img.offsets[4], img.count[4] // the middle tile
-	last := img.offsets[len(img.offsets)-1]
-	img.close()
+	off, n := img.Offsets[4], img.Counts[4] // the middle tile
+	last := img.Offsets[len(img.Offsets)-1]
+	img.Close()
 	raw, err := os.ReadFile(good)
 	if err != nil {
 		t.Fatal(err)
@@ -475,12 +476,12 @@ func TestTileReaderCorruptFile(t *testing.T) {
 				t.Fatalf("read: %v, want ErrCorrupt", err)
 			}
 			// the tile reader's own error says so, before sceneReader classifies it
-			img, err := openTIFF(path)
+			img, err := cog.Open(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer img.close()
-			if err := img.readWindow(0, 0, w, h, make([]uint16, w*h)); !errors.Is(err, ErrCorrupt) {
+			defer img.Close()
+			if err := img.ReadWindow(0, 0, w, h, make([]uint16, w*h)); !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("tile reader: %v, want ErrCorrupt", err)
 			}
 		})
@@ -519,14 +520,14 @@ func TestTileReaderRemote(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	img, err := openTIFF("/vsicurl/" + srv.URL + "/count.tif")
+	img, err := cog.Open("/vsicurl/" + srv.URL + "/count.tif")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer img.close()
+	defer img.Close()
 	requests.Store(0)
 	got := make([]uint16, w*300)
-	if err := img.readWindow(0, 200, w, 300, got); err != nil { // 2 rows of 5 tiles
+	if err := img.ReadWindow(0, 200, w, 300, got); err != nil { // 2 rows of 5 tiles
 		t.Fatal(err)
 	}
 	for i, v := range got {
@@ -538,13 +539,13 @@ func TestTileReaderRemote(t *testing.T) {
 		t.Errorf("%d requests for two rows of tiles, want at most 2", n)
 	}
 	path := "/vsicurl/" + srv.URL + "/fail.tif"
-	img2, err := openTIFF(path)
+	img2, err := cog.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer img2.close()
+	defer img2.Close()
 	failing.Store(true)
-	err = img2.readWindow(0, 500, w, 200, make([]uint16, w*200))
+	err = img2.ReadWindow(0, 500, w, 200, make([]uint16, w*200))
 	if err == nil || errors.Is(err, ErrCorrupt) || errors.Is(classify(path, err), ErrCorrupt) {
 		t.Fatalf("server failure: %v, want an error not wrapping ErrCorrupt", err)
 	}
@@ -576,16 +577,16 @@ func BenchmarkTileRead(b *testing.B) {
 		b.SetBytes(2 * size * size)
 		t0 := time.Now()
 		for range b.N {
-			img, err := openTIFF(path)
+			img, err := cog.Open(path)
 			if err != nil {
 				b.Fatal(err)
 			}
 			for row := 0; row < size; row += 512 {
-				if err := img.readWindow(0, row, size, 512, buf); err != nil {
+				if err := img.ReadWindow(0, row, size, 512, buf); err != nil {
 					b.Fatal(err)
 				}
 			}
-			img.close()
+			img.Close()
 		}
 		tileNs = float64(time.Since(t0).Nanoseconds()) / float64(b.N)
 	})
@@ -623,41 +624,4 @@ func openTestRed(t *testing.T, path, id string, w, h int) (*bandPart, *sceneRead
 	r := &sceneReader{scene: Scene{ID: id}}
 	r.bands[0] = []*bandPart{part}
 	return part, r
-}
-
-// readWindow reads the source window [x0,x0+w) x [y0,y0+h) into dst ([]uint16 or []uint8
-// of the image's type, len >= w*h), decoding every tile it touches (no cache).
-func (t *tiffImage) readWindow(x0, y0, w, h int, dst any) error {
-	if w <= 0 || h <= 0 || x0 < 0 || y0 < 0 || x0+w > t.width || y0+h > t.height {
-		return fmt.Errorf("tile reader: window %d,%d %dx%d outside the %dx%d image", x0, y0, w, h, t.width, t.height)
-	}
-	if !t.fits(dst) {
-		return fmt.Errorf("tile reader: %T buffer for %d-byte samples", dst, t.bps)
-	}
-	tx0, ty0, tx1, ty1 := x0/t.tileW, y0/t.tileH, (x0+w-1)/t.tileW, (y0+h-1)/t.tileH
-	nx := tx1 - tx0 + 1
-	var tiles []int
-	var bufs [][]byte
-	for ty := ty0; ty <= ty1; ty++ {
-		for tx := tx0; tx <= tx1; tx++ {
-			tiles = append(tiles, ty*t.across+tx)
-			bufs = append(bufs, getTileBuf(t.tileBytes()))
-		}
-	}
-	defer func() {
-		for _, b := range bufs {
-			putTileBuf(b)
-		}
-	}()
-	if err := t.decode(tiles, bufs, nil); err != nil {
-		return err
-	}
-	tile := func(tx, ty int) []byte { return bufs[(ty-ty0)*nx+tx-tx0] }
-	switch d := dst.(type) {
-	case []uint16:
-		copyTiles(d, w, &t.tiffLayout, tile, x0, y0, w, h)
-	case []uint8:
-		copyTiles(d, w, &t.tiffLayout, tile, x0, y0, w, h)
-	}
-	return nil
 }
