@@ -312,7 +312,7 @@ func Generate(ctx context.Context, dir string, cfg Config) (*Result, error) {
 	}
 	if lay.mix != nil {
 		res.TruthFractionTIF = filepath.Join(dir, "truth_fraction.tif")
-		if err := raster.WriteCOG(ctx, res.TruthFractionTIF, grid, lay.truthFraction(), 255, "AVERAGE"); err != nil {
+		if err := cog.Write(ctx, res.TruthFractionTIF, cog.Grid(grid), lay.truthFraction(), 255, "AVERAGE"); err != nil {
 			return nil, fmt.Errorf("synth: truth fraction: %w", err)
 		}
 	}

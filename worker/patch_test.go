@@ -11,6 +11,7 @@ import (
 
 	"github.com/changewatch/changewatch/jobs"
 	"github.com/changewatch/changewatch/raster"
+	"github.com/changewatch/changewatch/raster/cog"
 )
 
 // Small patches as real mining patch pairs come: 48 x 48 px COGs (10 m; B11 and B12 at
@@ -79,7 +80,7 @@ func writePatch(t *testing.T, dir, id, datetime string, g raster.Grid, lonlat []
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := raster.WriteCOG(context.Background(), path, gg, dn, 0, "AVERAGE"); err != nil {
+		if err := cog.Write(context.Background(), path, cog.Grid(gg), dn, 0, "AVERAGE"); err != nil {
 			t.Fatal(err)
 		}
 		assets[keys[b]] = map[string]any{"href": "./" + id + "/" + f + ".tif", "type": "image/tiff; application=geotiff; profile=cloud-optimized"}
