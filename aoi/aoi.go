@@ -20,6 +20,8 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
+
+	"github.com/changewatch/changewatch/jobs"
 )
 
 // ErrInvalid is matched (with errors.Is) by every error that means the AOI
@@ -59,11 +61,18 @@ type Limits struct {
 	// MaxVertices is the largest accepted number of positions, all rings
 	// together, as written in the input.
 	MaxVertices int
+	// MaxBytes is the largest accepted document, checked before it is decoded.
+	MaxBytes int
+	// MinAreaHa is the smallest accepted geodesic area in hectares: a sliver
+	// smaller than a few minimum mapping units cannot show any change.
+	MinAreaHa float64
 }
 
 // DefaultLimits are the limits used for zero Limits fields: 50 000 km²
-// (a few Sentinel-2 tiles) and 200 000 vertices.
-var DefaultLimits = Limits{MaxAreaKm2: 50000, MaxVertices: 200000}
+// (a few Sentinel-2 tiles), 200 000 vertices, documents of jobs.MaxAOIBytes
+// (what a task may carry) and at least 1 ha (100 pixels of 10 m, five times
+// the default minimum mapping unit).
+var DefaultLimits = Limits{MaxAreaKm2: 50000, MaxVertices: 200000, MaxBytes: jobs.MaxAOIBytes, MinAreaHa: 1}
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxAreaKm2 == 0 {
@@ -71,6 +80,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxVertices == 0 {
 		l.MaxVertices = DefaultLimits.MaxVertices
+	}
+	if l.MaxBytes == 0 {
+		l.MaxBytes = DefaultLimits.MaxBytes
+	}
+	if l.MinAreaHa == 0 {
+		l.MinAreaHa = DefaultLimits.MinAreaHa
 	}
 	return l
 }
@@ -109,6 +124,9 @@ type AOI struct {
 // Rings crossing the antimeridian are not supported.
 func Parse(data []byte, lim Limits) (*AOI, error) {
 	lim = lim.withDefaults()
+	if lim.MaxBytes > 0 && len(data) > lim.MaxBytes {
+		return nil, invalid("json", "document of %d bytes exceeds the limit of %d bytes (drop unneeded properties, simplify the boundary)", len(data), lim.MaxBytes)
+	}
 	doc, err := decode(data)
 	if err != nil {
 		return nil, err
@@ -131,6 +149,9 @@ func Parse(data []byte, lim Limits) (*AOI, error) {
 	if lim.MaxAreaKm2 > 0 && areaKm2 > lim.MaxAreaKm2 {
 		return nil, invalid(doc.geomField, "area %.1f km² exceeds the limit of %g km²", areaKm2, lim.MaxAreaKm2)
 	}
+	if lim.MinAreaHa > 0 && areaKm2*100 < lim.MinAreaHa {
+		return nil, invalid(doc.geomField, "area %.4g ha is below the minimum of %g ha (a sliver)", areaKm2*100, lim.MinAreaHa)
+	}
 
 	a := &AOI{Geometry: mp, Properties: doc.properties}
 	a.ID = firstString(doc.properties, "id", "aoi_id")
@@ -140,7 +161,15 @@ func Parse(data []byte, lim Limits) (*AOI, error) {
 	if a.ID == "" {
 		a.ID = stableID(mp)
 	}
+	if err := jobs.CheckID("id", a.ID); err != nil {
+		var br *jobs.BadRequest
+		errors.As(err, &br)
+		return nil, invalid("properties.id", "%s", br.Problem)
+	}
 	a.Name = firstString(doc.properties, "name", "NAME", "NOM")
+	if len(a.Name) > 256 {
+		return nil, invalid("properties.name", "longer than 256 bytes")
+	}
 	if a.Name == "" {
 		a.Name = a.ID
 	}

@@ -161,6 +161,10 @@ func (r *DetectRequest) Validate() error {
 		return &BadRequest{"version", fmt.Sprintf("payload version %d is not supported (want %d)", r.Version, PayloadVersion)}
 	case len(r.AOI) == 0:
 		return &BadRequest{"aoi", "missing"}
+	case len(r.AOI) > MaxAOIBytes:
+		return &BadRequest{"aoi", fmt.Sprintf("%d bytes, the limit is %d (drop unneeded properties, simplify the boundary)", len(r.AOI), MaxAOIBytes)}
+	case len(r.AOIName) > 256:
+		return &BadRequest{"aoi_name", "longer than 256 bytes"}
 	case r.Before.Start.IsZero() || r.After.Start.IsZero():
 		return &BadRequest{"before/after", "both periods are required"}
 	case !r.Before.End.Before(r.After.Start):
@@ -169,6 +173,20 @@ func (r *DetectRequest) Validate() error {
 		return &BadRequest{"catalog", "missing"}
 	case r.Output == "":
 		return &BadRequest{"output", "missing"}
+	}
+	if r.AOIID != "" {
+		if err := CheckID("aoi_id", r.AOIID); err != nil {
+			return err
+		}
+	}
+	if err := CheckLocation("catalog", r.Catalog); err != nil {
+		return err
+	}
+	if strings.HasPrefix(r.Output, "http://") || strings.HasPrefix(r.Output, "https://") {
+		return &BadRequest{"output", "want a folder or s3://bucket/prefix"}
+	}
+	if err := CheckLocation("output", r.Output); err != nil {
+		return err
 	}
 	return r.Options.Validate()
 }

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -40,11 +41,18 @@ const (
 	DetectMaxRetry = 8
 )
 
-// TaskID is derived from what the request asks (AOI, periods, options, catalog and output),
-// so the same request enqueued twice runs once.
+// TaskID is derived from what the request asks (AOI id and document, periods, options,
+// catalog and output), so the same request enqueued twice runs once, and a corrected
+// boundary under the same id is a new request. The AOI document is hashed in its compact
+// form (whitespace does not count).
 func (r *DetectRequest) TaskID() string {
 	opts, _ := json.Marshal(r.Options.WithDefaults())
-	h := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s|%s|%s", r.Catalog, r.Output, opts, r.Before, r.After))
+	var aoiDoc bytes.Buffer
+	if json.Compact(&aoiDoc, r.AOI) != nil {
+		aoiDoc.Reset()
+		aoiDoc.Write(r.AOI)
+	}
+	h := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s|%s|%s|%s", r.Catalog, r.Output, opts, r.Before, r.After, aoiDoc.Bytes()))
 	return fmt.Sprintf("detect:%s:%s:%s:%s", r.AOIID, r.Before.Start.Format("20060102"), r.After.End.Format("20060102"), hex.EncodeToString(h[:6]))
 }
 
@@ -73,8 +81,28 @@ func NewDetectTask(r DetectRequest, queue string) (*asynq.Task, error) {
 // DecodeDetectRequest decodes a change:detect payload (see Decode).
 func DecodeDetectRequest(payload []byte) (DetectRequest, error) {
 	var r DetectRequest
-	err := Decode(payload, &r)
-	return r, err
+	if err := Decode(payload, &r); err != nil {
+		return r, err
+	}
+	return r, r.Validate()
+}
+
+// DecodeChunkRequest decodes and validates a change:chunk payload.
+func DecodeChunkRequest(payload []byte) (ChunkRequest, error) {
+	var c ChunkRequest
+	if err := Decode(payload, &c); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// DecodeMergeRequest decodes and validates a change:merge payload.
+func DecodeMergeRequest(payload []byte) (MergeRequest, error) {
+	var m MergeRequest
+	if err := Decode(payload, &m); err != nil {
+		return m, err
+	}
+	return m, m.Validate()
 }
 
 // DefaultBaselineMonths is the length of a monthly run's baseline window: the 12 months
@@ -228,6 +256,9 @@ func NewMergeTask(m MergeRequest, queue string) (*asynq.Task, error) {
 // Decode decodes a versioned payload into v; an unknown version or malformed payload is a
 // BadRequest (never retried).
 func Decode(payload []byte, v any) error {
+	if len(payload) > MaxPayloadBytes {
+		return &BadRequest{"payload", fmt.Sprintf("%d bytes, the limit is %d", len(payload), MaxPayloadBytes)}
+	}
 	var ver struct {
 		Version int `json:"version"`
 	}

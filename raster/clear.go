@@ -48,7 +48,7 @@ func ClearMask(ctx context.Context, s Scene, g Grid, aoi orb.MultiPolygon, facto
 		if !ok {
 			return nil, nil, 0, fmt.Errorf("scene %s tile %d: no scl band", s.ID, t+1)
 		}
-		part, err := openPart(GDALPath(href), "scl", cg)
+		part, err := openHref(ctx, href, "scl", cg)
 		if err != nil {
 			return nil, nil, 0, fmt.Errorf("scene %s scl: %w", s.ID, err)
 		}

@@ -154,8 +154,11 @@ feed:
 
 // openDecode opens the raster at path (an href) for DecodeFloor; the caller closes it.
 func openDecode(path string) (*godal.Dataset, error) {
-	p := GDALPath(path)
-	ds, err := godal.Open(p, godal.RasterOnly(), godal.DriverOpenOption("NUM_THREADS=1"))
+	p, err := GDALPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("decode floor: %w", err)
+	}
+	ds, err := godal.Open(p, godal.RasterOnly(), godal.Drivers(rasterDrivers...), godal.DriverOpenOption("NUM_THREADS=1"))
 	if err != nil {
 		return nil, fmt.Errorf("decode floor: open %s: %w", path, classify(p, err))
 	}

@@ -19,6 +19,8 @@ import (
 	"unsafe"
 
 	"github.com/airbusgeo/godal"
+
+	"github.com/changewatch/changewatch/access"
 )
 
 // S3Config tells GDAL's /vsis3/ how to reach object storage. Zero value: AWS defaults.
@@ -45,6 +47,17 @@ func Init(s3 S3Config) {
 			"GDAL_HTTP_MULTIPLEX":                "YES",
 			"GDAL_CACHEMAX":                      "256",
 			"GDAL_NUM_THREADS":                   "ALL_CPUS",
+			// Every network read is bounded (GDAL 3.6 options, libcurl underneath): a host
+			// that accepts and never answers, or trickles, fails the read, and the task is
+			// retried, instead of holding a worker slot until the task timeout.
+			"GDAL_HTTP_CONNECTTIMEOUT":  "10",  // seconds to connect
+			"GDAL_HTTP_TIMEOUT":         "120", // seconds for one whole request
+			"GDAL_HTTP_LOW_SPEED_TIME":  "20",  // abort after 20 s ...
+			"GDAL_HTTP_LOW_SPEED_LIMIT": "256", // ... below 256 bytes/s
+			"GDAL_HTTP_MAX_RETRY":       "3",   // 429, 502, 503, 504: 3 retries ...
+			"GDAL_HTTP_RETRY_DELAY":     "1",   // ... from 1 s, doubling
+			// No credentials or cookies from files GDAL would find by itself.
+			"GDAL_HTTP_NETRC": "NO",
 		} {
 			setConfig(k, v)
 		}
@@ -76,51 +89,34 @@ func Init(s3 S3Config) {
 	}
 }
 
-// GDALPath turns a local path, an s3:// URL or an http(s):// URL into a name GDAL opens.
+// GDALPath turns an href (a local path, an s3:// URL or an http(s):// URL) into a name
+// GDAL opens, after access.Parse has refused anything that is not a plain location (GDAL
+// virtual file systems, driver prefixes, inline datasets, fragments, ".." elements). Local
+// paths become absolute, so no driver prefix can apply to them.
 //
 // Object URLs of AWS S3 (virtual-hosted https://BUCKET.s3[.REGION].amazonaws.com/KEY and
 // path-style https://s3[.REGION].amazonaws.com/BUCKET/KEY, the form of Earth Search's
 // sentinel-cogs hrefs) go through /vsis3/ like s3:// URLs, so every object is read through
 // the one configured S3 path (endpoint, region, credentials): a deployment can point it at a
 // mirror bucket.
-func GDALPath(href string) string {
-	if bucket, key, ok := awsObjectURL(href); ok {
-		return "/vsis3/" + bucket + "/" + key
+func GDALPath(href string) (string, error) {
+	loc, err := access.Parse(href)
+	if err != nil {
+		return "", err
 	}
-	switch {
-	case strings.HasPrefix(href, "s3://"):
-		return "/vsis3/" + strings.TrimPrefix(href, "s3://")
-	case strings.HasPrefix(href, "http://"), strings.HasPrefix(href, "https://"):
-		return "/vsicurl/" + href
+	switch loc.Kind {
+	case access.S3:
+		return "/vsis3/" + loc.Bucket + "/" + loc.Key, nil
+	case access.HTTP:
+		return "/vsicurl/" + loc.URL, nil
 	}
-	return href
+	return loc.Path, nil
 }
 
-// awsObjectURL recognises the https URL forms of AWS S3 objects (see GDALPath).
-func awsObjectURL(href string) (bucket, key string, ok bool) {
-	rest, found := strings.CutPrefix(href, "https://")
-	if !found {
-		return "", "", false
-	}
-	host, path, _ := strings.Cut(rest, "/")
-	host, _, _ = strings.Cut(host, ":")
-	if !strings.HasSuffix(host, ".amazonaws.com") || path == "" {
-		return "", "", false
-	}
-	labels := strings.Split(strings.TrimSuffix(host, ".amazonaws.com"), ".")
-	for i, l := range labels {
-		if l != "s3" && !strings.HasPrefix(l, "s3-") {
-			continue
-		}
-		if i == 0 { // path style: s3[.region].amazonaws.com/bucket/key
-			b, k, ok := strings.Cut(path, "/")
-			return b, k, ok && b != "" && k != ""
-		}
-		// virtual-hosted: bucket.s3[.region].amazonaws.com/key (bucket names may hold dots)
-		return strings.Join(labels[:i], "."), path, true
-	}
-	return "", "", false
-}
+// rasterDrivers are the only GDAL drivers that open the rasters of items: a file named
+// B04.tif that holds a <VRTDataset> (a VRTRawRasterBand over any local file) or any other
+// format is refused, whatever its name says.
+var rasterDrivers = []string{"GTiff"}
 
 // Grid is a north-up raster grid: pixel (col,row) covers
 // [X0+col*Res, X0+(col+1)*Res] x [Y0-(row+1)*Res, Y0-row*Res] in EPSG.

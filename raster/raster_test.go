@@ -14,8 +14,8 @@ func TestGDALPath(t *testing.T) {
 		{"https://earth-search.aws.element84.com/v1/x.tif", "/vsicurl/https://earth-search.aws.element84.com/v1/x.tif"},
 	}
 	for _, tt := range tests {
-		if got := GDALPath(tt.href); got != tt.want {
-			t.Errorf("GDALPath(%q) = %q, want %q", tt.href, got, tt.want)
+		if got, err := GDALPath(tt.href); err != nil || got != tt.want {
+			t.Errorf("GDALPath(%q) = %q, %v, want %q", tt.href, got, err, tt.want)
 		}
 	}
 }

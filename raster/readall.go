@@ -17,7 +17,11 @@ import (
 // are an error.
 func ReadAll(path string) (g Grid, data []float32, nodata float64, err error) {
 	Init(S3Config{})
-	ds, err := godal.Open(GDALPath(path))
+	gp, err := GDALPath(path)
+	if err != nil {
+		return Grid{}, nil, 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	ds, err := godal.Open(gp)
 	if err != nil {
 		return Grid{}, nil, 0, fmt.Errorf("read %s: %w", path, err)
 	}

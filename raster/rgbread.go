@@ -38,7 +38,11 @@ func ReadRGB(ctx context.Context, path string, box [4]float64, side int) (*RGBWi
 		return nil, fmt.Errorf("read rgb %s: %w", path, err)
 	}
 	Init(S3Config{})
-	ds, err := godal.Open(GDALPath(path))
+	gp, err := GDALPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("read rgb %s: %w", path, err)
+	}
+	ds, err := godal.Open(gp, godal.Drivers(rasterDrivers...))
 	if err != nil {
 		return nil, fmt.Errorf("read rgb %s: %w", path, err)
 	}

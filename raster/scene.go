@@ -73,6 +73,7 @@ type bandPart struct {
 func openScene(ctx context.Context, s Scene, g Grid) (*sceneReader, error) {
 	r := &sceneReader{scene: s}
 	for t, hrefs := range append([]map[string]string{s.Hrefs}, s.More...) {
+		var grids []bandGrid
 		for i, key := range BandKeys {
 			if err := ctx.Err(); err != nil {
 				r.close()
@@ -86,12 +87,22 @@ func openScene(ctx context.Context, s Scene, g Grid) (*sceneReader, error) {
 				r.close()
 				return nil, fmt.Errorf("scene %s tile %d: no %s band", s.ID, t+1, key)
 			}
-			part, err := openPart(GDALPath(href), key, g)
+			part, err := openHref(ctx, href, key, g)
 			if err != nil {
 				r.close()
 				return nil, fmt.Errorf("scene %s band %s: %w", s.ID, key, err)
 			}
 			r.bands[i] = append(r.bands[i], part)
+			bg, err := describeBand(key, part.src)
+			if err != nil {
+				r.close()
+				return nil, fmt.Errorf("scene %s tile %d: %w", s.ID, t+1, err)
+			}
+			grids = append(grids, bg)
+		}
+		if err := checkBands(grids); err != nil {
+			r.close()
+			return nil, fmt.Errorf("scene %s tile %d: %w", s.ID, t+1, err)
 		}
 	}
 	r.scanZeros(2) // red and NIR: the clear mask's no-data test (nodata.go)
@@ -99,9 +110,44 @@ func openScene(ctx context.Context, s Scene, g Grid) (*sceneReader, error) {
 	return r, nil
 }
 
-// openPart opens one tile's band on grid g: aligned, or through a warped VRT.
+// openHref opens the band at href (see GDALPath) with openPart. A remote open runs on its
+// own goroutine so that cancelling ctx returns at once even when the host never answers
+// (GDAL ignores ctx; its HTTP timeouts, set by Init, end the abandoned open, which then
+// closes what it opened).
+func openHref(ctx context.Context, href, key string, g Grid) (*bandPart, error) {
+	path, err := GDALPath(href)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(path, "/vsi") {
+		return openPart(path, key, g)
+	}
+	type opened struct {
+		part *bandPart
+		err  error
+	}
+	done := make(chan opened, 1)
+	go func() {
+		p, err := openPart(path, key, g)
+		done <- opened{p, err}
+	}()
+	select {
+	case o := <-done:
+		return o.part, o.err
+	case <-ctx.Done():
+		go func() {
+			if o := <-done; o.part != nil {
+				o.part.close()
+			}
+		}()
+		return nil, fmt.Errorf("open %s: %w", href, ctx.Err())
+	}
+}
+
+// openPart opens one tile's band on grid g: aligned, or through a warped VRT. Only the
+// GTiff driver may open it (rasterDrivers).
 func openPart(path, key string, g Grid) (*bandPart, error) {
-	src, err := godal.Open(path, godal.RasterOnly())
+	src, err := godal.Open(path, godal.RasterOnly(), godal.Drivers(rasterDrivers...))
 	if err != nil {
 		return nil, fmt.Errorf("open: %w", classify(path, err))
 	}

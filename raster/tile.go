@@ -50,7 +50,11 @@ func RenderTile(ctx context.Context, src string, kind TileKind, z, x, y int) ([]
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ds, err := godal.Open(GDALPath(src), godal.RasterOnly())
+	path, err := GDALPath(src)
+	if err != nil {
+		return nil, fmt.Errorf("tile: %w", err)
+	}
+	ds, err := godal.Open(path, godal.RasterOnly(), godal.Drivers(rasterDrivers...))
 	if err != nil {
 		return nil, fmt.Errorf("tile: open: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -107,6 +109,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		awsCfg.Region = defaultRegion
 	}
 
+	awsCfg.HTTPClient = httpClient()
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		o.UsePathStyle = cfg.PathStyle
 		if cfg.MaxAttempts > 0 {
@@ -122,6 +125,26 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		}
 	})
 	return &Client{s3: client}, nil
+}
+
+// Timeouts of every S3 request: a server that accepts and never answers, or stops
+// sending, fails the request (the SDK retries it) instead of holding the caller.
+const (
+	connectTimeout = 10 * time.Second // TCP connect and TLS handshake, each
+	headerTimeout  = time.Minute      // from the request sent to the response headers
+	requestTimeout = 15 * time.Minute // one whole request, body included (a chunk's rasters are up to ~1 GiB)
+	idleTimeout    = 90 * time.Second
+)
+
+func httpClient() *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().
+		WithTimeout(requestTimeout).
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = connectTimeout }).
+		WithTransportOptions(func(tr *http.Transport) {
+			tr.TLSHandshakeTimeout = connectTimeout
+			tr.ResponseHeaderTimeout = headerTimeout
+			tr.IdleConnTimeout = idleTimeout
+		})
 }
 
 // normalizeEndpoint turns "host:port" into "https://host:port" and checks the scheme.

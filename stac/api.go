@@ -286,7 +286,11 @@ func nextRequest(cur pageRequest, links []apiLink) (next pageRequest, ok bool, e
 	if err != nil {
 		return pageRequest{}, false, fmt.Errorf("next link: %w", err)
 	}
-	next = pageRequest{method: strings.ToUpper(l.Method), url: base.ResolveReference(ref).String()}
+	nu := base.ResolveReference(ref)
+	if nu.Scheme != base.Scheme || !strings.EqualFold(nu.Host, base.Host) {
+		return pageRequest{}, false, fmt.Errorf("next link %q: %w: it leaves the API's host %s", l.Href, ErrPermanent, base.Host)
+	}
+	next = pageRequest{method: strings.ToUpper(l.Method), url: nu.String()}
 	if next.method == "" {
 		next.method = http.MethodGet
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"path"
 	"path/filepath"
@@ -22,7 +23,10 @@ type itemDoc struct {
 	Geometry   json.RawMessage            `json:"geometry"`
 	Properties map[string]json.RawMessage `json:"properties"`
 	Assets     map[string]struct {
-		Href string `json:"href"`
+		Href  string `json:"href"`
+		Bands []struct {
+			DataType string `json:"data_type"`
+		} `json:"raster:bands"`
 	} `json:"assets"`
 	Links []struct {
 		Rel  string `json:"rel"`
@@ -172,6 +176,9 @@ func (doc *itemDoc) item(href string) (Item, error) {
 	if it.CloudCover, err = p.float("eo:cloud_cover"); err != nil {
 		return Item{}, err
 	}
+	if it.CloudCover < 0 || it.CloudCover > 100 {
+		return Item{}, fmt.Errorf("property eo:cloud_cover: %g is not a percentage", it.CloudCover)
+	}
 	epsg, err := p.float("proj:epsg")
 	if err != nil {
 		return Item{}, err
@@ -202,10 +209,18 @@ func (doc *itemDoc) item(href string) (Item, error) {
 		if a.Href == "" {
 			continue
 		}
+		if want, ok := assetDataType[k]; ok && len(a.Bands) > 0 && a.Bands[0].DataType != "" && a.Bands[0].DataType != want {
+			return Item{}, fmt.Errorf("asset %s: raster:bands data_type %q, a Sentinel-2 L2A %s band is %s", k, a.Bands[0].DataType, k, want)
+		}
 		it.Assets[k] = Asset{Href: resolveHref(base, a.Href)}
 	}
 	return it, nil
 }
+
+// assetDataType is the data type of the Earth Search v1 assets changewatch reads
+// (raster:bands data_type): an item that says otherwise is not a Sentinel-2 L2A item.
+var assetDataType = map[string]string{"blue": "uint16", "green": "uint16", "red": "uint16", "nir": "uint16",
+	"swir16": "uint16", "swir22": "uint16", "scl": "uint8"}
 
 // props reads loosely typed STAC properties.
 type props map[string]json.RawMessage
@@ -240,6 +255,9 @@ func (p props) float(key string) (float64, error) {
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		return 0, fmt.Errorf("property %s: %w", key, err)
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("property %s: %q is not a finite number", key, s)
 	}
 	return f, nil
 }

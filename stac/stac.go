@@ -209,9 +209,12 @@ func (q Query) Match(it Item) bool {
 // are two observations with different valid areas. An exact duplicate (same id
 // returned twice) is dropped, the first one kept.
 //
-// Items without an MGRS tile are kept as they are. The result does not depend on the
-// input order except among exact duplicates; the kept items keep their input order.
+// Items with the same id are one item whatever their tile, wherever they were found (the
+// same item copied into several folders of a static catalog is one observation): the one
+// with the smallest Href is kept. Other items without an MGRS tile are kept as they are.
+// The kept items keep their input order.
 func Dedupe(items []Item) []Item {
+	items = uniqueIDs(items)
 	type key struct{ tile, day, platform string }
 	groups := make(map[key][]int, len(items))
 	for i, it := range items {
@@ -301,4 +304,27 @@ func compareStrings(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// uniqueIDs keeps one item per id: the one with the smallest Href (so the choice does not
+// depend on the order a concurrent scan found them in), at the first position of its id.
+func uniqueIDs(items []Item) []Item {
+	best := make(map[string]int, len(items))
+	for i, it := range items {
+		if j, ok := best[it.ID]; !ok || it.Href < items[j].Href {
+			best[it.ID] = i
+		}
+	}
+	if len(best) == len(items) {
+		return items
+	}
+	out := make([]Item, 0, len(best))
+	seen := make(map[string]bool, len(best))
+	for _, it := range items {
+		if !seen[it.ID] {
+			seen[it.ID] = true
+			out = append(out, items[best[it.ID]])
+		}
+	}
+	return out
 }

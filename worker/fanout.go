@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -128,8 +129,9 @@ func chunkName(i int, suffix string) string { return fmt.Sprintf("chunk-%05d%s",
 // chunk done enqueues the merge (its task id is the run's, so racing chunks enqueue it once).
 func (h *Handler) chunk(ctx context.Context, t *asynq.Task) error {
 	log := h.logger(ctx, t)
-	var c jobs.ChunkRequest
-	if err := jobs.Decode(t.Payload(), &c); err != nil {
+	c, err := jobs.DecodeChunkRequest(t.Payload())
+	if err != nil {
+		log.Warn("refusing task", "err", err)
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	ws, err := h.Pipeline.workspace(c.Request.Output, c.Run)
@@ -163,7 +165,14 @@ func (p *Pipeline) chunk(ctx context.Context, c jobs.ChunkRequest, ws workspace,
 	if err != nil {
 		return 0, err
 	}
+	if c.Col+c.Width > pl.grid.Width || c.Row+c.Height > pl.grid.Height {
+		return 0, &jobs.BadRequest{Field: "width/height", Problem: fmt.Sprintf("window %d,%d %dx%d is not inside the aoi grid %dx%d",
+			c.Col, c.Row, c.Width, c.Height, pl.grid.Width, pl.grid.Height)}
+	}
 	pl.before, pl.after = toRasterScenes(c.Before), toRasterScenes(c.After)
+	if err := p.checkScenes(c.Request.Catalog, append(slices.Clone(pl.before), pl.after...)); err != nil {
+		return 0, err
+	}
 	params := pl.params(progress)
 	params.Window = raster.Window{Col: c.Col, Row: c.Row, Width: c.Width, Height: c.Height}
 	params.KeepEdgeRegions = true
@@ -262,8 +271,9 @@ func writeChunk(ctx context.Context, stage string, i int, win raster.Window, res
 // chunk, publish like a single run, then clear the workspace.
 func (h *Handler) merge(ctx context.Context, t *asynq.Task) error {
 	log := h.logger(ctx, t)
-	var m jobs.MergeRequest
-	if err := jobs.Decode(t.Payload(), &m); err != nil {
+	m, err := jobs.DecodeMergeRequest(t.Payload())
+	if err != nil {
+		log.Warn("refusing task", "err", err)
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	ws, err := h.Pipeline.workspace(m.Request.Output, m.Run)
@@ -297,6 +307,10 @@ func (p *Pipeline) merge(ctx context.Context, m jobs.MergeRequest, ws workspace,
 		return nil, err
 	}
 	pl.before, pl.after = toRasterScenes(m.Before), toRasterScenes(m.After)
+	// At most one chunk per 6 x 6 pixels of the grid (chunk sides are multiples of 6).
+	if most := ((pl.grid.Width + 5) / 6) * ((pl.grid.Height + 5) / 6); m.Count > most {
+		return nil, &jobs.BadRequest{Field: "count", Problem: fmt.Sprintf("%d chunks for a %dx%d grid", m.Count, pl.grid.Width, pl.grid.Height)}
+	}
 	stage, err := os.MkdirTemp(p.WorkDir, "changewatch-merge-")
 	if err != nil {
 		return nil, err
@@ -315,6 +329,12 @@ func (p *Pipeline) merge(ctx context.Context, m jobs.MergeRequest, ws workspace,
 		}
 		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&chunks[i]); err != nil {
 			return nil, fmt.Errorf("merge: decode chunk %d: %w", i, err)
+		}
+		if w := chunks[i].Window; chunks[i].Index != i || w.Col < 0 || w.Row < 0 || w.Width < 1 || w.Height < 1 ||
+			w.Col+w.Width > pl.grid.Width || w.Row+w.Height > pl.grid.Height ||
+			len(chunks[i].Top) != w.Width || len(chunks[i].Bottom) != w.Width || len(chunks[i].Left) != w.Height || len(chunks[i].Right) != w.Height ||
+			len(chunks[i].Pixels) != len(chunks[i].Regions) {
+			return nil, fmt.Errorf("merge: chunk %d: %w: its window or edges do not fit the grid", i, ErrStaleChunk)
 		}
 		if sc := chunks[i].DNDVIScale; sc != raster.DNDVIScale {
 			return nil, fmt.Errorf("merge: chunk %d has dndvi scale %g, this worker writes %g: %w", i, sc, raster.DNDVIScale, ErrStaleChunk)

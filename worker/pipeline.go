@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/changewatch/changewatch/access"
 	"github.com/changewatch/changewatch/aoi"
 	"github.com/changewatch/changewatch/jobs"
 	"github.com/changewatch/changewatch/raster"
@@ -34,7 +35,7 @@ var ErrNoScenes = errors.New("no usable scenes")
 func Permanent(err error) bool {
 	return errors.Is(err, jobs.ErrBadRequest) || errors.Is(err, aoi.ErrInvalid) ||
 		errors.Is(err, ErrNoScenes) || errors.Is(err, raster.ErrCorrupt) || errors.Is(err, stac.ErrPermanent) ||
-		errors.Is(err, ErrStaleChunk)
+		errors.Is(err, ErrStaleChunk) || errors.Is(err, access.ErrRefused)
 }
 
 // ErrStaleChunk marks a chunk result written by a worker whose outputs differ from this
@@ -57,6 +58,9 @@ type Pipeline struct {
 	AOILimits aoi.Limits
 	// WorkDir holds staging folders; "" means os.TempDir().
 	WorkDir string
+	// Access says where scenes may be read from (asset hrefs come from catalogs and
+	// payloads): nil means access.Policy{Allow: access.DefaultAllow}.
+	Access *access.Policy
 	// ChunkSide bounds the grid processed in one piece by Detect: a grid wider or taller
 	// is cut into chunks of ChunkSide pixels (rounded down to a multiple of 6), detected one
 	// after the other and merged exactly as a fanned-out run. A piece streams its rasters
@@ -69,6 +73,29 @@ func (p *Pipeline) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return p.Logger
+}
+
+func (p *Pipeline) access() *access.Policy {
+	if p.Access == nil {
+		return &access.Policy{Allow: access.DefaultAllow}
+	}
+	return p.Access
+}
+
+// checkScenes refuses (permanently, naming the href) a scene with an href outside the
+// access policy, before anything is read from it.
+func (p *Pipeline) checkScenes(catalog string, scenes []raster.Scene) error {
+	pol := p.access()
+	for _, s := range scenes {
+		for _, hrefs := range append([]map[string]string{s.Hrefs}, s.More...) {
+			for k, h := range hrefs {
+				if _, err := pol.Check(h, catalog); err != nil {
+					return fmt.Errorf("scene %s band %s: %w", s.ID, k, err)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func (p *Pipeline) chunkSide() int { return max(6, cmp.Or(p.ChunkSide, 10980)/6*6) }
@@ -90,6 +117,7 @@ type plan struct {
 	utm           aoi.UTM
 	grid          raster.Grid
 	opts          jobs.Options
+	catalog       string
 	before, after []raster.Scene
 }
 
@@ -107,6 +135,9 @@ func (p *Pipeline) parse(req jobs.DetectRequest) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := p.access().CheckCatalog(req.Catalog); err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
 	if req.AOIID != "" {
 		area.ID = req.AOIID
 	}
@@ -115,7 +146,7 @@ func (p *Pipeline) parse(req jobs.DetectRequest) (*plan, error) {
 	}
 	u := area.UTM()
 	minE, minN, maxE, maxN := u.ProjectBound(area.Bound())
-	return &plan{area: area, utm: u, opts: req.Options.WithDefaults(),
+	return &plan{area: area, utm: u, opts: req.Options.WithDefaults(), catalog: req.Catalog,
 		grid: raster.SnapGrid(u.EPSG(), minE, minN, maxE, maxN, 10, 60)}, nil
 }
 
@@ -421,6 +452,9 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 		// newer lacks.
 		sort.SliceStable(a.items, func(i, j int) bool { return a.items[i].Sequence > a.items[j].Sequence })
 		a.scene = acquisitionScene(a.items)
+		if err := p.checkScenes(pl.catalog, []raster.Scene{a.scene}); err != nil {
+			return nil, fmt.Errorf("%s period: %w", name, err)
+		}
 	}
 	if !opts.NoMask {
 		// The clear masks are read side by side (a few overview reads each, mostly waiting

@@ -69,6 +69,7 @@ type detectFlags struct {
 	chunk, minClear                      int
 	logLevel, cpuProfile, memProfile     string
 	s3                                   s3Flags
+	access                               accessFlags
 }
 
 func (d *detectFlags) register(fs *flag.FlagSet) {
@@ -88,6 +89,7 @@ func (d *detectFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.memProfile, "memprofile", "", "write a Go heap profile (pprof: bytes allocated and in use at the end) of the run to this file")
 	fs.StringVar(&d.logLevel, "log-level", env("warn", "CHANGEWATCH_LOG_LEVEL"), "log level: debug, info, warn, error (env CHANGEWATCH_LOG_LEVEL)")
 	d.s3.register(fs)
+	d.access.register(fs)
 }
 
 func (d *detectFlags) request() (jobs.DetectRequest, error) {
@@ -171,7 +173,11 @@ func detect(ctx context.Context, d *detectFlags, req jobs.DetectRequest, log *sl
 	if err != nil {
 		return nil, err
 	}
-	p := &worker.Pipeline{Logger: log, ChunkSide: d.chunk}
+	pol, err := d.access.policy()
+	if err != nil {
+		return nil, err
+	}
+	p := &worker.Pipeline{Logger: log, ChunkSide: d.chunk, Access: pol}
 	if store != nil {
 		p.Store = store
 	}

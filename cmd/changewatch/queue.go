@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -21,15 +22,18 @@ import (
 )
 
 // redisFlag is the Redis URL shared by worker, enqueue, status and scheduler.
+// Its password is never printed: the default shown by -h and the errors are redacted.
 func redisFlag(fs *flag.FlagSet) *string {
-	return fs.String("redis", env("redis://127.0.0.1:6379/0", "CHANGEWATCH_REDIS_URL"), "Redis URL, redis://[user:password@]host:port/db (env CHANGEWATCH_REDIS_URL)")
+	v := env("redis://127.0.0.1:6379/0", "CHANGEWATCH_REDIS_URL")
+	fs.Var(secretURL{&v}, "redis", "Redis URL, redis://[user:password@]host:port/db (env CHANGEWATCH_REDIS_URL)")
+	return &v
 }
 
 // openRedis connects and pings: a wrong address fails here, clearly, not later.
 func openRedis(ctx context.Context, url string) (*redis.Client, error) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, usagef("--redis %q: %v", url, err)
+		return nil, usagef("--redis %q: %v", redactURL(url), strings.ReplaceAll(err.Error(), url, redactURL(url)))
 	}
 	rdb := redis.NewClient(opt)
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -56,7 +60,13 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	s3.register(fs)
 	var nf notifyFlags
 	nf.register(fs)
+	var acc accessFlags
+	acc.register(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	pol, err := acc.policy()
+	if err != nil {
 		return err
 	}
 	if *concurrency < 1 {
@@ -85,7 +95,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	// The notify handlers are registered below: ledger updates enqueue notify:run.
-	h := &worker.Handler{Pipeline: &worker.Pipeline{Store: store, Logger: log, WorkDir: *workDir}, Logger: log,
+	h := &worker.Handler{Pipeline: &worker.Pipeline{Store: store, Logger: log, WorkDir: *workDir, Access: pol}, Logger: log,
 		FanOut:  &worker.FanOut{Client: client, Pixels: *fanPixels, Chunk: *chunk},
 		Ledgers: &worker.Ledgers{Client: client, Redis: rdb, Places: layers, Notify: true}}
 	mux := h.Mux()
