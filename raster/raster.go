@@ -8,6 +8,7 @@ package raster
 #cgo pkg-config: gdal
 #include <stdlib.h>
 #include "cpl_conv.h"
+#include "cpl_vsi.h"
 */
 import "C"
 
@@ -173,4 +174,17 @@ func setConfig(k, v string) {
 	defer C.free(unsafe.Pointer(ck))
 	defer C.free(unsafe.Pointer(cv))
 	C.CPLSetConfigOption(ck, cv)
+}
+
+// forgetRemote drops what GDAL's network file systems (/vsis3/, /vsicurl/) cached about
+// path. GDAL caches a failed request (a 500, a 503 SlowDown, a reset) as "the file does
+// not exist" for the life of the process, so without this a retried task on the same
+// worker fails again without asking the server.
+func forgetRemote(path string) {
+	if !strings.HasPrefix(path, "/vsis3/") && !strings.HasPrefix(path, "/vsicurl/") {
+		return
+	}
+	cp := C.CString(path)
+	defer C.free(unsafe.Pointer(cp))
+	C.VSICurlPartialClearCache(cp)
 }

@@ -212,6 +212,7 @@ var ErrCorrupt = cog.ErrCorrupt
 // local file, or a format or TIFF decoding failure of a remote one that is not an HTTP
 // or network error (those may pass on retry).
 func classify(path string, err error) error {
+	forgetRemote(path)
 	msg := err.Error()
 	if !strings.HasPrefix(path, "/vsi") {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)

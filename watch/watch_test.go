@@ -241,7 +241,7 @@ func TestProviderConfigs(t *testing.T) {
 			if _, err := aoi.Parse(r.AOI, aoi.DefaultLimits); err != nil {
 				t.Errorf("payload aoi: %v", err)
 			}
-			want := jobs.DetectRequest{AOIID: tc.id, Catalog: tc.catalog, Output: tc.output,
+			want := jobs.DetectRequest{AOIID: tc.id, AOI: r.AOI, Catalog: tc.catalog, Output: tc.output,
 				Before: period(t, tc.periods[0]), After: period(t, tc.periods[1]), Options: jobs.Options{MinAreaHa: tc.minArea}}
 			if r.TaskID() != want.TaskID() {
 				t.Errorf("task id %s, want %s", r.TaskID(), want.TaskID())

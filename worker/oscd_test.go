@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/changewatch/changewatch/internal/testenv"
+	"github.com/changewatch/changewatch/access"
 	"github.com/changewatch/changewatch/jobs"
 	"github.com/changewatch/changewatch/raster"
 )
@@ -59,7 +60,7 @@ func TestOSCDAguasClaras(t *testing.T) {
 	}
 	before, _ := jobs.ParsePeriod("2015-09-01/2015-09-30")
 	after, _ := jobs.ParsePeriod("2017-10-01/2017-10-31")
-	p := &Pipeline{}
+	p := &Pipeline{Access: &access.Policy{Allow: []string{oscd}}} // the items point into the shared data
 	sum, err := p.Detect(context.Background(), jobs.DetectRequest{
 		Version: jobs.PayloadVersion, AOI: aoiJSON, Before: before, After: after,
 		Catalog: cat, Output: out, Options: jobs.Options{NoMask: true},
