@@ -50,11 +50,11 @@ func RenderTile(ctx context.Context, src string, kind TileKind, z, x, y int) ([]
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	path, err := GDALPath(src)
+	gp, err := GDALPath(src)
 	if err != nil {
 		return nil, fmt.Errorf("tile: %w", err)
 	}
-	ds, err := godal.Open(path, godal.RasterOnly(), godal.Drivers(rasterDrivers...))
+	ds, err := godal.Open(gp, godal.RasterOnly(), godal.Drivers(rasterDrivers...))
 	if err != nil {
 		return nil, fmt.Errorf("tile: open: %w", err)
 	}

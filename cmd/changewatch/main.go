@@ -71,6 +71,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// go-redis logs its own troubles (failed dials, pool errors); they go out as JSON
+	// through slog, never as plain text (services replace this with their logger).
+	routeRedisLogs(slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {
