@@ -144,6 +144,10 @@ func TestDeliveries(t *testing.T) {
 	if len(keys) != len(ds) {
 		t.Fatalf("%d deliveries share %d keys", len(ds), len(keys))
 	}
+	// The first run of the ledger is the baseline: everything is new there, nobody is told.
+	if ds := Deliveries(subs, testLedger(), "2024-01_2024-01"); len(ds) != 0 {
+		t.Fatalf("%d deliveries for the baseline run", len(ds))
+	}
 }
 
 func TestDecodeLedger(t *testing.T) {

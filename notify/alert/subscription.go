@@ -247,9 +247,13 @@ type Delivery struct {
 // Deliveries returns what the subscriptions have to say about run: one Delivery per
 // (subscription rule, channel) whose rule selects at least one incident. Every e-mail
 // address is a channel of its own, so a retry after one address failed does not write
-// to the others again.
+// to the others again. The ledger's first run is the baseline of the monitoring: what
+// it maps was there before, and it alerts nobody (its report still lists it).
 func Deliveries(subs []Subscription, l *Ledger, run string) []Delivery {
 	var out []Delivery
+	if len(l.Runs) == 0 || l.Runs[0] == run {
+		return nil
+	}
 	for i := range subs {
 		s := &subs[i]
 		var chans []jobs.Channel
