@@ -156,8 +156,12 @@ func (h *Handler) run(ctx context.Context, t *asynq.Task) error {
 			return fmt.Errorf("subscriptions of %s: %w", req.AOIID, err)
 		}
 	}
+	ds := alert.Deliveries(subs, l, req.Run)
+	if len(ds) > 0 && h.Queue == nil {
+		return permanent(errors.New("notify run: no queue to enqueue the deliveries on"))
+	}
 	queued, known := 0, 0
-	for _, d := range alert.Deliveries(subs, l, req.Run) {
+	for _, d := range ds {
 		dr := jobs.NotifyDeliverRequest{Output: req.Output, AOIID: req.AOIID, Run: req.Run,
 			Subscription: d.Subscription.ID, Rule: d.Rule.ID, Channel: d.Channel}
 		for i, m := range d.Matches {
