@@ -76,7 +76,7 @@ func highlighted(l *alert.Ledger, run string, n int) []*alert.Incident {
 	var out []*alert.Incident
 	for i := range l.Incidents {
 		inc := &l.Incidents[i]
-		if !inc.SeenIn(run) || inc.Status == "rejected" {
+		if !inc.SeenIn(run) || inc.Status == "rejected" || inc.MergedInto != "" {
 			continue
 		}
 		if ha, _, ok := inc.Growth(run); inc.NewIn(run) || ok && ha > 0 {
@@ -198,13 +198,16 @@ func rows(l *alert.Ledger, run string, chips map[string][2]*report.Picture) []re
 		inc := &l.Incidents[i]
 		row := report.Row{ID: inc.ID, Class: inc.Class, Status: inc.Status, AreaHa: inc.AreaHa, FirstSeen: inc.FirstSeen,
 			Reserve: inc.ProtectedArea, MineKm: inc.MineDistanceKm, Confidence: inc.MaxConfidence, InRun: inc.SeenIn(run)}
+		if inc.MergedInto != "" {
+			row.Status += " (into " + inc.MergedInto + ")"
+		}
 		if inc.MineName != "" {
 			row.Mine = inc.MineName
 			if inc.MineMineral != "" {
 				row.Mine += " (" + inc.MineMineral + ")"
 			}
 		}
-		if row.InRun && inc.Status != "rejected" {
+		if row.InRun && inc.Status != "rejected" && inc.MergedInto == "" {
 			row.New = inc.NewIn(run)
 			if ha, _, ok := inc.Growth(run); ok && ha > 0 && !row.New {
 				row.GrowthHa = ha

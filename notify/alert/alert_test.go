@@ -57,20 +57,22 @@ func km(v float64) *float64 { return &v }
 
 // testLedger: three runs; a is new in March inside the reserve near a mine, b grew from
 // 4 to 6 ha in March, c was seen only in January, d is new in March but rejected, e grew
-// by 0.2 ha.
+// by 0.2 ha (no mine known: distance 0 without a name), f was merged into a.
 func testLedger() *Ledger {
 	return &Ledger{AOIID: "muchacha", Runs: []string{"2024-01_2024-01", "2024-02_2024-02", "2024-03_2024-03"},
 		Incidents: []Incident{
 			{ID: "inc-a", Class: "vegetation_to_bare", Status: "new", MaxConfidence: 0.9, Runs: []string{"2024-03_2024-03"},
 				AreaByRun: map[string]float64{"2024-03_2024-03": 2}, ProtectedArea: "Okapi Wildlife Reserve", MineName: "Muchacha", MineDistanceKm: km(0.4)},
 			{ID: "inc-b", Class: "vegetation_to_water", Status: "growing", MaxConfidence: 0.7, Runs: []string{"2024-01_2024-01", "2024-03_2024-03"},
-				AreaByRun: map[string]float64{"2024-01_2024-01": 4, "2024-03_2024-03": 6}, MineDistanceKm: km(12)},
+				AreaByRun: map[string]float64{"2024-01_2024-01": 4, "2024-03_2024-03": 6}, MineName: "Muchacha", MineDistanceKm: km(12)},
 			{ID: "inc-c", Class: "vegetation_to_bare", Status: "quiet", MaxConfidence: 0.9, Runs: []string{"2024-01_2024-01"},
 				AreaByRun: map[string]float64{"2024-01_2024-01": 3}},
 			{ID: "inc-d", Class: "vegetation_to_bare", Status: "rejected", MaxConfidence: 0.9, Runs: []string{"2024-03_2024-03"},
 				AreaByRun: map[string]float64{"2024-03_2024-03": 1}, ProtectedArea: "Okapi Wildlife Reserve"},
 			{ID: "inc-e", Class: "burn_scar", Status: "active", MaxConfidence: 0.4, Runs: []string{"2024-02_2024-02", "2024-03_2024-03"},
-				AreaByRun: map[string]float64{"2024-02_2024-02": 10, "2024-03_2024-03": 10.2}},
+				AreaByRun: map[string]float64{"2024-02_2024-02": 10, "2024-03_2024-03": 10.2}, MineDistanceKm: km(0)},
+			{ID: "inc-f", Class: "vegetation_to_bare", Status: "new", MaxConfidence: 0.9, Runs: []string{"2024-03_2024-03"},
+				AreaByRun: map[string]float64{"2024-03_2024-03": 1}, MergedInto: "inc-a", ProtectedArea: "Okapi Wildlife Reserve"},
 		}}
 }
 

@@ -34,6 +34,7 @@ type Incident struct {
 	Runs          []string           `json:"runs"`
 	AreaByRun     map[string]float64 `json:"area_by_run"`
 	MergedFrom    []string           `json:"merged_from"`
+	MergedInto    string             `json:"merged_into,omitempty"` // set when the incident became part of another
 	SplitFrom     string             `json:"split_from"`
 	ProtectedArea string             `json:"protected_area"`
 	MineName      string             `json:"mine_name"`

@@ -46,7 +46,8 @@ type Webhook struct {
 // (New) or grew since its previous run by at least GrowthHa hectares or GrowthPct
 // percent (either threshold that is set), and passes every filter that is set: inside a
 // protected area, within NearMineKm of an IPIS mining site, at least MinConfidence, one
-// of Classes. Incidents a reviewer rejected never trigger.
+// of Classes. Incidents a reviewer rejected, and incidents merged into another, never
+// trigger.
 type Rule struct {
 	ID              string   `json:"id"`
 	New             bool     `json:"new,omitempty"`
@@ -205,7 +206,7 @@ func (r *Rule) Select(l *Ledger, run string) []Match {
 }
 
 func (r *Rule) triggers(inc *Incident, run string) (Reason, bool) {
-	if !inc.SeenIn(run) || inc.Status == "rejected" {
+	if !inc.SeenIn(run) || inc.Status == "rejected" || inc.MergedInto != "" {
 		return Reason{}, false
 	}
 	var reason Reason
@@ -224,7 +225,7 @@ func (r *Rule) triggers(inc *Incident, run string) (Reason, bool) {
 	switch {
 	case r.InProtectedArea && inc.ProtectedArea == "":
 		return Reason{}, false
-	case r.NearMineKm > 0 && (inc.MineDistanceKm == nil || *inc.MineDistanceKm > r.NearMineKm):
+	case r.NearMineKm > 0 && (inc.MineName == "" || inc.MineDistanceKm == nil || *inc.MineDistanceKm > r.NearMineKm):
 		return Reason{}, false
 	case inc.MaxConfidence < r.MinConfidence:
 		return Reason{}, false
