@@ -41,7 +41,7 @@ func (s *Server) apiRoutes() []route {
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r.Context())
-	return writeJSON(w, http.StatusOK, map[string]any{"name": p.Name, "role": p.Role, "staff": p.Staff()})
+	return writeJSON(w, http.StatusOK, map[string]any{"name": p.Name, "role": p.Role, "staff": p.Staff(), "basemap": s.cfg.Basemap})
 }
 
 // page serves the web front end (package web's built files): the map at /, the jobs page
@@ -61,7 +61,11 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusServiceUnavailable, "the front end is not built: run scripts/setup.sh (npm run build in web/)")
 	}
 	if strings.HasSuffix(p, ".html") {
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+		img := "'self' data: blob:"
+		if o := s.basemapOrigin(); o != "" {
+			img += " " + o
+		}
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src "+img+"; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
 		w.Header().Set("Cache-Control", "no-store")
 	}
 	http.ServeFileFS(w, r, web.Dist(), p)

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -45,6 +46,9 @@ type Config struct {
 	MaxUpload int64
 	// AOILimits bound uploaded AOIs (as detect does); zero means aoi.DefaultLimits.
 	AOILimits aoi.Limits
+	// Basemap is an optional XYZ tile URL template (https://host/{z}/{x}/{y}.png) the map
+	// draws under the imagery; empty: no basemap (the map needs none).
+	Basemap string
 	// Now returns the time; nil means time.Now (tests fix it for the embargo).
 	Now func() time.Time
 }
@@ -85,6 +89,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Basemap != "" {
+		if err := checkBasemap(cfg.Basemap); err != nil {
+			return nil, err
+		}
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -331,4 +340,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return <-done
+}
+
+// checkBasemap accepts an http(s) XYZ template with {z}, {x} and {y}.
+func checkBasemap(t string) error {
+	u, err := url.Parse(strings.NewReplacer("{z}", "0", "{x}", "0", "{y}", "0").Replace(t))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		!strings.Contains(t, "{z}") || !strings.Contains(t, "{x}") || !strings.Contains(t, "{y}") || strings.ContainsAny(t, " '\"") {
+		return fmt.Errorf("basemap %q: want an http(s) URL template with {z}, {x} and {y}", t)
+	}
+	return nil
+}
+
+// basemapOrigin is the scheme and host of the basemap, for the pages' CSP.
+func (s *Server) basemapOrigin() string {
+	if s.cfg.Basemap == "" {
+		return ""
+	}
+	u, _ := url.Parse(strings.NewReplacer("{z}", "0", "{x}", "0", "{y}", "0").Replace(s.cfg.Basemap))
+	return u.Scheme + "://" + u.Host
 }

@@ -7,7 +7,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/changewatch/changewatch/server"
 )
@@ -52,5 +55,43 @@ func TestDirStore(t *testing.T) {
 	}
 	if err := st.Delete(ctx, "b/ledger.json"); err != nil {
 		t.Errorf("deleting a missing key: %v", err)
+	}
+}
+
+// TestBasemap: only an http(s) XYZ template is accepted; the pages learn it from /me and
+// their CSP lets its host's images in.
+func TestBasemap(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled by these routes
+	defer rdb.Close()
+	tokens, err := server.ParseTokens([]byte("alice staff " + staffToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.Config{Store: server.DirStore(t.TempDir()), Redis: rdb, Tokens: tokens}
+	for _, bad := range []string{"ftp://x/{z}/{x}/{y}", "https://x/tiles.png", "javascript:alert(1)//{z}{x}{y}", `https://x/{z}/{x}/{y}" onerror="`} {
+		cfg.Basemap = bad
+		if _, err := server.New(cfg); err == nil {
+			t.Errorf("basemap %q accepted", bad)
+		}
+	}
+	cfg.Basemap = "https://tiles.example.org/{z}/{x}/{y}.png"
+	srv, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	req := httptest.NewRequest("GET", "/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+staffToken)
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if !strings.Contains(rec.Body.String(), cfg.Basemap) {
+		t.Errorf("/me: %s", rec.Body)
+	}
+	req = httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer "+staffToken)
+	rec = httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if rec.Code == http.StatusOK && !strings.Contains(rec.Header().Get("Content-Security-Policy"), "https://tiles.example.org") {
+		t.Errorf("CSP %q", rec.Header().Get("Content-Security-Policy"))
 	}
 }

@@ -15,7 +15,7 @@ import (
 // serveConfig is the configuration of serve, from flags and the environment.
 type serveConfig struct {
 	addr, redisURL, out, watch, catalog string
-	tokensFile, logLevel                string
+	tokensFile, logLevel, basemap       string
 	maxUpload                           int64
 	s3                                  s3Flags
 }
@@ -26,6 +26,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.watch, "watch", env("", "CHANGEWATCH_WATCH"), "the scheduler's watch list: folder or s3://bucket/prefix (env CHANGEWATCH_WATCH); empty: no watch list")
 	fs.StringVar(&c.catalog, "catalog", env("", "CHANGEWATCH_CATALOG"), "STAC catalog the requests search (env CHANGEWATCH_CATALOG; required)")
 	fs.StringVar(&c.tokensFile, "tokens", env("", "CHANGEWATCH_TOKENS_FILE"), `file of access tokens, lines "NAME staff|reader TOKEN" or "NAME ROLE sha256:HEX" (env CHANGEWATCH_TOKENS_FILE; or the lines themselves, comma-separated, in CHANGEWATCH_TOKENS)`)
+	fs.StringVar(&c.basemap, "basemap", env("", "CHANGEWATCH_BASEMAP"), "optional XYZ basemap URL template under the imagery, https://host/{z}/{x}/{y}.png (env CHANGEWATCH_BASEMAP); the map needs none")
 	fs.Int64Var(&c.maxUpload, "max-upload", 4<<20, "largest AOI upload or request body in bytes")
 	fs.StringVar(&c.logLevel, "log-level", env("info", "CHANGEWATCH_LOG_LEVEL"), "log level (env CHANGEWATCH_LOG_LEVEL)")
 	c.s3.register(fs)
@@ -80,7 +81,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usagef("--out: %v", err)
 	}
-	cfg := server.Config{Store: out, Catalog: c.catalog, Output: c.out, Tokens: tokens, Logger: log, MaxUpload: c.maxUpload}
+	cfg := server.Config{Store: out, Catalog: c.catalog, Output: c.out, Tokens: tokens, Logger: log, MaxUpload: c.maxUpload, Basemap: c.basemap}
 	if c.watch != "" {
 		if !isS3(c.watch) {
 			if err := os.MkdirAll(c.watch, 0o755); err != nil {

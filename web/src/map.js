@@ -1,6 +1,6 @@
 // map.js: the map page. Imagery and change come as 256 px tiles that serve draws from
 // the run's COGs with GDAL; incidents are GeoJSON from the OGC API - Features routes.
-// No basemap server is needed (an optional one is configured with ?basemap=URL template).
+// No basemap server is needed (serve --basemap configures an optional one).
 import 'ol/ol.css';
 import './style.css';
 import OLMap from 'ol/Map.js';
@@ -62,8 +62,6 @@ const change = new TileLayer({ source: tileSource('change'), visible: false, opa
 const layers = [before, after, change,
   new VectorLayer({ source: aoiSource, style: new Style({ stroke: new Stroke({ color: '#222', width: 2, lineDash: [6, 4] }) }) }),
   new VectorLayer({ source: incidentSource, style: incidentStyle, properties: { name: 'incidents' } })];
-const basemap = new URLSearchParams(location.search).get('basemap');
-if (basemap) layers.unshift(new TileLayer({ source: new XYZ({ url: basemap }) }));
 
 const map = new OLMap({
   target: 'map',
@@ -319,6 +317,7 @@ function reviewForm(f) {
 
 async function main() {
   state.me = await whoami();
+  if (state.me.basemap) map.getLayers().insertAt(0, new TileLayer({ source: new XYZ({ url: state.me.basemap, maxZoom: 19 }) }));
   document.getElementById('jobs-link').hidden = !state.me.staff;
   legend();
   setMode('swipe');
