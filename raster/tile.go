@@ -99,7 +99,7 @@ func RenderTile(ctx context.Context, src string, kind TileKind, z, x, y int) ([]
 			c = color.NRGBA{px[0][i], px[1][i], px[2][i], 255}
 		case TileClass:
 			v := px[0][i]
-			if v < 1 || v > 3 {
+			if v < 1 || int(v) >= nClasses {
 				continue
 			}
 			cc := classColors[v]

@@ -20,11 +20,13 @@ const CLASS_COLOURS = {
   vegetation_to_bare: [255, 140, 0],
   vegetation_to_water: [0, 170, 255],
   burn_scar: [200, 0, 40],
+  vegetation_loss: [255, 0, 255],
 };
 const CLASS_LABELS = {
   vegetation_to_bare: 'vegetation to bare soil',
   vegetation_to_water: 'vegetation to water',
   burn_scar: 'burn scar',
+  vegetation_loss: 'other vegetation loss',
 };
 const STATUS_STROKES = {
   new: { color: '#ffffff', width: 3, dash: null },
@@ -49,7 +51,7 @@ function incidentStyle(f) {
   const alpha = f.get('status') === 'rejected' ? 0.15 : 0.45;
   return new Style({
     fill: new Fill({ color: `rgba(${c[0]},${c[1]},${c[2]},${alpha})` }),
-    stroke: new Stroke({ color: sel ? '#ff00ff' : s.color, width: sel ? 4 : s.width, lineDash: s.dash || undefined }),
+    stroke: new Stroke({ color: sel ? '#000000' : s.color, width: sel ? 4 : s.width, lineDash: s.dash || undefined }),
   });
 }
 
