@@ -21,6 +21,8 @@ APT_PACKAGES=(libgdal-dev gdal-bin python3-gdal redis-server g++ pkg-config)
 # install of them is already on PATH.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 $run_only || command -v chromium >/dev/null 2>&1 || APT_PACKAGES+=(chromium)
+# poppler-utils: pdftoppm, with which the report tests turn report.pdf into pictures.
+$run_only || APT_PACKAGES+=(poppler-utils)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${CHANGEWATCH_CACHE:-$HOME/.cache/changewatch}"
