@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -16,10 +17,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/changewatch/changewatch/internal/smtpsink"
+	"github.com/changewatch/changewatch/jobs"
 	"github.com/changewatch/changewatch/notify"
 	"github.com/changewatch/changewatch/notify/email"
 	"github.com/changewatch/changewatch/notify/webhook"
+	"github.com/changewatch/changewatch/s3store"
 	"github.com/changewatch/changewatch/watch"
 )
 
@@ -216,4 +221,51 @@ func (a *alerts) summary() string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "alerts: %d webhook alert(s) received and verified (%d repeat(s) ignored), %d e-mail(s); kept in %s", h, r, m, a.dir)
 	return b.String()
+}
+
+// waitNotify waits until every published run has its report in the bucket and the
+// notify queue holds nothing left to do (the ledger update queues notify:run, which
+// writes the run's report, then queues one delivery per rule and channel).
+func (d *demo) waitNotify(ctx context.Context, ins *asynq.Inspector, store *s3store.Client, tasks []*demoTask) error {
+	tick := time.NewTicker(300 * time.Millisecond)
+	defer tick.Stop()
+	idle := 0
+	for {
+		missing := ""
+		for _, t := range tasks {
+			if t.failed != "" {
+				continue
+			}
+			keys, err := store.List(ctx, demoResults, t.prefix+"/report.pdf")
+			if err != nil {
+				return fmt.Errorf("reports: %w", err)
+			}
+			if len(keys) == 0 {
+				missing = t.label()
+				break
+			}
+		}
+		busy := true
+		if qi, err := ins.GetQueueInfo(jobs.QueueNotify); err == nil {
+			busy = qi.Pending+qi.Active+qi.Scheduled+qi.Retry+qi.Aggregating > 0
+		}
+		// Two idle looks in a row: a delivery queued by a notify:run that just ended is
+		// seen by the second.
+		if missing == "" && !busy {
+			if idle++; idle == 2 {
+				return nil
+			}
+		} else {
+			idle = 0
+		}
+		select {
+		case <-ctx.Done():
+			what := "the alerts"
+			if missing != "" {
+				what = "the report of " + missing
+			}
+			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }

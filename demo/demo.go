@@ -15,6 +15,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -81,7 +82,8 @@ func (c Config) months() []string {
 
 // Run does one demo: progress on stderr, the summary JSON on stdout.
 func Run(ctx context.Context, c Config, stdout, stderr io.Writer, log *slog.Logger) error {
-	d := &demo{cfg: c, stdout: stdout, stderr: stderr, log: log, t0: time.Now(), serveCtx: ctx}
+	// Progress lines come from several goroutines (the task poller, the alert receivers).
+	d := &demo{cfg: c, stdout: stdout, stderr: &syncWriter{w: stderr}, log: log, t0: time.Now(), serveCtx: ctx}
 	ctx, cancel := context.WithTimeoutCause(ctx, c.Timeout, fmt.Errorf("timed out after %s (--timeout)", c.Timeout))
 	defer cancel()
 	err := d.run(ctx)
@@ -102,6 +104,19 @@ type demo struct {
 	log            *slog.Logger
 	t0             time.Time
 	serveCtx       context.Context // bounds serving (Config.Serve): the caller's, without the timeout
+	alerts         *alerts         // the receiving side of the demo's subscription, once the alerts are in
+}
+
+// syncWriter serialises writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
 
 // say prints one line on stderr, prefixed with the seconds since the start.
@@ -174,17 +189,38 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 	h := &worker.Handler{Pipeline: &worker.Pipeline{Store: store, Logger: d.log, WorkDir: tmp}, Logger: d.log,
-		Ledgers: &worker.Ledgers{Client: client, Redis: r.rdb, Places: layers}}
+		Ledgers: &worker.Ledgers{Client: client, Redis: r.rdb, Places: layers, Notify: true}}
 	if h.FanOut = demoFanOut(client, areas); h.FanOut != nil {
 		d.say("worker: fan-out above %d pixels, in chunks of %d x %d pixels", h.FanOut.Pixels, h.FanOut.Chunk, h.FanOut.Chunk)
 	}
+
+	// Alerts: a webhook receiver and an SMTP sink on loopback, and a watch list
+	// (<out>/watch, which --serve shows too) subscribing both to new incidents.
+	al, err := startAlerts(filepath.Join(d.cfg.Out, "alerts"), d.say)
+	if err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	defer al.Close()
+	wdir := filepath.Join(d.cfg.Out, "watch")
+	if err := al.writeWatch(wdir, areas); err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	nh, err := al.handler(store, client, wdir, d.log)
+	if err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	d.say("alerts: webhook receiver at %s (verifies the HMAC signature, dedupes on Idempotency-Key), SMTP sink at %s; %s subscribes both to new incidents",
+		al.hookURL, al.smtpAddr, wdir)
+
+	mux := h.Mux()
+	nh.Register(mux)
 	srv := worker.NewServer(r.rdb, worker.ServerConfig{Concurrency: demoConcurrency, ShutdownTimeout: 5 * time.Second, Logger: d.log})
-	if err := srv.Start(h.Mux()); err != nil {
+	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer srv.Shutdown()
-	d.say("worker: in-process, concurrency %d, queues %s, %s, %s, %s; after every published run it updates the AOI's incident ledger",
-		demoConcurrency, jobs.QueueAdhoc, jobs.QueueMonthly, jobs.QueueBackfill, jobs.QueueLedger)
+	d.say("worker: in-process, concurrency %d, queues %s, %s, %s, %s, %s; after every published run it updates the AOI's incident ledger, then writes the run's report and sends its alerts",
+		demoConcurrency, jobs.QueueAdhoc, jobs.QueueMonthly, jobs.QueueBackfill, jobs.QueueLedger, jobs.QueueNotify)
 
 	// Enqueue, wait, collect.
 	ins := asynq.NewInspectorFromRedisClient(r.rdb)
@@ -199,6 +235,10 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := d.waitNotify(ctx, ins, store, tasks); err != nil {
+		return err
+	}
+	d.alerts = al
 	if err := d.report(ctx, store, syn, tasks, ledgers); err != nil || !d.cfg.Serve {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/changewatch/changewatch/jobs"
+	"github.com/changewatch/changewatch/notify/webhook"
 )
 
 // The demo is the README's first command: it must run end to end, on a redis-server
@@ -54,6 +56,7 @@ func TestDemo(t *testing.T) {
 					Runs      []string `json:"runs"`
 					Incidents int      `json:"incidents"`
 				} `json:"ledgers"`
+				Alerts *alertCounts `json:"alerts"`
 			}
 			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 				t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
@@ -73,7 +76,7 @@ func TestDemo(t *testing.T) {
 				}
 				month := r.After.Start.Format("2006-01")
 				local := filepath.Join(out, "results", r.AOIID, month+"_"+month)
-				for _, f := range []string{"manifest.json", "changes.fgb"} {
+				for _, f := range []string{"manifest.json", "changes.fgb", "report.html", "report.pdf"} {
 					if _, err := os.Stat(filepath.Join(local, f)); err != nil {
 						t.Errorf("local copy: %v", err)
 					}
@@ -106,6 +109,7 @@ func TestDemo(t *testing.T) {
 			if tc.months != nil {
 				return
 			}
+			checkAlerts(t, got.Alerts, stderr)
 			if !strings.Contains(stderr, "growing") {
 				t.Errorf("no incident growing over the months:\n%s", stderr)
 			}
@@ -157,5 +161,61 @@ func TestDemoScenesReuse(t *testing.T) {
 	}
 	if _, _, reused, err := Scenes(ctx, dir, 256, 6); err != nil || reused {
 		t.Fatalf("other seed: reused %v, err %v", reused, err)
+	}
+}
+
+// alertCounts is the "alerts" member of the demo's JSON document.
+type alertCounts struct {
+	Webhooks int    `json:"webhooks"`
+	Repeats  int    `json:"webhook_repeats"`
+	Emails   int    `json:"emails"`
+	Dir      string `json:"dir"`
+}
+
+// checkAlerts: the new incidents of the clear months reach the demo's subscriber once
+// each, by webhook and by e-mail, and every webhook body kept verifies with its headers
+// as a receiver would check it (README's example).
+func checkAlerts(t *testing.T, a *alertCounts, stderr string) {
+	t.Helper()
+	if a == nil {
+		t.Fatalf("no alerts in the JSON document:\n%s", stderr)
+	}
+	if a.Webhooks == 0 || a.Repeats != 0 || a.Emails != a.Webhooks {
+		t.Errorf("alerts %+v: want some webhooks, no repeat, one e-mail per webhook", *a)
+	}
+	if !strings.Contains(stderr, "ALERT (webhook, signature verified): muchacha run ") {
+		t.Errorf("no alert for the mine site's new scar:\n%s", stderr)
+	}
+	bodies, _ := filepath.Glob(filepath.Join(a.Dir, "*", "body.json"))
+	if len(bodies) != a.Webhooks {
+		t.Fatalf("%d webhook bodies kept, want %d", len(bodies), a.Webhooks)
+	}
+	for _, b := range bodies {
+		body, err := os.ReadFile(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := os.ReadFile(filepath.Join(filepath.Dir(b), "headers.env"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, secret := http.Header{}, ""
+		for _, line := range strings.Split(string(env), "\n") {
+			k, v, _ := strings.Cut(line, "=")
+			switch k {
+			case "TS":
+				h.Set(webhook.HeaderTimestamp, v)
+			case "SIG":
+				h.Set(webhook.HeaderSignature, v)
+			case "CHANGEWATCH_WEBHOOK_SECRET":
+				secret = v
+			}
+		}
+		if err := webhook.Verify([]byte(secret), h, body, time.Now(), time.Hour); err != nil {
+			t.Errorf("%s: %v", b, err)
+		}
+		if err := webhook.Verify([]byte(secret+"x"), h, body, time.Now(), time.Hour); err == nil {
+			t.Errorf("%s: verifies with another secret", b)
+		}
 	}
 }

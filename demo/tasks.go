@@ -383,12 +383,18 @@ func (d *demo) report(ctx context.Context, store *s3store.Client, syn *synth.Res
 	if err != nil {
 		return err
 	}
+	doc := map[string]any{"results": results, "scores": scores, "ledgers": ledgerOut}
+	if d.alerts != nil {
+		fmt.Fprintf(d.stderr, "\n%s\n", d.alerts.summary())
+		hooks, repeats, mails := d.alerts.counts()
+		doc["alerts"] = map[string]any{"webhooks": hooks, "webhook_repeats": repeats, "emails": mails, "dir": d.alerts.dir}
+	}
 	for _, f := range failed {
 		fmt.Fprintf(d.stderr, "task failed: %s\n", f)
 	}
 	enc := json.NewEncoder(d.stdout)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(map[string]any{"results": results, "scores": scores, "ledgers": ledgerOut}); err != nil {
+	if err := enc.Encode(doc); err != nil {
 		return err
 	}
 	if len(failed) > 0 {
