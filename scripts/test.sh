@@ -10,7 +10,8 @@
 # (CHANGEWATCH_TEST_REDIS_ADDR, CHANGEWATCH_TEST_S3_ENDPOINT,
 # CHANGEWATCH_TEST_S3_ACCESS_KEY, CHANGEWATCH_TEST_S3_SECRET_KEY), runs go vet and
 # go test (and, on a full run, raster/ again under GOEXPERIMENT=cgocheck2), stops
-# the servers and exits non-zero when any of them failed. Arguments go to
+# the servers and exits non-zero when any of them failed. A full run also runs every
+# go test -fuzz target for CHANGEWATCH_FUZZTIME (5s). Arguments go to
 # go test; arguments that look like package paths (./x, ../x, ., the module path)
 # replace ./... for both go vet and go test.
 set -euo pipefail
@@ -176,6 +177,27 @@ main() {
 		GOEXPERIMENT=cgocheck2 go test -count=1 -timeout 20m ./raster/... || cgo_status=$?
 	fi
 
+	# --- fuzz (issue 15) -------------------------------------------------------------
+	# Full runs only: a short run of every go test -fuzz target (one per go test run, as
+	# go test -fuzz takes one target), CHANGEWATCH_FUZZTIME each (default 5s; 0 skips).
+	# A crasher is written under the package's testdata/fuzz/ by go test.
+	fuzz_status=0
+	fuzztime="${CHANGEWATCH_FUZZTIME:-5s}"
+	if (($# == 0)) && [[ $fuzztime != 0 ]]; then
+		local file name
+		while IFS=: read -r file name; do
+			name="${name#func }"
+			name="${name%%(*}"
+			log "go test -run '^\$' -fuzz '^$name\$' -fuzztime $fuzztime ./$(dirname "$file")/"
+			private_tmp
+			go test -run '^$' -fuzz "^$name\$" -fuzztime "$fuzztime" "./$(dirname "$file")/" || fuzz_status=$?
+		done < <(grep -rHo --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]+\(' . | sed 's|^\./||' | sort)
+	fi
+	# --- end fuzz ----------------------------------------------------------------------
+
+	if ((fuzz_status != 0)); then
+		log "a fuzz target failed (status $fuzz_status)"
+	fi
 	if ((cgo_status != 0)); then
 		log "raster tests under cgocheck2 failed (status $cgo_status)"
 	fi
@@ -187,6 +209,9 @@ main() {
 	fi
 	if ((cgo_status != 0)); then
 		exit "$cgo_status"
+	fi
+	if ((fuzz_status != 0)); then
+		exit "$fuzz_status"
 	fi
 	exit "$vet_status"
 }
