@@ -9,6 +9,8 @@ import (
 	"image/png"
 	"math"
 	"os"
+
+	"github.com/changewatch/changewatch/raster/cog"
 )
 
 // Quicklook accumulates a reduced view of the before and after composites and of the
@@ -48,6 +50,20 @@ var classColors = [nClasses]color.RGBA{
 	{0, 170, 255, 255}, // vegetation to water: cyan
 	{200, 0, 40, 255},  // burn scar: red
 	{255, 0, 255, 255}, // vegetation loss: magenta
+}
+
+// NotObservedColor is the quicklook's grey of pixels not observed in both periods.
+var NotObservedColor = color.RGBA{128, 128, 128, 255}
+
+// ClassLegend is the legend of change_class.tif, with the quicklook's colours: no change
+// (transparent) and every change class, by value. Not observed (ClassNotObserved) is the
+// raster's nodata value, not a class of it.
+func ClassLegend() []cog.Class {
+	l := make([]cog.Class, nClasses)
+	for c := range uint8(nClasses) {
+		l[c] = cog.Class{Value: c, Name: ClassName(c), Color: classColors[c]}
+	}
+	return l
 }
 
 // AddClasses counts the final change classes (after the minimum mapping unit) of a
@@ -100,7 +116,7 @@ func (q *Quicklook) WritePNG(path string) error {
 			c := y*q.w + x
 			n := q.n[c]
 			if n == 0 {
-				grey := color.RGBA{128, 128, 128, 255}
+				grey := NotObservedColor
 				img.SetRGBA(x, y, grey)
 				img.SetRGBA(q.w+gap+x, y, grey)
 				img.SetRGBA(2*(q.w+gap)+x, y, grey)

@@ -25,10 +25,15 @@ type rasterLayer struct {
 // (see cog.Options.Level).
 var rasterLayers = []rasterLayer{
 	// Deferred: finish clears the pixels of the regions under the minimum mapping unit.
-	{"change_class.tif", []uint8(nil), cog.Options{NoData: float64(raster.ClassNotObserved), Resampling: "NEAREST", Deferred: true, Level: 2}},
-	{"dndvi.tif", []int16(nil), cog.Options{NoData: float64(raster.DNDVINoData), Resampling: "AVERAGE", Scale: raster.DNDVIScale, NoPredictor: true}},
-	{"clear_before.tif", []uint8(nil), cog.Options{NoData: 255, Resampling: "NEAREST", Level: 2}},
-	{"clear_after.tif", []uint8(nil), cog.Options{NoData: 255, Resampling: "NEAREST", Level: 2}},
+	// With the classes' colour table and names (a palette image and its .aux.xml sidecar).
+	{"change_class.tif", []uint8(nil), cog.Options{NoData: float64(raster.ClassNotObserved), Resampling: "NEAREST", Deferred: true, Level: 2,
+		Description: "change class", Unit: "class", Classes: raster.ClassLegend()}},
+	{"dndvi.tif", []int16(nil), cog.Options{NoData: float64(raster.DNDVINoData), Resampling: "AVERAGE", Scale: raster.DNDVIScale, NoPredictor: true,
+		Description: "NDVI after minus NDVI before", Unit: "1"}},
+	{"clear_before.tif", []uint8(nil), cog.Options{NoData: 255, Resampling: "NEAREST", Level: 2,
+		Description: "clear observations, before period", Unit: "count"}},
+	{"clear_after.tif", []uint8(nil), cog.Options{NoData: 255, Resampling: "NEAREST", Level: 2,
+		Description: "clear observations, after period", Unit: "count"}},
 }
 
 // rgbLayers are the true-colour composites (raster.Rows' BeforeRGB, AfterRGB), 3-band
@@ -142,11 +147,20 @@ func (s *cogSink) moveTo(dir string) error {
 	return nil
 }
 
-// files are the names of the sink's rasters.
+// files are the names of the sink's rasters and of their sidecars.
 func (s *cogSink) files() []string {
-	names := make([]string, 0, len(rasterLayers)+len(rgbLayers))
+	return rasterFiles()
+}
+
+// rasterFiles are the names of a run's rasters, each followed by its PAM sidecar when it
+// has classes (cog.Options.Classes).
+func rasterFiles() []string {
+	names := make([]string, 0, len(rasterLayers)+len(rgbLayers)+1)
 	for _, l := range rasterLayers {
 		names = append(names, l.file)
+		if len(l.opts.Classes) > 0 {
+			names = append(names, l.file+cog.AuxSuffix)
+		}
 	}
 	return append(names, rgbLayers...)
 }

@@ -154,6 +154,7 @@ func checkOutputs(t *testing.T, out string, sum *jobs.Summary) {
 			t.Errorf("manifest entry %+v does not match the published file %+v", m.Files[i], m2.Files[i])
 		}
 	}
+	checkRasterLegends(t, out)
 	feats, err := raster.ReadVector(context.Background(), filepath.Join(out, "changes.gpkg"))
 	if err != nil {
 		t.Fatal(err)

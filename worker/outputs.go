@@ -323,6 +323,8 @@ func contentType(name string) string {
 		return "application/geo+json"
 	case ".json":
 		return "application/json"
+	case ".xml":
+		return "application/xml"
 	}
 	return "application/octet-stream"
 }

@@ -644,6 +644,5 @@ func regionID(aoiID, class string, req jobs.DetectRequest, x, y float64) string 
 
 // outputs lists the staged files (manifest excluded) in publishing order.
 func outputNames() []string {
-	return []string{"changes.fgb", "changes.gpkg", "changes.geojson", "change_class.tif", "dndvi.tif",
-		"clear_before.tif", "clear_after.tif", "before_rgb.tif", "after_rgb.tif", "quicklook.png", "item.json"}
+	return slices.Concat([]string{"changes.fgb", "changes.gpkg", "changes.geojson"}, rasterFiles(), []string{"quicklook.png", "item.json"})
 }

@@ -13,6 +13,7 @@ const (
 	tagSamplesPerPixel    = 277
 	tagPlanarConfig       = 284
 	tagPredictor          = 317
+	tagColorMap           = 320
 	tagTileWidth          = 322
 	tagTileLength         = 323
 	tagTileOffsets        = 324

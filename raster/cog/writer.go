@@ -60,6 +60,13 @@ type Options struct {
 	// size (measured on our change and clear layers: 830 against 500 MB/s); on dNDVI it is
 	// level 1 (320 against 160 MB/s).
 	Level int
+	// Description and Unit of the band, written in the GDAL_METADATA tag (GDAL's
+	// GetDescription and GetUnitType).
+	Description, Unit string
+	// Classes of a uint8 band: its colour table (a palette image with a TIFF ColorMap)
+	// and category names, which GDAL reads only from a PAM sidecar: Finish writes
+	// path+AuxSuffix beside the COG (see bandinfo.go).
+	Classes []Class
 }
 
 // Writer writes one band of a grid as a COG, row by row. Create it with NewWriter,
@@ -129,6 +136,9 @@ func newCOGWriter(path string, g Grid, typ cogType, o Options) (*Writer, error) 
 		return nil, fmt.Errorf("cog %s: unsupported sample type", path)
 	}
 	if err := typ.checkNoData(o.NoData); err != nil {
+		return nil, fmt.Errorf("cog %s: %w", path, err)
+	}
+	if err := checkClasses(typ, o.Classes); err != nil {
 		return nil, fmt.Errorf("cog %s: %w", path, err)
 	}
 	if o.Level < 0 || o.Level > 9 {
@@ -1085,6 +1095,7 @@ var cogGhost = fmt.Sprintf("GDAL_STRUCTURAL_METADATA_SIZE=%06d bytes\n", len(cog
 // TIFF and GeoTIFF values the writer uses beyond tifftags.go.
 const (
 	cogPhotometricBlackIsZero = 1 // TIFF 6.0 section 3
+	cogPhotometricPalette     = 3 // TIFF 6.0 section 5
 	cogPlanarChunky           = 1 // TIFF 6.0 section 8, PlanarConfiguration
 	cogSubfileReduced         = 1 // TIFF 6.0 section 8, NewSubfileType bit 0: reduced resolution
 	// GeoTIFF 1.1 (OGC 19-008r4) section 7, GeoKeys.
@@ -1125,8 +1136,13 @@ func (w *Writer) assemble(levels []*cogLevel) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil && len(w.o.Classes) > 0 {
+		err = writeSidecar(w.path, w.o) // before the COG: a COG at path has its sidecar
+	}
 	if err == nil {
-		err = os.Rename(tmp, w.path)
+		if err = os.Rename(tmp, w.path); err != nil && len(w.o.Classes) > 0 {
+			os.Remove(w.path + AuxSuffix)
+		}
 	}
 	if err != nil {
 		os.Remove(tmp)
@@ -1226,7 +1242,7 @@ func (w *Writer) ifdFields(l int, lv *cogLevel, base uint64, big bool) []cogTIFF
 		cogLongs(tagImageLength, uint32(lv.h)),
 		cogShorts(tagBitsPerSample, uint16(8*w.typ.size())),
 		cogShorts(tagCompression, compressionDeflate),
-		cogShorts(tagPhotometric, cogPhotometricBlackIsZero),
+		cogShorts(tagPhotometric, w.photometric()),
 		cogShorts(tagSamplesPerPixel, 1),
 		cogShorts(tagPlanarConfig, cogPlanarChunky),
 		cogShorts(tagPredictor, w.predictor()),
@@ -1243,6 +1259,9 @@ func (w *Writer) ifdFields(l int, lv *cogLevel, base uint64, big bool) []cogTIFF
 		fs = append(fs, cogLongs(tagTileOffsets, cogNarrow(offsets)...), cogLongs(tagTileByteCounts, cogNarrow(lv.counts)...))
 	}
 	fs = append(fs, cogShorts(tagSampleFormat, w.typ.sampleFormat()))
+	if len(w.o.Classes) > 0 {
+		fs = append(fs, cogShorts(tagColorMap, colorMap(w.o.Classes)...))
+	}
 	if l == 0 {
 		// GeoTIFF 1.1 sections 7.2 and 7.3: one tie point at the top-left corner of pixel
 		// (0,0) (raster type PixelIsArea) and the pixel size; the CRS by its EPSG code.
@@ -1259,8 +1278,8 @@ func (w *Writer) ifdFields(l int, lv *cogLevel, base uint64, big bool) []cogTIFF
 			cogKeyModelType, 0, 1, model,
 			cogKeyRasterType, 0, 1, cogRasterPixelIsArea,
 			crsKey, 0, 1, uint16(g.EPSG)))
-		if w.o.Scale != 0 {
-			fs = append(fs, cogASCII(tagGDALMetadata, gdalScaleOffsetXML(w.o.Scale, w.o.Offset)))
+		if md := gdalMetadataXML(w.o); md != "" {
+			fs = append(fs, cogASCII(tagGDALMetadata, md))
 		}
 	}
 	return append(fs, cogASCII(tagGDALNoData, gdalNoDataString(w.o.NoData)))
@@ -1289,16 +1308,6 @@ func gdalNoDataString(nd float64) string {
 		return strconv.FormatFloat(nd, 'f', -1, 64)
 	}
 	return strconv.FormatFloat(nd, 'g', -1, 64)
-}
-
-// gdalScaleOffsetXML is the GDAL_METADATA document GDAL's GTiff driver reads the band
-// scale and offset from (items with role "scale" and "offset" for sample 0).
-func gdalScaleOffsetXML(scale, offset float64) string {
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	return "<GDALMetadata>\n" +
-		`  <Item name="OFFSET" sample="0" role="offset">` + f(offset) + "</Item>\n" +
-		`  <Item name="SCALE" sample="0" role="scale">` + f(scale) + "</Item>\n" +
-		"</GDALMetadata>"
 }
 
 // cogTIFFField is one IFD entry: tag, field type, count and the little-endian values.
