@@ -115,12 +115,16 @@ type AOI struct {
 // Parse rejects: non-JSON or non-GeoJSON input; non-areal types; empty or
 // null geometries; rings of fewer than 4 positions or not closed; positions
 // that are not finite or outside lon ±180, lat ±90 (with a hint for swapped
-// axes or projected metres); rings whose non-adjacent edges properly cross;
-// rings of zero area; more vertices or more area than lim allows.
-// It accepts, as published boundaries often have them, consecutive
-// duplicate positions (removed), rings touching themselves at a vertex and
-// zero-width spikes. It does not check that holes lie inside their shell
-// or that polygons do not overlap (overlaps count twice in AreaHa).
+// axes or projected metres); rings of zero area; more vertices or more area
+// than lim allows; and every geometry that GEOS calls invalid (see
+// valid.go): rings that cross or touch themselves, holes outside their
+// shell or inside another hole, rings that cut a polygon's interior in two,
+// polygons (of a MultiPolygon or of the features of a collection) that
+// overlap, share a segment or nest. It repairs, as published boundaries
+// often need: consecutive duplicate positions and zero-width spikes
+// (removed), and rings passing twice through a vertex (split there into a
+// shell and a hole, or two polygons, touching at that vertex). The area of
+// an accepted AOI is therefore the area of its union.
 // Rings crossing the antimeridian are not supported.
 func Parse(data []byte, lim Limits) (*AOI, error) {
 	lim = lim.withDefaults()
@@ -134,14 +138,24 @@ func Parse(data []byte, lim Limits) (*AOI, error) {
 	if lim.MaxVertices > 0 && doc.vertices > lim.MaxVertices {
 		return nil, invalid(doc.geomField, "too many vertices: %d, the limit is %d", doc.vertices, lim.MaxVertices)
 	}
-	mp := make(orb.MultiPolygon, 0, len(doc.polygons))
+	polys := make([]orb.Polygon, 0, len(doc.polygons))
+	fields := make([]string, 0, len(doc.polygons))
 	for i := 0; i < len(doc.polygons); i++ {
 		p, err := buildPolygon(doc.polygons[i].field, doc.polygons[i].rings)
 		if err != nil {
 			return nil, err
 		}
-		mp = append(mp, p)
+		polys = append(polys, p)
+		fields = append(fields, doc.polygons[i].field)
 	}
+	rings, err := makeValid(polys, fields)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkValid(rings); err != nil {
+		return nil, err
+	}
+	mp := assemble(rings)
 	areaKm2 := GeodesicAreaHa(mp) / 100
 	if !(areaKm2 > 0) {
 		return nil, invalid(doc.geomField, "zero area")

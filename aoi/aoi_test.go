@@ -1,8 +1,8 @@
 package aoi
 
 import (
+	"encoding/json"
 	"errors"
-	"github.com/changewatch/changewatch/internal/testenv"
 	"io/fs"
 	"math"
 	"math/rand/v2"
@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
+
+	"github.com/changewatch/changewatch/internal/testenv"
 )
 
 // sharedAOI is the folder of real AOI files in the shared data (see internal/testenv).
@@ -363,23 +365,41 @@ func TestReserves(t *testing.T) {
 	}
 }
 
-// TestAllDRCProtectedAreas parses the 50-feature WRI layer (Salonga alone
-// has 57 784 vertices). GEOS calls Itombwe and Luo invalid because their
-// rings touch themselves at a vertex or double back on a spike; neither is
-// a proper crossing, so both are accepted here.
+// TestAllDRCProtectedAreas parses each of the 50 features of the WRI layer
+// (Salonga alone has 57 784 vertices) as an AOI of its own. GEOS calls
+// Itombwe and Luo invalid because their rings pass twice through a vertex
+// or double back on a spike: both are repaired. The layer as one AOI is
+// refused: some areas overlap (a hunting domain and the park it borders).
 func TestAllDRCProtectedAreas(t *testing.T) {
-	start := time.Now()
-	a, err := ParseFile(filepath.Join(sharedAOI(t), "drc_protected_areas_wri_2013.geojson"), Limits{MaxAreaKm2: -1})
+	path := filepath.Join(sharedAOI(t), "drc_protected_areas_wri_2013.geojson")
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d polygons, %.0f km², parsed in %v", len(a.Geometry), a.AreaHa()/100, time.Since(start))
-	if len(a.Geometry) != 57 {
-		t.Errorf("%d polygons, want 57 (44 polygons and 6 multipolygons of 2, 3, 2, 2, 2, 2)", len(a.Geometry))
+	var fc struct {
+		Features []json.RawMessage `json:"features"`
 	}
-	_, err = ParseFile(filepath.Join(sharedAOI(t), "drc_protected_areas_wri_2013.geojson"), Limits{})
-	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "exceeds the limit of 50000 km²") {
-		t.Errorf("default limits: got %v, want area limit error", err)
+	if err := json.Unmarshal(data, &fc); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	polys := 0
+	for i, f := range fc.Features {
+		a, err := Parse(f, Limits{MaxAreaKm2: -1})
+		if err != nil {
+			t.Errorf("feature %d: %v", i, err)
+			continue
+		}
+		polys += len(a.Geometry)
+		checkOrientation(t, a.Geometry)
+	}
+	t.Logf("%d features, %d polygons, parsed in %v", len(fc.Features), polys, time.Since(start))
+	if len(fc.Features) != 50 || polys < 57 {
+		t.Errorf("%d features, %d polygons, want 50 and at least 57 (44 polygons and 6 multipolygons of 2, 3, 2, 2, 2, 2, and split rings)", len(fc.Features), polys)
+	}
+	_, err = ParseFile(path, Limits{MaxAreaKm2: -1})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "overlaps polygon") {
+		t.Errorf("whole layer: got %v, want an overlap error", err)
 	}
 }
 

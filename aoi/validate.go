@@ -13,8 +13,8 @@ import (
 // removed, the shell counter-clockwise and the holes clockwise. field is
 // the path of the polygon's coordinates, used in errors.
 //
-// Holes are not checked to lie inside their shell, nor rings of different
-// polygons against each other.
+// Rings are checked one by one here; makeValid and checkValid check them
+// against each other.
 func buildPolygon(field string, rings [][][]float64) (orb.Polygon, error) {
 	poly := make(orb.Polygon, 0, len(rings))
 	for i := 0; i < len(rings); i++ {
@@ -104,8 +104,7 @@ func checkLonLat(field string, lon, lat float64) error {
 // selfIntersection reports whether two non-adjacent edges of the closed
 // ring r cross at a point interior to both (a proper intersection); it
 // returns the indexes of the edges' first points and the crossing point.
-// Rings that merely touch themselves at a vertex, as some published
-// boundaries do, are accepted.
+// Rings that merely touch themselves are left to makeValid and checkEdges.
 //
 // Edges are sorted by their smallest x and swept left to right, so that
 // only pairs whose x ranges overlap are tested. That is O(n log n + k) for
