@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -125,4 +126,73 @@ func TestAOIValidityAgreesWithGEOS(t *testing.T) {
 		})
 	}
 	t.Logf("%d accepted as written, %d repaired, %d refused (all GEOS-invalid)", accepted, repaired, refused)
+}
+
+// TestAOIValidityRandomAgainstGEOS draws random polygons and multipolygons
+// on a coarse grid, where touches, shared segments, crossings and nesting
+// are frequent, and requires aoi.Parse and GEOS to agree: GEOS-valid input
+// is accepted unchanged in area, accepted output is GEOS-valid, and refused
+// input is GEOS-invalid.
+func TestAOIValidityRandomAgainstGEOS(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	ring := func(n int, x0, y0 float64) [][]float64 {
+		r := make([][]float64, 0, n+1)
+		for i := 0; i < n; i++ {
+			// Multiples of 1/64° are exact in binary, so collinear
+			// points are exactly collinear for both checks.
+			r = append(r, []float64{28 + (x0+float64(rng.IntN(4)))/64, 1 + (y0+float64(rng.IntN(4)))/64})
+		}
+		return append(r, r[0])
+	}
+	polygon := func(x0, y0 float64) [][][]float64 {
+		p := [][][]float64{ring(3+rng.IntN(5), x0, y0)}
+		for h := rng.IntN(3); h > 0; h-- {
+			p = append(p, ring(3+rng.IntN(2), x0, y0))
+		}
+		return p
+	}
+	counts := map[string]int{}
+	for k := 0; k < 4000; k++ {
+		var geom map[string]any
+		if k%2 == 0 {
+			geom = map[string]any{"type": "Polygon", "coordinates": polygon(0, 0)}
+		} else {
+			geom = map[string]any{"type": "MultiPolygon", "coordinates": [][][][]float64{polygon(0, 0), polygon(float64(rng.IntN(4)), float64(rng.IntN(4)))}}
+		}
+		gj, _ := json.Marshal(geom)
+		g, err := godal.NewGeometryFromGeoJSON(string(gj))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gValid := g.Valid()
+		a, perr := aoi.Parse(gj, aoi.Limits{MinAreaHa: -1})
+		switch {
+		case perr != nil && gValid:
+			t.Errorf("GEOS-valid input refused: %s: %v", gj, perr)
+		case perr != nil:
+			counts["refused"]++
+		default:
+			out, _ := geojson.NewGeometry(a.Geometry).MarshalJSON()
+			og, err := godal.NewGeometryFromGeoJSON(string(out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case !og.Valid():
+				t.Errorf("accepted AOI is GEOS-invalid: %s -> %s", gj, out)
+			case gValid && math.Abs(og.Area()/g.Area()-1) > 1e-9:
+				t.Errorf("area changed: %s -> %s", gj, out)
+			case gValid:
+				counts["accepted"]++
+			default:
+				counts["repaired"]++
+			}
+			og.Close()
+		}
+		g.Close()
+	}
+	t.Logf("random geometries: %v", counts)
+	if counts["accepted"] < 200 || counts["refused"] < 200 {
+		t.Errorf("random geometries not varied enough: %v", counts)
+	}
 }
