@@ -79,7 +79,7 @@ func CheckLocation(field, loc string) error {
 			return bad("backslash")
 		}
 	}
-	p := loc
+	var p string // the path part, checked below
 	switch {
 	case strings.HasPrefix(loc, "s3://"):
 		bucket, key, _ := strings.Cut(strings.TrimPrefix(loc, "s3://"), "/")

@@ -383,8 +383,7 @@ func (b *builder) groups(polys []Polygon, bounds []orb.Bound, idx []int, st *sta
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]

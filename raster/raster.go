@@ -188,3 +188,9 @@ func forgetRemote(path string) {
 	defer C.free(unsafe.Pointer(cp))
 	C.VSICurlPartialClearCache(cp)
 }
+
+// GDALVersion is the version of the GDAL library in use, as "GDAL 3.6.2".
+func GDALVersion() string {
+	v := godal.Version()
+	return fmt.Sprintf("GDAL %d.%d.%d", v.Major(), v.Minor(), v.Revision())
+}

@@ -16,6 +16,7 @@ run_only=false
 [[ ${1:-} == --run ]] && run_only=true
 
 VERSITYGW_VERSION=v1.8.0
+STATICCHECK_VERSION=v0.8.2
 APT_PACKAGES=(libgdal-dev gdal-bin python3-gdal redis-server g++ pkg-config)
 # Node.js and npm (build the front end) and chromium (the browser test), unless some
 # install of them is already on PATH.
@@ -89,5 +90,17 @@ else
 	# Run outside the repository so its go.mod and GOFLAGS cannot interfere.
 	(cd / && GOFLAGS= GOBIN="$bin" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION")
 	printf '%s\n' "$VERSITYGW_VERSION" >"$bin/versitygw.version"
+fi
+
+# 5. staticcheck, for the test command's lint step (same cache, same stamp scheme).
+if $run_only; then
+	:
+elif [[ -x $bin/staticcheck && $(cat "$bin/staticcheck.version" 2>/dev/null || true) == "$STATICCHECK_VERSION" ]]; then
+	log "staticcheck $STATICCHECK_VERSION present in $bin"
+else
+	log "installing staticcheck $STATICCHECK_VERSION into $bin (go install)"
+	mkdir -p "$bin"
+	(cd / && GOFLAGS= GOBIN="$bin" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION")
+	printf '%s\n' "$STATICCHECK_VERSION" >"$bin/staticcheck.version"
 fi
 log "done"

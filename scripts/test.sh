@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # test.sh is changewatch's test command (CI runs it through .ci/run).
 #
-#   ./scripts/test.sh                    # go vet + go test -race on ./...
+#   ./scripts/test.sh                    # go vet, staticcheck, gofmt -l + go test -race on ./...
 #   ./scripts/test.sh ./s3store/         # only these packages
 #   ./scripts/test.sh -run TestParseURL ./s3store/
 #
 # It runs setup.sh, starts a throwaway redis-server and versitygw (posix backend)
 # on free 127.0.0.1 ports, exports their addresses for the tests
 # (CHANGEWATCH_TEST_REDIS_ADDR, CHANGEWATCH_TEST_S3_ENDPOINT,
-# CHANGEWATCH_TEST_S3_ACCESS_KEY, CHANGEWATCH_TEST_S3_SECRET_KEY), runs go vet and
-# go test (and, on a full run, raster/ again under GOEXPERIMENT=cgocheck2), stops
-# the servers and exits non-zero when any of them failed. A full run also runs every
+# CHANGEWATCH_TEST_S3_ACCESS_KEY, CHANGEWATCH_TEST_S3_SECRET_KEY), runs go vet,
+# staticcheck (installed by setup.sh), a gofmt -l check and go test (and, on a
+# full run, raster/ again under GOEXPERIMENT=cgocheck2), stops the servers and
+# exits non-zero when any of them failed. A full run also runs every
 # go test -fuzz target for CHANGEWATCH_FUZZTIME (5s). Arguments go to
 # go test; arguments that look like package paths (./x, ../x, ., the module path)
-# replace ./... for both go vet and go test.
+# replace ./... for go vet, staticcheck and go test.
 set -euo pipefail
 
 # Everything runs inside main so that bash has parsed the whole file before it
@@ -163,6 +164,18 @@ main() {
 	private_tmp
 	go vet "${pkgs[@]}" || vet_status=$?
 
+	# staticcheck and gofmt count as vet: a finding fails the run.
+	log "staticcheck ${pkgs[*]}"
+	private_tmp
+	"$cache/bin/staticcheck" "${pkgs[@]}" || vet_status=$?
+	local unformatted
+	unformatted="$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './web/node_modules/*'))"
+	if [[ -n $unformatted ]]; then
+		log "gofmt -l: not formatted:"
+		printf '  %s\n' $unformatted
+		vet_status=1
+	fi
+
 	test_status=0
 	log "go test -race -count=1 -timeout 20m ${test_args[*]}"
 	private_tmp
@@ -202,7 +215,7 @@ main() {
 		log "raster tests under cgocheck2 failed (status $cgo_status)"
 	fi
 	if ((vet_status != 0)); then
-		log "go vet failed (status $vet_status)"
+		log "go vet, staticcheck or gofmt failed (status $vet_status)"
 	fi
 	if ((test_status != 0)); then
 		exit "$test_status"

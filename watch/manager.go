@@ -112,6 +112,9 @@ func SchedulerOpts(log *slog.Logger) *asynq.SchedulerOpts {
 				log.Info("scheduled run enqueued", "task_id", info.ID, "queue", info.Queue)
 			}
 		},
+		// EnqueueErrorHandler is deprecated for PostEnqueueFunc, but that one gets a nil
+		// TaskInfo on failure, so it cannot say which AOI's run was not enqueued.
+		//lint:ignore SA1019 the only hook that receives the task that failed
 		EnqueueErrorHandler: func(task *asynq.Task, _ []asynq.Option, err error) {
 			attrs := taskAttrs(task)
 			if errors.Is(err, asynq.ErrTaskIDConflict) {

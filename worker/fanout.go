@@ -393,8 +393,7 @@ func stitch(pl *plan, chunks []chunkResult) ([]raster.Region, map[partKey]bool, 
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(x int) int {
+	find := func(x int) int {
 		for parent[x] != x {
 			parent[x] = parent[parent[x]]
 			x = parent[x]

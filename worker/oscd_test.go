@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/changewatch/changewatch/internal/testenv"
 	"github.com/changewatch/changewatch/access"
+	"github.com/changewatch/changewatch/internal/testenv"
 	"github.com/changewatch/changewatch/jobs"
 	"github.com/changewatch/changewatch/raster"
 )

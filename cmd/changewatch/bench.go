@@ -60,6 +60,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := os.Stat(c.Baseline); err != nil {
 		return usagef("--baseline: %v (run from the repository root or give the script's path)", err)
 	}
+	if err := checkOutDir("out", c.Out); err != nil {
+		return err
+	}
 	if jsonPath == "" {
 		jsonPath = filepath.Join(c.Out, "bench.json")
 	}

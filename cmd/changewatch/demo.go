@@ -38,6 +38,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if c.Out == "" {
 		return usagef("--out must not be empty")
 	}
+	if err := checkOutDir("out", c.Out); err != nil {
+		return err
+	}
 	c.Miniredis, _ = strconv.ParseBool(os.Getenv(demoMiniredisEnv))
 	log, err := newLogger(stderr, logLevel)
 	if err != nil {

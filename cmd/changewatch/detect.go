@@ -118,11 +118,11 @@ func (d *detectFlags) request() (jobs.DetectRequest, error) {
 	if err := req.Validate(); err != nil {
 		return req, err
 	}
-	// Validate the AOI now, so bad input fails before anything else happens.
+	// Validate the AOI and the output now, so bad input fails before anything else happens.
 	if _, err := aoi.Parse(data, aoi.DefaultLimits); err != nil {
 		return req, err
 	}
-	return req, nil
+	return req, checkOutDir("out", d.out)
 }
 
 func runDetect(ctx context.Context, args []string, stdout, stderr io.Writer) error {

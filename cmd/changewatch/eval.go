@@ -53,6 +53,9 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *out == "" {
 		return usagef("--out is required")
 	}
+	if err := checkOutDir("out", *out); err != nil {
+		return err
+	}
 	if *size < 64 || *size%2 != 0 {
 		return usagef("--size must be an even number of at least 64")
 	}

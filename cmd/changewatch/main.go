@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/changewatch/changewatch/aoi"
 	"github.com/changewatch/changewatch/jobs"
+	"github.com/changewatch/changewatch/raster"
 )
 
 // exitUsage is the exit code for bad input (flags, AOI, periods): nothing was done.
@@ -81,6 +83,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "version" {
+		fmt.Fprintln(stdout, versionLine())
+		return 0
+	}
 	for _, c := range commands {
 		if c.name == args[0] {
 			err := c.run(ctx, args[1:], stdout, stderr)
@@ -102,12 +108,39 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
+// versionLine is the module version and the VCS revision the binary was built from, as
+// the Go toolchain recorded them (go build and go install stamp the revision; go run does not).
+func versionLine() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "changewatch (no build information)"
+	}
+	setting := map[string]string{}
+	for _, s := range bi.Settings {
+		setting[s.Key] = s.Value
+	}
+	line := "changewatch " + bi.Main.Version
+	if rev := setting["vcs.revision"]; rev != "" {
+		line += " revision " + rev
+		if setting["vcs.modified"] == "true" {
+			line += " (modified)"
+		}
+		if t := setting["vcs.time"]; t != "" {
+			line += " committed " + t
+		}
+	} else {
+		line += " revision unknown (built without VCS stamping, e.g. by go run)"
+	}
+	return line + " " + bi.GoVersion + " " + raster.GDALVersion()
+}
+
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: changewatch COMMAND [flags]   (changewatch COMMAND -h for its flags)")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintln(w, "\n  --version  print the version, the VCS revision and the Go and GDAL versions")
 }
 
 // usageError marks bad command-line input (exit code 2).
@@ -179,4 +212,37 @@ func newJSONLogger(w io.Writer, level string) (*slog.Logger, error) {
 	log := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 	routeRedisLogs(log)
 	return log, nil
+}
+
+// checkOutDir fails, as a usage error naming the flag, unless dir is a local folder this
+// process can write into: it creates the folder (as the run would) and a probe file in it,
+// and removes the probe. Called after every other check and before any work, so that an
+// unwritable --out does not fail only after the whole run. s3:// and http(s) outputs are
+// left to the store, which checks them when it connects.
+func checkOutDir(flagName, dir string) error {
+	if strings.Contains(dir, "://") {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return usagef("--%s %s: cannot create the folder: %v", flagName, dir, unwrapPath(err))
+	}
+	f, err := os.CreateTemp(dir, ".changewatch-probe-*")
+	if err != nil {
+		return usagef("--%s %s: folder is not writable: %v", flagName, dir, unwrapPath(err))
+	}
+	name := f.Name()
+	f.Close()
+	if err := os.Remove(name); err != nil {
+		return usagef("--%s %s: %v", flagName, dir, err)
+	}
+	return nil
+}
+
+// unwrapPath drops the operation and path of a *fs.PathError (the message names them).
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s %s: %w", pe.Op, pe.Path, pe.Err)
+	}
+	return err
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,6 +42,9 @@ func TestDetectBadInput(t *testing.T) {
 		{"not closed", "../../testdata/aoi/bad_not_closed.geojson", nil, "closed"},
 		{"self-intersecting", "../../testdata/aoi/bad_self_intersecting.geojson", nil, "self-intersect"},
 		{"projected metres", "../../testdata/aoi/bad_projected.geojson", nil, "projected"},
+		{"hole outside its shell (GEOS-invalid)", "../../testdata/aoi/geos/hole_outside_shell.geojson", nil, "hole lies outside its shell"},
+		{"overlapping parts (GEOS-invalid)", "../../testdata/aoi/geos/overlapping_parts.geojson", nil, "overlaps polygon"},
+		{"ring touching itself (GEOS-invalid)", "../../testdata/aoi/geos/ring_touching_itself_on_an_edge.geojson", nil, "touches itself"},
 		{"empty", writeFile(t, dir, "c.geojson", `{"type":"FeatureCollection","features":[]}`), nil, "no polygon features"},
 		{"missing file", filepath.Join(dir, "nope.geojson"), nil, "no such file"},
 		{"bad period", good, []string{"--before", "2023-13-01/2023-03-31"}, "--before"},
@@ -66,6 +70,39 @@ func TestDetectBadInput(t *testing.T) {
 				t.Fatal("bad input created the output folder")
 			}
 		})
+	}
+}
+
+// An output that cannot be written is refused before any work, with exit code 2.
+func TestDetectUnwritableOut(t *testing.T) {
+	dir := t.TempDir()
+	file := writeFile(t, dir, "a-file", "x")
+	code, stdout, stderr := runCLI(t, "detect", "--aoi", "../../testdata/aoi/mine_site.geojson", "--catalog", dir,
+		"--before", "2023-01-01/2023-03-31", "--after", "2024-01-01/2024-03-31", "--out", filepath.Join(file, "out"))
+	if code != exitUsage || stdout != "" || !strings.Contains(stderr, "--out") || !strings.Contains(stderr, "not a directory") {
+		t.Fatalf("code %d stdout %q stderr %q, want exit %d and an --out error", code, stdout, stderr, exitUsage)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, stdout, _ := runCLI(t, "--version")
+	if code != 0 || !strings.HasPrefix(stdout, "changewatch ") || !strings.Contains(stdout, "revision") || !strings.Contains(stdout, "GDAL 3.") {
+		t.Fatalf("code %d stdout %q", code, stdout)
+	}
+}
+
+// status with no Redis says so in one line, without the client's retry logs.
+func TestStatusWithoutRedis(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	code, _, stderr := runCLI(t, "status", "--redis", "redis://"+addr)
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if code != 1 || len(lines) != 1 || !strings.Contains(stderr, "connection refused") {
+		t.Fatalf("code %d, stderr %q: want exit 1 and one line", code, stderr)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -35,9 +36,17 @@ func openRedis(ctx context.Context, url string) (*redis.Client, error) {
 	if err != nil {
 		return nil, usagef("--redis %q: %v", redactURL(url), strings.ReplaceAll(err.Error(), url, redactURL(url)))
 	}
-	rdb := redis.NewClient(opt)
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
+	// One plain dial first: an unreachable server is one clear error, not the
+	// client pool's retry log lines before it.
+	d := net.Dialer{}
+	conn, err := d.DialContext(pctx, opt.Network, opt.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("redis %s: %w (is redis-server running? see --redis)", opt.Addr, err)
+	}
+	conn.Close()
+	rdb := redis.NewClient(opt)
 	if err := rdb.Ping(pctx).Err(); err != nil {
 		rdb.Close()
 		return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)

@@ -39,7 +39,7 @@ func TestChipBox(t *testing.T) {
 		mp     orb.MultiPolygon
 		metres float64
 	}{
-		{"small incident: the minimum", square(0.0005), 600},   // 55 m
+		{"small incident: the minimum", square(0.0005), 600},    // 55 m
 		{"large incident: three times", square(0.005), 3 * 556}, // 556 m
 	}
 	for _, tt := range tests {
