@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,8 +58,9 @@ func wgs84() (*godal.SpatialRef, error) {
 }
 
 // PolygonizePixels returns, for each component, its outline as a MultiPolygon in EPSG:4326
-// (lon/lat), holes kept, pixel-exact (GDAL Polygonize, 8-connected, so a component is one
-// polygon). Component i's pixels are pix[start[i]:start[i+1]], row-major indices into g.
+// (lon/lat), holes kept, pixel-exact and valid as GEOS checks it: one polygon per
+// 4-connected piece of the component (pieces that meet at a pixel corner are parts that
+// touch there; see traceOutline). Component i's pixels are pix[start[i]:start[i+1]], row-major indices into g.
 // Each component is polygonized in a small window around its bounding box (its pixels
 // 1, everything else, including a one-pixel border, 0), so the work scales with the
 // changed pixels, not the raster; ctx is checked between components. Rings follow
@@ -105,12 +108,13 @@ func polygonizeRange(ctx context.Context, g Grid, comps []Component, pix []uint3
 	}
 	defer trn.Close()
 	var buf []uint8
+	var tr tracer
 	for i := lo; i < hi; i++ {
 		c := comps[i]
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		mp, err := polygonizeComponent(g, c, pix[start[i]:start[i+1]], &buf)
+		mp, err := polygonizeComponent(g, c, pix[start[i]:start[i+1]], &buf, &tr)
 		if err != nil {
 			return fmt.Errorf("polygonize region %d: %w", c.Label, err)
 		}
@@ -123,9 +127,11 @@ func polygonizeRange(ctx context.Context, g Grid, comps []Component, pix []uint3
 	return nil
 }
 
-// polygonizeComponent polygonizes pix (c's pixels) in a window of c's bounding box plus
-// one pixel on every side, and returns the outline in g's CRS. buf is reused between calls.
-func polygonizeComponent(g Grid, c Component, pix []uint32, buf *[]uint8) (orb.MultiPolygon, error) {
+// polygonizeComponent traces the outline of pix (c's pixels) in a window of c's bounding
+// box plus one pixel on every side, and returns it in g's CRS: one polygon per
+// 4-connected piece, valid as GEOS checks it (see traceOutline). buf and tr are reused
+// between calls.
+func polygonizeComponent(g Grid, c Component, pix []uint32, buf *[]uint8, tr *tracer) (orb.MultiPolygon, error) {
 	if c.MinCol < 0 || c.MinRow < 0 || c.MaxCol >= g.Width || c.MaxRow >= g.Height ||
 		c.MinCol > c.MaxCol || c.MinRow > c.MaxRow {
 		return nil, fmt.Errorf("bounding box [%d,%d]-[%d,%d] outside the %dx%d grid",
@@ -135,10 +141,7 @@ func polygonizeComponent(g Grid, c Component, pix []uint32, buf *[]uint8) (orb.M
 		return nil, errors.New("no pixel")
 	}
 	w, h := c.MaxCol-c.MinCol+3, c.MaxRow-c.MinRow+3
-	if cap(*buf) < w*h {
-		*buf = make([]uint8, w*h)
-	}
-	win := (*buf)[:w*h]
+	win := grow(buf, w*h)
 	clear(win)
 	for _, j := range pix {
 		x, y := int(j)%g.Width-c.MinCol, int(j)/g.Width-c.MinRow
@@ -147,44 +150,16 @@ func polygonizeComponent(g Grid, c Component, pix []uint32, buf *[]uint8) (orb.M
 		}
 		win[(y+1)*w+x+1] = 1
 	}
-
-	rds, err := godal.Create(godal.Memory, "", 1, godal.Byte, w, h)
-	if err != nil {
-		return nil, fmt.Errorf("create window raster: %w", err)
-	}
-	defer rds.Close()
-	if err := rds.SetGeoTransform(g.Sub(c.MinCol-1, c.MinRow-1, w, h).GeoTransform()); err != nil {
-		return nil, fmt.Errorf("set window geotransform: %w", err)
-	}
-	band := rds.Bands()[0]
-	if err := band.Write(0, 0, win, w, h); err != nil {
-		return nil, fmt.Errorf("write window: %w", err)
-	}
-
-	vds, err := godal.CreateVector(godal.Memory, "")
-	if err != nil {
-		return nil, fmt.Errorf("create polygon dataset: %w", err)
-	}
-	defer vds.Close()
-	lyr, err := vds.CreateLayer("component", nil, godal.GTPolygon)
-	if err != nil {
-		return nil, fmt.Errorf("create polygon layer: %w", err)
-	}
-	// The band is its own mask: only the 1 pixels are polygonized.
-	if err := band.Polygonize(lyr, godal.Mask(band), godal.EightConnected()); err != nil {
-		return nil, fmt.Errorf("gdal polygonize: %w", err)
-	}
-	var mp orb.MultiPolygon
-	lyr.ResetReading()
-	for ft := lyr.NextFeature(); ft != nil; ft = lyr.NextFeature() {
-		geom, err := featureMultiPolygon(ft)
-		ft.Close()
-		if err != nil {
-			return nil, err
+	polys := tr.traceOutline(win, w, h)
+	gt := g.Sub(c.MinCol-1, c.MinRow-1, w, h).GeoTransform()
+	for _, p := range polys {
+		for _, r := range p {
+			for k, v := range r {
+				r[k] = orb.Point{gt[0] + v[0]*gt[1] + v[1]*gt[2], gt[3] + v[0]*gt[4] + v[1]*gt[5]}
+			}
 		}
-		mp = append(mp, geom...)
 	}
-	return mp, nil
+	return orb.MultiPolygon(polys), nil
 }
 
 // featureMultiPolygon returns the geometry of ft as a MultiPolygon, in ft's CRS.
@@ -262,15 +237,26 @@ type vecFormat struct {
 	lco    []string
 }
 
+// GeoJSON is written without the driver's RFC7946 mode, which writes a MultiPolygon of one
+// part as a Polygon (every format must give the same geometry type): the rings are already
+// RFC 7946 oriented, coordinates are cut to 7 decimals, and the layer has no CRS, so no
+// "crs" member is written (RFC 7946 GeoJSON is WGS84 lon/lat by definition).
 var vecFormats = map[string]vecFormat{
 	"FlatGeobuf": {driver: "FlatGeobuf", ext: "fgb", lco: []string{"SPATIAL_INDEX=YES"}},
 	"GPKG":       {driver: "GPKG", ext: "gpkg", lco: []string{"SPATIAL_INDEX=YES"}},
-	"GeoJSON":    {driver: "GeoJSON", ext: "geojson", lco: []string{"RFC7946=YES", "COORDINATE_PRECISION=7"}},
+	"GeoJSON":    {driver: "GeoJSON", ext: "geojson", lco: []string{"COORDINATE_PRECISION=7"}},
 }
 
-// vecFieldType returns the OGR type a Go attribute value is stored as.
-func vecFieldType(v any) (godal.FieldType, error) {
+// vecFieldType returns the OGR type a Go attribute value is stored as in format: a
+// []string is a string list in GeoJSON (a JSON array) and its items joined by commas in
+// FlatGeobuf and GeoPackage (whose GDAL 3.6 drivers have no list type).
+func vecFieldType(v any, format string) (godal.FieldType, error) {
 	switch v.(type) {
+	case []string:
+		if format == "GeoJSON" {
+			return godal.FTStringList, nil
+		}
+		return godal.FTString, nil
 	case string:
 		return godal.FTString, nil
 	case int, int64:
@@ -289,8 +275,18 @@ func vecFieldType(v any) (godal.FieldType, error) {
 func vecFieldValue(t godal.FieldType, v any) (any, bool) {
 	switch t {
 	case godal.FTString:
-		s, ok := v.(string)
-		return s, ok
+		switch x := v.(type) {
+		case string:
+			return x, true
+		case []string:
+			return strings.Join(x, ","), true
+		}
+	case godal.FTStringList:
+		x, ok := v.([]string)
+		if x == nil {
+			x = []string{}
+		}
+		return x, ok
 	case godal.FTInt64:
 		switch x := v.(type) {
 		case int:
@@ -322,14 +318,21 @@ func vecFieldValue(t godal.FieldType, v any) (any, bool) {
 // feature; every feature must carry the same field names in the same order, with values
 // of the same Go type or nil (left unset). Strings are stored as strings, int and int64
 // as 64-bit integers, float64 as reals, bool as 0/1 integers and time.Time as dates (the
-// day only). An empty feature list
-// writes a valid, empty layer with schema's fields.
+// day only; ISO 8601 "YYYY-MM-DD" in GeoJSON); a []string is a list in GeoJSON (a JSON
+// array) and its items joined by commas in FlatGeobuf and GPKG. An empty feature list
+// writes a valid, empty layer with schema's fields. Every geometry is written as a
+// MultiPolygon, in every format, and must be valid as GEOS checks it (CheckValid): an
+// invalid one is an error naming the feature.
 //
-// GeoJSON follows RFC 7946 (7 decimals, counter-clockwise exteriors); GPKG and FlatGeobuf
+// GeoJSON follows RFC 7946 (7 decimals, counter-clockwise exteriors, no crs); GPKG and FlatGeobuf
 // get a spatial index (FlatGeobuf's stores the features in Hilbert order, so readers see
 // them in that order, not in feats' order). The file is built under /vsimem, copied to path+".tmp" and renamed
 // into place, so a crash never leaves a partial file at path.
-func WriteVector(ctx context.Context, path, format, layer string, schema []Field, feats []Feature) error {
+func WriteVector(ctx context.Context, path, format, layer string, schema []Field, feats []Feature, opts ...VectorOption) error {
+	var o vecOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	vf, ok := vecFormats[format]
 	if !ok {
 		return fmt.Errorf("write vector %s: unknown format %q (want FlatGeobuf, GPKG or GeoJSON)", path, format)
@@ -344,7 +347,7 @@ func WriteVector(ctx context.Context, path, format, layer string, schema []Field
 	var defs []godal.CreateLayerOption
 	seen := map[string]bool{}
 	for i, fd := range schema {
-		t, err := vecFieldType(fd.Value)
+		t, err := vecFieldType(fd.Value, format)
 		if err != nil {
 			return fmt.Errorf("write vector %s: field %q: %w", path, fd.Name, err)
 		}
@@ -361,11 +364,13 @@ func WriteVector(ctx context.Context, path, format, layer string, schema []Field
 		return fmt.Errorf("write vector %s: create memory dataset: %w", path, err)
 	}
 	defer mem.Close()
-	sr, err := wgs84()
-	if err != nil {
-		return fmt.Errorf("write vector %s: %w", path, err)
+	var sr *godal.SpatialRef
+	if format != "GeoJSON" {
+		if sr, err = wgs84(); err != nil {
+			return fmt.Errorf("write vector %s: %w", path, err)
+		}
+		defer sr.Close()
 	}
-	defer sr.Close()
 	lyr, err := mem.CreateLayer(layer, sr, godal.GTMultiPolygon, defs...)
 	if err != nil {
 		return fmt.Errorf("write vector %s: create layer %q: %w", path, layer, err)
@@ -398,6 +403,12 @@ func WriteVector(ctx context.Context, path, format, layer string, schema []Field
 		return fmt.Errorf("write vector %s: translate to %s: %w", path, format, err)
 	}
 	defer func() { _ = godal.VSIUnlink(tmp) }()
+	if o.style != nil && format == "GPKG" {
+		if err := writeLayerStyle(out, layer, *o.style, time.Now()); err != nil {
+			_ = out.Close()
+			return fmt.Errorf("write vector %s: %w", path, err)
+		}
+	}
 	if err := out.Close(); err != nil {
 		return fmt.Errorf("write vector %s: close %s: %w", path, format, err)
 	}
@@ -405,6 +416,20 @@ func WriteVector(ctx context.Context, path, format, layer string, schema []Field
 		return fmt.Errorf("write vector %s: %w", path, err)
 	}
 	return nil
+}
+
+// VectorOption adds to what WriteVector writes.
+type VectorOption func(*vecOptions)
+
+type vecOptions struct {
+	style *LayerStyle
+}
+
+// WithStyle stores st in a GeoPackage's layer_styles table as the layer's default style
+// (QGIS applies it when it opens the layer); the other formats take no style (publish
+// st.QML as a .qml file of the same base name next to them: QGIS loads that).
+func WithStyle(st LayerStyle) VectorOption {
+	return func(o *vecOptions) { o.style = &st }
 }
 
 // vecCheckFields checks that fields match the schema names and types.
@@ -438,6 +463,9 @@ func vecAddFeature(lyr godal.Layer, ft Feature, types []godal.FieldType, handles
 		return handles, fmt.Errorf("geometry: %w", err)
 	}
 	defer geom.Close()
+	if !geom.Valid() {
+		return handles, ErrInvalidGeometry
+	}
 	nf, err := lyr.NewFeature(geom)
 	if err != nil {
 		return handles, fmt.Errorf("create feature: %w", err)
@@ -515,7 +543,8 @@ func ReadVector(ctx context.Context, path string) ([]Feature, error) {
 		return nil, fmt.Errorf("read vector %s: %w", path, err)
 	}
 	defer ds.Close()
-	layers := ds.Layers()
+	// The first layer, skipping a GeoPackage's table of QGIS styles.
+	layers := slices.DeleteFunc(ds.Layers(), func(l godal.Layer) bool { return l.Name() == "layer_styles" })
 	if len(layers) == 0 {
 		return nil, fmt.Errorf("read vector %s: no layer", path)
 	}

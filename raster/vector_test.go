@@ -2,6 +2,8 @@ package raster
 
 import (
 	"context"
+	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"math"
 	"os"
@@ -128,31 +130,37 @@ func TestPolygonizePixels(t *testing.T) {
 		name   string
 		label  int32
 		pixels int
-		rings  int // rings of the single polygon: 1 + holes
+		parts  int // polygons (4-connected pieces)
+		rings  int // rings of the first polygon: 1 + holes
 	}{
-		{"single pixel", 1, 1, 1},
-		{"L shape", 2, 5, 1},
-		{"ring with a hole", 3, 8, 2},
-		{"diagonal pixels", 4, 2, 1},
-		{"touching the raster edge", 5, 5, 1},
+		{"single pixel", 1, 1, 1, 1},
+		{"L shape", 2, 5, 1, 1},
+		{"ring with a hole", 3, 8, 1, 2},
+		{"diagonal pixels", 4, 2, 2, 1},
+		{"touching the raster edge", 5, 5, 1, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			mp := byLabel[tc.label]
-			if len(mp) != 1 {
-				t.Fatalf("%d polygons, want 1: %v", len(mp), mp)
+			if len(mp) != tc.parts {
+				t.Fatalf("%d polygons, want %d: %v", len(mp), tc.parts, mp)
 			}
 			if len(mp[0]) != tc.rings {
 				t.Fatalf("%d rings, want %d", len(mp[0]), tc.rings)
 			}
-			for i, r := range mp[0] {
-				want := orb.CW
-				if i == 0 {
-					want = orb.CCW
+			for _, p := range mp {
+				for i, r := range p {
+					want := orb.CW
+					if i == 0 {
+						want = orb.CCW
+					}
+					if r.Orientation() != want {
+						t.Errorf("ring %d orientation %v, want %v", i, r.Orientation(), want)
+					}
 				}
-				if r.Orientation() != want {
-					t.Errorf("ring %d orientation %v, want %v", i, r.Orientation(), want)
-				}
+			}
+			if err := CheckValid(mp); err != nil {
+				t.Error(err)
 			}
 			b := mp.Bound()
 			if b.Min[0] < 26 || b.Max[0] > 28 || b.Min[1] < 41 || b.Max[1] > 42 {
@@ -362,6 +370,8 @@ func TestWriteVectorErrors(t *testing.T) {
 		{"type mismatch", context.Background(), "GPKG", nil, []Feature{
 			{sq, []Field{{"a", 1}}}, {sq, []Field{{"a", "one"}}}}},
 		{"cancelled", ctx, "GPKG", nil, []Feature{{sq, nil}}},
+		{"invalid geometry", context.Background(), "FlatGeobuf", nil, []Feature{{sq, nil},
+			{orb.MultiPolygon{{{{27, 41}, {27.1, 41}, {27.1, 41.1}, {27.2, 41.1}, {27.2, 41.2}, {27.1, 41.2}, {27.1, 41.1}, {27, 41.1}, {27, 41}}}}, nil}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -485,5 +495,176 @@ func TestWriteVectorDates(t *testing.T) {
 			}
 			t.Fatal("no first_seen read back")
 		})
+	}
+}
+
+// TestWriteVectorTypesAndStyle: every format holds MultiPolygons only (GeoJSON too, for a
+// MultiPolygon of one part), dates are ISO dates in GeoJSON, a []string is a JSON array in
+// GeoJSON and comma-joined elsewhere, and a GeoPackage written with a style holds it in
+// layer_styles as the layer's default (the table QGIS reads), which ReadVector skips.
+func TestWriteVectorTypesAndStyle(t *testing.T) {
+	vtInit(t)
+	day := time.Date(2024, 2, 13, 0, 0, 0, 0, time.UTC)
+	feats := []Feature{
+		{Geometry: vtSquare(27.1, 41.5, 0.001, false), Fields: []Field{{"class", "burn_scar"}, {"day", day}, {"scenes", []string{"S2A_1", "S2B_2"}}}},
+		{Geometry: append(vtSquare(27.2, 41.5, 0.001, false), vtSquare(27.3, 41.5, 0.001, true)...),
+			Fields: []Field{{"class", "vegetation_to_bare"}, {"day", day}, {"scenes", []string(nil)}}},
+	}
+	st := ChangeClassStyle("changes")
+	dir := t.TempDir()
+	for _, format := range []string{"FlatGeobuf", "GPKG", "GeoJSON"} {
+		t.Run(format, func(t *testing.T) {
+			path := filepath.Join(dir, "types."+strings.ToLower(format))
+			if err := WriteVector(context.Background(), path, format, "changes", nil, feats, WithStyle(st)); err != nil {
+				t.Fatal(err)
+			}
+			ds, err := godal.Open(path, godal.VectorOnly())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ds.Close()
+			var lyr godal.Layer
+			for _, l := range ds.Layers() {
+				if l.Name() == "changes" {
+					lyr = l
+				}
+			}
+			n := 0
+			for ft := lyr.NextFeature(); ft != nil; ft = lyr.NextFeature() {
+				if g := ft.Geometry(); g.Type() != godal.GTMultiPolygon {
+					t.Errorf("feature %d is a %s, want a MultiPolygon", n, g.Name())
+				}
+				// FlatGeobuf's index reorders the features: the first is the burn scar.
+				first := ft.Fields()["class"].String() == "burn_scar"
+				scenes := ft.Fields()["scenes"]
+				switch format {
+				case "GeoJSON":
+					if got := scenes.StringList(); first && strings.Join(got, "|") != "S2A_1|S2B_2" || !first && len(got) != 0 {
+						t.Errorf("feature %d scenes %q", n, got)
+					}
+				default:
+					if got := scenes.String(); first && got != "S2A_1,S2B_2" || !first && got != "" {
+						t.Errorf("feature %d scenes %q", n, got)
+					}
+				}
+				ft.Close()
+				n++
+			}
+			if n != len(feats) {
+				t.Fatalf("%d features, want %d", n, len(feats))
+			}
+			got, err := ReadVector(context.Background(), path)
+			if err != nil || len(got) != len(feats) {
+				t.Fatalf("read back %d features, %v", len(got), err)
+			}
+			switch format {
+			case "GeoJSON":
+				data, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var fc struct {
+					CRS      any `json:"crs"`
+					Features []struct {
+						Geometry   struct{ Type string }
+						Properties map[string]any
+					}
+				}
+				if err := json.Unmarshal(data, &fc); err != nil {
+					t.Fatal(err)
+				}
+				if fc.CRS != nil {
+					t.Errorf("crs member %v (RFC 7946 has none)", fc.CRS)
+				}
+				for i, f := range fc.Features {
+					if f.Geometry.Type != "MultiPolygon" || f.Properties["day"] != "2024-02-13" {
+						t.Errorf("feature %d: %s, day %v", i, f.Geometry.Type, f.Properties["day"])
+					}
+					if _, ok := f.Properties["scenes"].([]any); !ok {
+						t.Errorf("feature %d: scenes %#v, want an array", i, f.Properties["scenes"])
+					}
+				}
+			case "GPKG":
+				rs, err := ds.ExecuteSQL("SELECT f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, update_time FROM layer_styles")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rs.Close()
+				var rows []map[string]godal.Field
+				for ft := rs.NextFeature(); ft != nil; ft = rs.NextFeature() {
+					rows = append(rows, ft.Fields())
+					defer ft.Close()
+				}
+				if len(rows) != 1 {
+					t.Fatalf("%d styles, want 1", len(rows))
+				}
+				r := rows[0]
+				if r["f_table_name"].String() != "changes" || r["f_geometry_column"].String() != "geom" ||
+					r["styleName"].String() != "changes" || r["useAsDefault"].Int() != 1 ||
+					r["styleQML"].String() != st.QML || r["styleSLD"].String() != st.SLD || !r["update_time"].IsSet() {
+					t.Errorf("layer_styles row %v", r)
+				}
+			}
+		})
+	}
+}
+
+// TestChangeClassStyle: the QML and SLD are well-formed XML, categorise every change class
+// by the class field in the quicklook's colours.
+func TestChangeClassStyle(t *testing.T) {
+	st := ChangeClassStyle("changes")
+	var qml struct {
+		Renderer struct {
+			Type       string `xml:"type,attr"`
+			Attr       string `xml:"attr,attr"`
+			Categories []struct {
+				Value  string `xml:"value,attr"`
+				Symbol string `xml:"symbol,attr"`
+				Label  string `xml:"label,attr"`
+			} `xml:"categories>category"`
+			Symbols []struct {
+				Name  string `xml:"name,attr"`
+				Props []struct {
+					K string `xml:"k,attr"`
+					V string `xml:"v,attr"`
+				} `xml:"layer>prop"`
+			} `xml:"symbols>symbol"`
+		} `xml:"renderer-v2"`
+	}
+	d := xml.NewDecoder(strings.NewReader(st.QML))
+	d.Strict = false // the DOCTYPE
+	if err := d.Decode(&qml); err != nil {
+		t.Fatal(err)
+	}
+	r := qml.Renderer
+	if r.Type != "categorizedSymbol" || r.Attr != "class" || len(r.Categories) != 4 || len(r.Symbols) != 4 {
+		t.Fatalf("renderer %+v", r)
+	}
+	fill := map[string]string{}
+	for _, s := range r.Symbols {
+		for _, p := range s.Props {
+			if p.K == "color" {
+				fill[s.Name] = p.V
+			}
+		}
+	}
+	want := map[string]string{"vegetation_to_bare": "255,140,0,128", "vegetation_to_water": "0,170,255,128",
+		"burn_scar": "200,0,40,128", "vegetation_loss": "255,0,255,128"}
+	for _, c := range r.Categories {
+		if fill[c.Symbol] != want[c.Value] || c.Label == "" {
+			t.Errorf("category %s: fill %q label %q, want fill %q", c.Value, fill[c.Symbol], c.Label, want[c.Value])
+		}
+	}
+	var sld struct {
+		Rules []struct {
+			Name    string `xml:"Name"`
+			Literal string `xml:"Filter>PropertyIsEqualTo>Literal"`
+		} `xml:"NamedLayer>UserStyle>FeatureTypeStyle>Rule"`
+	}
+	if err := xml.Unmarshal([]byte(st.SLD), &sld); err != nil {
+		t.Fatal(err)
+	}
+	if len(sld.Rules) != 4 || sld.Rules[0].Literal != "vegetation_to_bare" {
+		t.Errorf("sld rules %+v", sld.Rules)
 	}
 }
