@@ -238,7 +238,7 @@ func (s *Server) serveKey(w http.ResponseWriter, r *http.Request, key string) er
 }
 
 // ledgerFiles are an AOI's ledger exports that can be downloaded.
-var ledgerFiles = []string{"incidents.fgb", "incidents.gpkg", "incidents.geojson", "incident_history.csv"}
+var ledgerFiles = []string{"incidents.fgb", "incidents.gpkg", "incidents.geojson", "incidents.qml", "incident_history.csv"}
 
 // getAOIFile downloads one of an AOI's ledger exports; for readers of a sensitive AOI it
 // is refused (the files hold every incident, embargoed ones too).

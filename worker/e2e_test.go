@@ -195,6 +195,7 @@ func checkOutputs(t *testing.T, out string, sum *jobs.Summary) {
 			t.Errorf("polygon %s: scenes %q", id, got["scenes"])
 		}
 	}
+	checkVectorFiles(t, out, "changes", n, []string{"before_start", "before_end", "after_start", "after_end"}, []string{"scenes"})
 }
 
 func abs(v float64) float64 {
@@ -218,7 +219,14 @@ func TestStableIDs(t *testing.T) {
 		}
 		var ids []string
 		for _, f := range feats {
-			ids = append(ids, f.Fields[0].Value.(string))
+			for _, fd := range f.Fields {
+				if fd.Name == "id" {
+					ids = append(ids, fd.Value.(string))
+				}
+			}
+		}
+		if len(ids) != len(feats) {
+			t.Fatalf("%d ids for %d polygons", len(ids), len(feats))
 		}
 		return ids
 	}

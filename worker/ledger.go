@@ -19,7 +19,7 @@ import (
 
 // LedgerFiles are the files of an AOI's ledger, in publishing order: ledger.json, which
 // serve and notify read, comes last.
-var LedgerFiles = []string{"incidents.fgb", "incidents.gpkg", "incidents.geojson", "incident_history.csv", "ledger.json"}
+var LedgerFiles = []string{"incidents.fgb", "incidents.gpkg", "incidents.geojson", "incidents.qml", "incident_history.csv", "ledger.json"}
 
 // runTarget splits a run's output <root>/<aoi id>/<run> into its root and run, when it
 // has that form (a detect run with any other --out has no ledger).
@@ -95,15 +95,23 @@ func writeLedger(ctx context.Context, dir string, l *ledger.Ledger) error {
 	feats := make([]raster.Feature, len(l.Incidents))
 	for i, inc := range l.Incidents {
 		feats[i] = incidentFeature(l.AOIID, inc)
+		// Footprints come from published runs; those of runs written before the outlines
+		// were traced valid may not be (one ring through a pixel corner twice): repaired.
+		g, err := raster.MakeValid(feats[i].Geometry)
+		if err != nil {
+			return fmt.Errorf("incident %s: %w", inc.ID, err)
+		}
+		feats[i].Geometry = g
 	}
+	style := raster.ChangeClassStyle("incidents")
 	for _, v := range []struct{ name, format string }{
 		{"incidents.fgb", "FlatGeobuf"}, {"incidents.gpkg", "GPKG"}, {"incidents.geojson", "GeoJSON"},
 	} {
-		if err := raster.WriteVector(ctx, filepath.Join(dir, v.name), v.format, "incidents", incidentSchema, feats); err != nil {
+		if err := raster.WriteVector(ctx, filepath.Join(dir, v.name), v.format, "incidents", incidentSchema, feats, raster.WithStyle(style)); err != nil {
 			return fmt.Errorf("write %s: %w", v.name, err)
 		}
 	}
-	return nil
+	return writeFileAtomic(filepath.Join(dir, "incidents.qml"), []byte(style.QML))
 }
 
 // incidentSchema is the attribute table of incidents.{fgb,gpkg,geojson}.

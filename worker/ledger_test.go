@@ -120,6 +120,7 @@ func checkLedgerFiles(t *testing.T, dir string, runs []string) {
 			}
 		}
 	}
+	checkVectorFiles(t, dir, "incidents", 1, []string{"first_seen", "last_seen", "mine_visit_date"}, nil)
 	f, err := os.Open(filepath.Join(dir, "incident_history.csv"))
 	if err != nil {
 		t.Fatal(err)

@@ -42,16 +42,19 @@ func writeOutputs(ctx context.Context, dir string, pl *plan, req jobs.DetectRequ
 		},
 		func() error { return writeItem(filepath.Join(dir, "item.json"), pl, req, out) },
 	}
+	style := raster.ChangeClassStyle("changes")
 	for _, v := range []struct{ name, format string }{
 		{"changes.fgb", "FlatGeobuf"}, {"changes.gpkg", "GPKG"}, {"changes.geojson", "GeoJSON"},
 	} {
 		writers = append(writers, func() error {
-			if err := raster.WriteVector(ctx, filepath.Join(dir, v.name), v.format, "changes", schema, rf); err != nil {
+			if err := raster.WriteVector(ctx, filepath.Join(dir, v.name), v.format, "changes", schema, rf, raster.WithStyle(style)); err != nil {
 				return fmt.Errorf("write %s: %w", v.name, err)
 			}
 			return nil
 		})
 	}
+	// QGIS applies changes.qml to changes.fgb and changes.geojson next to it.
+	writers = append(writers, func() error { return writeFileAtomic(filepath.Join(dir, "changes.qml"), []byte(style.QML)) })
 	errs := make([]error, len(writers))
 	var wg sync.WaitGroup
 	for i, w := range writers {
@@ -325,6 +328,8 @@ func contentType(name string) string {
 		return "application/json"
 	case ".xml":
 		return "application/xml"
+	case ".qml":
+		return "application/xml" // a QGIS layer style
 	}
 	return "application/octet-stream"
 }

@@ -602,9 +602,10 @@ var schema = []raster.Field{
 	{Name: "id", Value: ""}, {Name: "class", Value: ""}, {Name: "area_ha", Value: 0.0},
 	{Name: "confidence", Value: 0.0}, {Name: "dndvi", Value: 0.0}, {Name: "dnbr", Value: 0.0},
 	{Name: "dmndwi", Value: 0.0}, {Name: "dbsi", Value: 0.0},
-	{Name: "before_date", Value: ""}, {Name: "after_date", Value: ""},
+	{Name: "before_start", Value: time.Time{}}, {Name: "before_end", Value: time.Time{}},
+	{Name: "after_start", Value: time.Time{}}, {Name: "after_end", Value: time.Time{}},
 	{Name: "n_clear_obs", Value: 0}, {Name: "n_clear_before", Value: 0.0}, {Name: "n_clear_after", Value: 0.0},
-	{Name: "scenes", Value: ""}, {Name: "aoi_id", Value: ""},
+	{Name: "scenes", Value: []string{}}, {Name: "aoi_id", Value: ""},
 }
 
 func features(area *aoi.AOI, req jobs.DetectRequest, regions []raster.Region) []feature {
@@ -622,12 +623,12 @@ func features(area *aoi.AOI, req jobs.DetectRequest, regions []raster.Region) []
 			{Name: "dnbr", Value: round(r.DNBR, 4)},
 			{Name: "dmndwi", Value: round(r.DMNDWI, 4)},
 			{Name: "dbsi", Value: round(r.DBSI, 4)},
-			{Name: "before_date", Value: req.Before.String()},
-			{Name: "after_date", Value: req.After.String()},
+			{Name: "before_start", Value: req.Before.Start}, {Name: "before_end", Value: req.Before.End},
+			{Name: "after_start", Value: req.After.Start}, {Name: "after_end", Value: req.After.End},
 			{Name: "n_clear_obs", Value: int(math.Round(r.ClearBefore + r.ClearAfter))},
 			{Name: "n_clear_before", Value: round(r.ClearBefore, 2)},
 			{Name: "n_clear_after", Value: round(r.ClearAfter, 2)},
-			{Name: "scenes", Value: strings.Join(scenes, ",")},
+			{Name: "scenes", Value: scenes},
 			{Name: "aoi_id", Value: area.ID},
 		}}
 		feats = append(feats, feature{Feature: f, class: cls, areaHa: ha})
@@ -644,5 +645,5 @@ func regionID(aoiID, class string, req jobs.DetectRequest, x, y float64) string 
 
 // outputs lists the staged files (manifest excluded) in publishing order.
 func outputNames() []string {
-	return slices.Concat([]string{"changes.fgb", "changes.gpkg", "changes.geojson"}, rasterFiles(), []string{"quicklook.png", "item.json"})
+	return slices.Concat([]string{"changes.fgb", "changes.gpkg", "changes.geojson", "changes.qml"}, rasterFiles(), []string{"quicklook.png", "item.json"})
 }
