@@ -52,8 +52,11 @@ func checkClasses(typ cogType, cs []Class) error {
 }
 
 // photometric is the TIFF photometric interpretation of the writer's band: palette with
-// classes, else BlackIsZero.
+// classes, RGB for true colour, else BlackIsZero.
 func (w *Writer) photometric() uint16 {
+	if w.o.RGB {
+		return cogPhotometricRGB
+	}
 	if len(w.o.Classes) > 0 {
 		return cogPhotometricPalette
 	}

@@ -8,34 +8,39 @@ import (
 	"sync"
 )
 
-// Mosaic assembles a single-band raster of a large grid window by window on disk, so
-// memory holds one window at a time, then streams it into a COG. The scratch file
-// (path+".mosaic.raw") holds the raw samples row by row; it is sparse: only the windows
-// written take space, and Finish fills every pixel no window covered with nodata.
+// Mosaic assembles a raster of a large grid (one band, or true colour with Options.RGB)
+// window by window on disk, so memory holds one window at a time, then streams it into a
+// COG. The scratch file (path+".mosaic.raw") holds the raw pixels row by row; it is
+// sparse: only the windows written take space, and Finish fills every pixel no window
+// covered with nodata.
 type Mosaic struct {
 	mu      sync.Mutex
 	f       *os.File
 	scratch string
 	g       Grid
 	typ     cogType
+	px      int // bytes per pixel
 	path    string
 	opts    Options
 	rects   [][4]int // windows written: col, row, width, height
 }
 
 // NewMosaic creates the scratch file of g (path+".mosaic.raw") for samples of the type of
-// sample ([]uint8, []uint16, []int16, []int32 or []float32); Finish writes the COG at path
-// with the options o (o.NoData must be a value of that type, NaN only for float32).
+// sample ([]uint8, []uint16, []int16, []int32 or []float32; []uint8 with o.RGB, whose
+// windows then hold 3 interleaved samples a pixel); Finish writes the COG at path with the
+// options o (o.NoData must be a value of that type, NaN only for float32).
 func NewMosaic(path string, g Grid, sample any, o Options) (*Mosaic, error) {
 	typ := cogTypeOf(sample)
-	if _, err := newCOGWriter(path, g, typ, o); err != nil {
+	cw, err := newCOGWriter(path, g, typ, o)
+	if err != nil {
 		return nil, fmt.Errorf("mosaic: %w", err)
 	}
+	px := cw.spp * typ.size()
 	scratch := path + ".mosaic.raw"
 	f, err := os.Create(scratch)
 	if err == nil {
 		// Sized without writing: the file is a hole until windows land in it.
-		err = f.Truncate(int64(g.Pixels()) * int64(typ.size()))
+		err = f.Truncate(int64(g.Pixels()) * int64(px))
 		if err != nil {
 			f.Close()
 			os.Remove(scratch)
@@ -44,7 +49,7 @@ func NewMosaic(path string, g Grid, sample any, o Options) (*Mosaic, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mosaic %s: %w", path, err)
 	}
-	return &Mosaic{f: f, scratch: scratch, g: g, typ: typ, path: path, opts: o}, nil
+	return &Mosaic{f: f, scratch: scratch, g: g, typ: typ, px: px, path: path, opts: o}, nil
 }
 
 // Write puts data (w x h pixels, the mosaic's type) at (col,row).
@@ -58,11 +63,11 @@ func (m *Mosaic) Write(col, row, w, h int, data any) error {
 		return fmt.Errorf("mosaic: write window %d,%d %dx%d: data of type %T, want %s", col, row, w, h, data, m.typ)
 	}
 	b := cogBytes(data)
-	if w <= 0 || h <= 0 || col < 0 || row < 0 || col+w > m.g.Width || row+h > m.g.Height || len(b) != w*h*m.typ.size() {
+	if w <= 0 || h <= 0 || col < 0 || row < 0 || col+w > m.g.Width || row+h > m.g.Height || len(b) != w*h*m.px {
 		return fmt.Errorf("mosaic: write window %d,%d %dx%d (%d values) outside the %dx%d grid or of the wrong size",
 			col, row, w, h, len(b)/m.typ.size(), m.g.Width, m.g.Height)
 	}
-	size := int64(m.typ.size())
+	size := int64(m.px)
 	rowBytes := int64(w) * size
 	for r := range h {
 		off := (int64(row+r)*int64(m.g.Width) + int64(col)) * size
@@ -104,7 +109,7 @@ func (m *Mosaic) Finish(ctx context.Context) error {
 // readRows reads rows row0..row0+n-1 of the scratch file into dst and sets the pixels no
 // written window covers to nodata (a cogRowSource for Finish).
 func (m *Mosaic) readRows(row0, n int, dst []byte) error {
-	size := m.typ.size()
+	size := m.px
 	rowBytes := m.g.Width * size
 	dst = dst[:n*rowBytes]
 	if _, err := m.f.ReadAt(dst, int64(row0)*int64(rowBytes)); err != nil {

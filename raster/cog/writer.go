@@ -67,6 +67,13 @@ type Options struct {
 	// and category names, which GDAL reads only from a PAM sidecar: Finish writes
 	// path+AuxSuffix beside the COG (see bandinfo.go).
 	Classes []Class
+	// RGB: each pixel has three samples, red, green and blue, pixel-interleaved
+	// (PlanarConfiguration 1, Photometric RGB: TIFF 6.0 section 6), for a true-colour
+	// composite; the sample type must be uint8. Rows handed to WriteRows then hold 3*Width
+	// bytes. NoData applies to each band (GDAL reads one nodata value for all of them),
+	// and the overviews are resampled band by band. The horizontal predictor differences
+	// each sample with the same band of the pixel to its left (TIFF 6.0 section 14).
+	RGB bool
 }
 
 // Writer writes one band of a grid as a COG, row by row. Create it with NewWriter,
@@ -78,6 +85,7 @@ type Writer struct {
 	g          Grid
 	o          Options
 	typ        cogType
+	spp        int // samples per pixel: 3 for Options.RGB, else 1
 	resampling string
 	geographic bool
 	forceBig   bool // write a BigTIFF whatever the size (tests)
@@ -113,7 +121,7 @@ func NewWriter(path string, g Grid, sample any, o Options) (*Writer, error) {
 			return nil, fmt.Errorf("cog %s: %w", path, err)
 		}
 		w.raw = f
-		w.src = cogFileRows{f: f, rowBytes: int64(g.Width) * int64(w.typ.size())}
+		w.src = cogFileRows{f: f, rowBytes: int64(w.rowBytes())}
 		return w, nil
 	}
 	if err := w.startEncoder(); err != nil {
@@ -135,11 +143,21 @@ func newCOGWriter(path string, g Grid, typ cogType, o Options) (*Writer, error) 
 	if typ == 0 {
 		return nil, fmt.Errorf("cog %s: unsupported sample type", path)
 	}
+	spp := 1
+	if o.RGB {
+		if typ != cogUint8 {
+			return nil, fmt.Errorf("cog %s: rgb samples of type %s, want uint8", path, typ)
+		}
+		spp = 3
+	}
 	if err := typ.checkNoData(o.NoData); err != nil {
 		return nil, fmt.Errorf("cog %s: %w", path, err)
 	}
 	if err := checkClasses(typ, o.Classes); err != nil {
 		return nil, fmt.Errorf("cog %s: %w", path, err)
+	}
+	if o.RGB && len(o.Classes) > 0 {
+		return nil, fmt.Errorf("cog %s: classes: a colour table needs a single band, not rgb", path)
 	}
 	if o.Level < 0 || o.Level > 9 {
 		return nil, fmt.Errorf("cog %s: deflate level %d: want 0 (default) to 9", path, o.Level)
@@ -161,10 +179,14 @@ func newCOGWriter(path string, g Grid, typ cogType, o Options) (*Writer, error) 
 	}
 	geographic := sr.Geographic()
 	sr.Close()
-	return &Writer{path: path, g: g, o: o, typ: typ, resampling: res, geographic: geographic}, nil
+	return &Writer{path: path, g: g, o: o, typ: typ, spp: spp, resampling: res, geographic: geographic}, nil
 }
 
-// WriteRows appends whole rows (len(data) a multiple of the grid width), top to bottom.
+// rowBytes is the size of one full-resolution row.
+func (w *Writer) rowBytes() int { return w.g.Width * w.spp * w.typ.size() }
+
+// WriteRows appends whole rows (len(data) a multiple of the grid width, times 3 for an
+// RGB writer), top to bottom.
 // data has the writer's sample type; it is copied, and may be reused once WriteRows
 // returns. A streaming writer hands each complete block row to its encoder, waiting only
 // when cogBlockBuffers block rows are already in use; an error of the encoder is returned
@@ -182,21 +204,20 @@ func (w *Writer) WriteRows(data any) error {
 		return fmt.Errorf("cog %s: rows of type %T, want %s", w.path, data, w.typ)
 	}
 	b := cogBytes(data)
-	n := len(b) / w.typ.size()
-	if n%w.g.Width != 0 {
-		return fmt.Errorf("cog %s: %d values is not a whole number of %d-pixel rows", w.path, n, w.g.Width)
+	rowBytes := w.rowBytes()
+	if len(b)%rowBytes != 0 {
+		return fmt.Errorf("cog %s: %d values is not a whole number of %d-pixel rows of %d samples", w.path, len(b)/w.typ.size(), w.g.Width, w.spp)
 	}
-	if w.rows+n/w.g.Width > w.g.Height {
-		return fmt.Errorf("cog %s: %d rows past the %d of the grid", w.path, w.rows+n/w.g.Width, w.g.Height)
+	if w.rows+len(b)/rowBytes > w.g.Height {
+		return fmt.Errorf("cog %s: %d rows past the %d of the grid", w.path, w.rows+len(b)/rowBytes, w.g.Height)
 	}
 	if w.raw != nil {
 		if _, err := w.raw.Write(b); err != nil {
 			return fmt.Errorf("cog %s: %w", w.path, err)
 		}
-		w.rows += n / w.g.Width
+		w.rows += len(b) / rowBytes
 		return nil
 	}
-	rowBytes := w.g.Width * w.typ.size()
 	for len(b) > 0 {
 		if w.block == nil {
 			w.block = w.enc.buffer()[:min(cogBlockSize, w.g.Height-w.rows)*rowBytes]
@@ -272,7 +293,7 @@ func (w *Writer) finish(ctx context.Context, fix func(int, any)) error {
 
 // feed reads the block rows from src, applies fix and hands them to the encoder.
 func (w *Writer) feed(ctx context.Context, fix func(int, any)) error {
-	rowBytes := w.g.Width * w.typ.size()
+	rowBytes := w.rowBytes()
 	for row0 := 0; row0 < w.g.Height; row0 += cogBlockSize {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -414,10 +435,14 @@ func (t cogType) predictor() uint16 {
 	return predictorHorizontal
 }
 
-// predictor is the TIFF predictor of w's samples.
+// predictor is the TIFF predictor of w's samples. True colour is imagery, not runs:
+// it gets the horizontal predictor (as GDAL's PREDICTOR=YES gave it before this writer).
 func (w *Writer) predictor() uint16 {
 	if w.o.NoPredictor {
 		return predictorNone
+	}
+	if w.o.RGB {
+		return predictorHorizontal
 	}
 	return w.typ.predictor()
 }
@@ -667,6 +692,7 @@ type cogEngine[T cogSample] struct {
 	raw     bool // no predictor
 	level   int  // DEFLATE level
 	mode    string
+	spp     int // samples per pixel
 	workers int
 	levels  []*cogLevel
 	buf     [][]T    // pending rows of each overview level, up to one block row (nil for 0)
@@ -687,6 +713,7 @@ func newCOGEngine[T cogSample](w *Writer) (cogBlockEncoder, error) {
 		raw:     w.predictor() == predictorNone,
 		level:   max(1, w.o.Level),
 		mode:    w.resampling,
+		spp:     w.spp,
 		workers: max(1, runtime.GOMAXPROCS(0)),
 	}
 	sizes := cogLevelSizes(w.g.Width, w.g.Height)
@@ -702,12 +729,12 @@ func newCOGEngine[T cogSample](w *Writer) (cogBlockEncoder, error) {
 			bw:      bufio.NewWriterSize(f, 1<<20),
 			offsets: make([]uint64, 0, tx*ty), counts: make([]uint64, 0, tx*ty)})
 		if l > 0 {
-			e.buf[l] = make([]T, min(cogBlockSize, s[1])*s[0])
+			e.buf[l] = make([]T, min(cogBlockSize, s[1])*s[0]*e.spp)
 		}
 	}
 	e.rows = make([]int, len(sizes))
 	e.done = make([]int, len(sizes))
-	tile := cogBlockSize * cogBlockSize
+	tile := cogBlockSize * cogBlockSize * e.spp
 	for range e.workers {
 		e.scratch = append(e.scratch, make([]T, tile))
 	}
@@ -721,7 +748,7 @@ func newCOGEngine[T cogSample](w *Writer) (cogBlockEncoder, error) {
 
 func (e *cogEngine[T]) newBlock() []byte {
 	lv := e.levels[0]
-	return cogSliceBytes(make([]T, min(cogBlockSize, lv.h)*lv.w))
+	return cogSliceBytes(make([]T, min(cogBlockSize, lv.h)*lv.w*e.spp))
 }
 
 func (e *cogEngine[T]) typed(b []byte) any { return cogBytesAs[T](b) }
@@ -750,7 +777,7 @@ func (e *cogEngine[T]) close() {
 // downsamples them into level l+1, whose block row is encoded in turn once complete.
 func (e *cogEngine[T]) encode(l int, src []T) error {
 	lv := e.levels[l]
-	n := len(src) / lv.w
+	n := len(src) / (lv.w * e.spp)
 	var next *cogLevel
 	var dst []T
 	outRows, strips := 0, 0
@@ -760,7 +787,7 @@ func (e *cogEngine[T]) encode(l int, src []T) error {
 		y0 := e.done[l] / 2
 		outRows = max(0, min(next.h, (e.done[l]+n+1)/2)-y0)
 		strips = min(outRows, 4*e.workers)
-		dst = e.buf[l+1][e.rows[l+1]*next.w:]
+		dst = e.buf[l+1][e.rows[l+1]*next.w*e.spp:]
 	}
 	// Tiles first (the large jobs), then strips of the downsampling fill the gaps.
 	err := cogParallel(lv.tilesX+strips, e.workers, func(worker, i int) error {
@@ -794,7 +821,7 @@ func (e *cogEngine[T]) encode(l int, src []T) error {
 	e.rows[l+1] += outRows
 	if k := e.rows[l+1]; outRows > 0 && (k == cogBlockSize || e.done[l+1]+k == next.h) {
 		e.rows[l+1] = 0
-		return e.encode(l+1, e.buf[l+1][:k*next.w])
+		return e.encode(l+1, e.buf[l+1][:k*next.w*e.spp])
 	}
 	return nil
 }
@@ -807,7 +834,9 @@ func (e *cogEngine[T]) encodeTile(worker, tx int, src []T, w, n int) error {
 	tile := e.scratch[worker]
 	x0 := tx * ts
 	cw := min(ts, w-x0)
-	if e.raw {
+	if e.spp > 1 {
+		e.predictSamples(tile, src, w, x0, cw, n)
+	} else if e.raw {
 		// No predictor: rows copied, padded with nodata.
 		for r := range ts {
 			d := tile[r*ts : (r+1)*ts]
@@ -863,6 +892,51 @@ func (e *cogEngine[T]) encodeTile(worker, tx int, src []T, w, n int) error {
 	}
 	e.outN[tx] = k
 	return nil
+}
+
+// predictSamples is encodeTile's copy of a tile column for pixels of e.spp samples: the
+// rows of samples copied, padded with nodata pixels, and with the predictor each sample
+// replaced by its difference with the same band of the pixel to its left (TIFF 6.0
+// section 14), the first pixel's as they are.
+func (e *cogEngine[T]) predictSamples(tile, src []T, w, x0, cw, n int) {
+	s := e.spp
+	rs, ws, cs := cogBlockSize*s, w*s, cw*s // tile row, source row and column width, in samples
+	for r := range cogBlockSize {
+		d := tile[r*rs : (r+1)*rs]
+		if r >= n {
+			if e.raw {
+				for i := range d {
+					d[i] = e.nd
+				}
+			} else {
+				for i := range s {
+					d[i] = e.nd
+				}
+				clear(d[s:])
+			}
+			continue
+		}
+		row := src[r*ws+x0*s : r*ws+x0*s+cs]
+		if e.raw {
+			copy(d, row)
+			for i := cs; i < rs; i++ {
+				d[i] = e.nd
+			}
+			continue
+		}
+		copy(d[:s], row)
+		dd := d[s:cs]
+		prev := row[:len(dd)]
+		for i, v := range row[s:] {
+			dd[i] = v - prev[i]
+		}
+		if cs < rs {
+			for i := range s {
+				d[cs+i] = e.nd - row[cs-s+i]
+			}
+			clear(d[cs+s:])
+		}
+	}
 }
 
 // cogRowsRepeat tells whether every row (rowLen bytes) of tile equals the first.
@@ -954,6 +1028,8 @@ func cogPredictFloat(tile, src []float32, w, x0, cw, n int, nd float32) {
 // that level, towards the right and bottom edges. A level 1 pixel wide or high gives 1.
 func (e *cogEngine[T]) downsample(dst, src []T, w, n, ow, y0, y1 int) {
 	nd := e.nd
+	s := e.spp // pixels of s samples: widths in samples, and a window's columns s apart
+	w, ow = w*s, ow*s
 	for y := y0; y < y1; y++ {
 		d := dst[y*ow : (y+1)*ow]
 		r0 := src[2*y*w : (2*y+1)*w]
@@ -963,8 +1039,14 @@ func (e *cogEngine[T]) downsample(dst, src []T, w, n, ow, y0, y1 int) {
 			r1 = src[(2*y+1)*w : (2*y+2)*w]
 		}
 		if e.mode == "NEAREST" {
+			if s == 1 {
+				for x := range d {
+					d[x] = r0[2*x]
+				}
+				continue
+			}
 			for x := range d {
-				d[x] = r0[2*x]
+				d[x] = r0[2*x-x%s]
 			}
 			continue
 		}
@@ -974,11 +1056,17 @@ func (e *cogEngine[T]) downsample(dst, src []T, w, n, ow, y0, y1 int) {
 			rows = both[:2]
 		}
 		var win [4]T
+		// c is the first sample of output sample x's window: sample x%s of pixel 2*(x/s).
+		c, band := -(s + 1), s-1
 		for x := range d {
-			c := 2 * x
-			if e.mode == "AVERAGE" && twoRows && c+1 < w {
+			if band++; band == s {
+				band, c = 0, c+s+1
+			} else {
+				c++
+			}
+			if e.mode == "AVERAGE" && twoRows && c+s < w {
 				// Fast path: a whole window of valid pixels (the same sums as below).
-				a, b, p, q := r0[c], r0[c+1], r1[c], r1[c+1]
+				a, b, p, q := r0[c], r0[c+s], r1[c], r1[c+s]
 				if a == a && b == b && p == p && q == q && a != nd && b != nd && p != nd && q != nd {
 					if e.float {
 						var s float64 // from +0, as below
@@ -997,8 +1085,8 @@ func (e *cogEngine[T]) downsample(dst, src []T, w, n, ow, y0, y1 int) {
 			}
 			k := 0 // the valid pixels of the window, in row order
 			for _, r := range rows {
-				for _, v := range r[c:min(c+2, w)] {
-					if v == v && v != nd {
+				for i := c; i < min(c+2*s, w); i += s {
+					if v := r[i]; v == v && v != nd {
 						win[k] = v
 						k++
 					}
@@ -1096,6 +1184,7 @@ var cogGhost = fmt.Sprintf("GDAL_STRUCTURAL_METADATA_SIZE=%06d bytes\n", len(cog
 const (
 	cogPhotometricBlackIsZero = 1 // TIFF 6.0 section 3
 	cogPhotometricPalette     = 3 // TIFF 6.0 section 5
+	cogPhotometricRGB         = 2 // TIFF 6.0 section 6
 	cogPlanarChunky           = 1 // TIFF 6.0 section 8, PlanarConfiguration
 	cogSubfileReduced         = 1 // TIFF 6.0 section 8, NewSubfileType bit 0: reduced resolution
 	// GeoTIFF 1.1 (OGC 19-008r4) section 7, GeoKeys.
@@ -1240,10 +1329,10 @@ func (w *Writer) ifdFields(l int, lv *cogLevel, base uint64, big bool) []cogTIFF
 	fs = append(fs,
 		cogLongs(tagImageWidth, uint32(lv.w)),
 		cogLongs(tagImageLength, uint32(lv.h)),
-		cogShorts(tagBitsPerSample, uint16(8*w.typ.size())),
+		cogShorts(tagBitsPerSample, w.perSample(uint16(8*w.typ.size()))...),
 		cogShorts(tagCompression, compressionDeflate),
 		cogShorts(tagPhotometric, w.photometric()),
-		cogShorts(tagSamplesPerPixel, 1),
+		cogShorts(tagSamplesPerPixel, uint16(w.spp)),
 		cogShorts(tagPlanarConfig, cogPlanarChunky),
 		cogShorts(tagPredictor, w.predictor()),
 		cogShorts(tagTileWidth, cogBlockSize),
@@ -1258,7 +1347,7 @@ func (w *Writer) ifdFields(l int, lv *cogLevel, base uint64, big bool) []cogTIFF
 	} else {
 		fs = append(fs, cogLongs(tagTileOffsets, cogNarrow(offsets)...), cogLongs(tagTileByteCounts, cogNarrow(lv.counts)...))
 	}
-	fs = append(fs, cogShorts(tagSampleFormat, w.typ.sampleFormat()))
+	fs = append(fs, cogShorts(tagSampleFormat, w.perSample(w.typ.sampleFormat())...))
 	if len(w.o.Classes) > 0 {
 		fs = append(fs, cogShorts(tagColorMap, colorMap(w.o.Classes)...))
 	}
@@ -1283,6 +1372,16 @@ func (w *Writer) ifdFields(l int, lv *cogLevel, base uint64, big bool) []cogTIFF
 		}
 	}
 	return append(fs, cogASCII(tagGDALNoData, gdalNoDataString(w.o.NoData)))
+}
+
+// perSample is v once per sample of a pixel (BitsPerSample and SampleFormat have one
+// value per sample: TIFF 6.0 sections 8 and 19).
+func (w *Writer) perSample(v uint16) []uint16 {
+	out := make([]uint16, w.spp)
+	for i := range out {
+		out[i] = v
+	}
+	return out
 }
 
 // cogNarrow converts offsets known to fit a classic TIFF (layout checked the file size).
