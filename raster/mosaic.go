@@ -10,8 +10,9 @@ import (
 	"github.com/paulmach/orb/encoding/wkb"
 )
 
-// ReadWindowFile reads a whole single-band raster written by WriteCOG into dst (a slice of
-// its type and size).
+// ReadWindowFile reads a whole w x h raster written by the COG writer into dst (a slice of
+// its type and size), all its bands pixel-interleaved (a true-colour composite: red,
+// green, blue bytes).
 func ReadWindowFile(path string, dst any, w, h int) error {
 	ds, err := godal.Open(path, godal.RasterOnly())
 	if err != nil {
@@ -22,7 +23,16 @@ func ReadWindowFile(path string, dst any, w, h int) error {
 	if st.SizeX != w || st.SizeY != h {
 		return fmt.Errorf("read %s: %dx%d pixels, want %dx%d", path, st.SizeX, st.SizeY, w, h)
 	}
-	if err := ds.Bands()[0].Read(0, 0, dst, w, h); err != nil {
+	if st.NBands == 1 {
+		err = ds.Bands()[0].Read(0, 0, dst, w, h)
+	} else {
+		// Pixel-interleaved: the buffer's band stride is one sample, its pixel stride
+		// NBands samples.
+		n := st.NBands
+		err = ds.Read(0, 0, dst, w, h, godal.PixelSpacing(n*st.DataType.Size()), godal.LineSpacing(n*w*st.DataType.Size()),
+			godal.BandSpacing(st.DataType.Size()))
+	}
+	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
 	return nil

@@ -123,3 +123,5 @@ func LonLatToTile(lon, lat float64, z int) (x, y int) {
 	y = int((1 - math.Log(math.Tan(r)+1/math.Cos(r))/math.Pi) / 2 * n)
 	return x, y
 }
+
+func ftoa(v float64) string { return fmt.Sprintf("%.17g", v) }

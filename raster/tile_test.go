@@ -11,20 +11,11 @@ import (
 func TestRenderTile(t *testing.T) {
 	g := Grid{EPSG: 32635, X0: 600000, Y0: 160020, Res: 10, Width: 700, Height: 530}
 	p := filepath.Join(t.TempDir(), "rgb.tif")
-	w, err := NewRGBWriter(p, g)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rows := make([]uint8, 3*g.Pixels())
 	for i := 0; i < len(rows); i += 3 {
 		rows[i], rows[i+1], rows[i+2] = 200, 100, 50
 	}
-	if err := w.WriteRows(rows); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Finish(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	writeRGBCOG(t, p, g, rows)
 	// The grid's centre: 600000+3500 m E, 160020-2650 m N in UTM 35N is about 27.932 E, 1.423 N.
 	x, y := LonLatToTile(27.9317, 1.4234, 14)
 	data, err := RenderTile(context.Background(), p, TileRGB, 14, x, y)

@@ -20,9 +20,19 @@ type rasterLayer struct {
 	opts   cog.Options
 }
 
+// pixelSamples is the number of samples of one pixel of the layer (3 for true colour).
+func (l rasterLayer) pixelSamples() int {
+	if l.opts.RGB {
+		return 3
+	}
+	return 1
+}
+
 // rasterLayers are the per-pixel outputs, in the order of raster.Rows' fields.
 // The class and clear layers are long runs: DEFLATE level 2, faster than 1 with libdeflate
-// (see cog.Options.Level).
+// (see cog.Options.Level). The true-colour composites (BeforeRGB, AfterRGB) are 3-band
+// Byte COGs for the map and the reports, 0 where there is no clear observation, their
+// overviews averaged.
 var rasterLayers = []rasterLayer{
 	// Deferred: finish clears the pixels of the regions under the minimum mapping unit.
 	// With the classes' colour table and names (a palette image and its .aux.xml sidecar).
@@ -34,11 +44,9 @@ var rasterLayers = []rasterLayer{
 		Description: "clear observations, before period", Unit: "count"}},
 	{"clear_after.tif", []uint8(nil), cog.Options{NoData: 255, Resampling: "NEAREST", Level: 2,
 		Description: "clear observations, after period", Unit: "count"}},
+	{"before_rgb.tif", []uint8(nil), cog.Options{RGB: true, NoData: 0, Resampling: "AVERAGE"}},
+	{"after_rgb.tif", []uint8(nil), cog.Options{RGB: true, NoData: 0, Resampling: "AVERAGE"}},
 }
-
-// rgbLayers are the true-colour composites (raster.Rows' BeforeRGB, AfterRGB), 3-band
-// Byte COGs for the map and the reports.
-var rgbLayers = []string{"before_rgb.tif", "after_rgb.tif"}
 
 // cogSink streams Detect's rows into the output COGs as they come (DetectParams.Rows),
 // so a run holds no raster of the whole grid; all but the change classes are encoded
@@ -47,9 +55,8 @@ var rgbLayers = []string{"before_rgb.tif", "after_rgb.tif"}
 type cogSink struct {
 	dir    string
 	g      raster.Grid
-	w      []*cog.Writer       // one per rasterLayers entry
-	rgb    []*raster.RGBWriter // one per rgbLayers entry
-	wg     sync.WaitGroup      // the COGs being finished
+	w      []*cog.Writer  // one per rasterLayers entry
+	wg     sync.WaitGroup // the COGs being finished
 	errs   []error
 	cancel context.CancelFunc // stops them when the run fails
 }
@@ -68,27 +75,14 @@ func newCOGSink(workDir string, g raster.Grid) (*cogSink, error) {
 		}
 		s.w = append(s.w, w)
 	}
-	for _, name := range rgbLayers {
-		w, err := raster.NewRGBWriter(filepath.Join(dir, name), g)
-		if err != nil {
-			s.discard()
-			return nil, err
-		}
-		s.rgb = append(s.rgb, w)
-	}
 	return s, nil
 }
 
 // rows is a raster.DetectParams.Rows function.
 func (s *cogSink) rows(r raster.Rows) error {
-	for i, data := range []any{r.Class, r.DNDVI, r.ClearBefore, r.ClearAfter} {
+	for i, data := range []any{r.Class, r.DNDVI, r.ClearBefore, r.ClearAfter, r.BeforeRGB, r.AfterRGB} {
 		if err := s.w[i].WriteRows(data); err != nil {
 			return fmt.Errorf("%s: %w", rasterLayers[i].file, err)
-		}
-	}
-	for i, data := range [][]uint8{r.BeforeRGB, r.AfterRGB} {
-		if err := s.rgb[i].WriteRows(data); err != nil {
-			return fmt.Errorf("%s: %w", rgbLayers[i], err)
 		}
 	}
 	return nil
@@ -109,7 +103,7 @@ func (s *cogSink) start(ctx context.Context, dropped []uint32) {
 			class[dropped[i]-lo] = raster.ClassNone
 		}
 	}
-	s.errs = make([]error, len(s.w)+len(s.rgb))
+	s.errs = make([]error, len(s.w))
 	for i, cw := range s.w {
 		var fix func(int, any)
 		if i == 0 {
@@ -122,13 +116,6 @@ func (s *cogSink) start(ctx context.Context, dropped []uint32) {
 				s.errs[i] = fmt.Errorf("write %s: %w", rasterLayers[i].file, err)
 			}
 		}()
-	}
-	for i, rw := range s.rgb {
-		s.wg.Go(func() {
-			if err := rw.Finish(ctx); err != nil {
-				s.errs[len(s.w)+i] = fmt.Errorf("write %s: %w", rgbLayers[i], err)
-			}
-		})
 	}
 }
 
@@ -155,14 +142,14 @@ func (s *cogSink) files() []string {
 // rasterFiles are the names of a run's rasters, each followed by its PAM sidecar when it
 // has classes (cog.Options.Classes).
 func rasterFiles() []string {
-	names := make([]string, 0, len(rasterLayers)+len(rgbLayers)+1)
+	names := make([]string, 0, len(rasterLayers)+1)
 	for _, l := range rasterLayers {
 		names = append(names, l.file)
 		if len(l.opts.Classes) > 0 {
 			names = append(names, l.file+cog.AuxSuffix)
 		}
 	}
-	return append(names, rgbLayers...)
+	return names
 }
 
 // finish completes the COGs and moves them into dir.
@@ -178,9 +165,6 @@ func (s *cogSink) discard() {
 	}
 	s.wg.Wait()
 	for _, w := range s.w {
-		w.Discard()
-	}
-	for _, w := range s.rgb {
 		w.Discard()
 	}
 	os.RemoveAll(s.dir)

@@ -250,11 +250,6 @@ func writeChunk(ctx context.Context, stage string, i int, win raster.Window, res
 			return err
 		}
 	}
-	for _, name := range rgbLayers {
-		if err := ws.put(ctx, chunkName(i, "-"+name), filepath.Join(stage, name)); err != nil {
-			return err
-		}
-	}
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(cr); err != nil {
 		return fmt.Errorf("encode chunk result: %w", err)
@@ -523,8 +518,8 @@ func stitch(pl *plan, chunks []chunkResult) ([]raster.Region, map[partKey]bool, 
 
 // mosaicChunks assembles the output rasters (change_class.tif with the regions dropped
 // by the stitched minimum mapping unit cleared, dndvi.tif, clear_before.tif,
-// clear_after.tif) from the chunks' rasters, one chunk in memory at a time, and counts the
-// final classes into the quicklook.
+// clear_after.tif, the true-colour before_rgb.tif and after_rgb.tif) from the chunks'
+// rasters, one chunk in memory at a time, and counts the final classes into the quicklook.
 func mosaicChunks(ctx context.Context, dir string, g raster.Grid, chunks []chunkResult, dropped map[partKey]bool, ws workspace, ql *raster.Quicklook) error {
 	ms := make([]*cog.Mosaic, len(rasterLayers))
 	for i, l := range rasterLayers {
@@ -541,7 +536,8 @@ func mosaicChunks(ctx context.Context, dir string, g raster.Grid, chunks []chunk
 		}
 		w := c.Window
 		for li, l := range rasterLayers {
-			data := reflect.MakeSlice(reflect.TypeOf(l.sample), w.Width*w.Height, w.Width*w.Height).Interface()
+			n := w.Width * w.Height * l.pixelSamples()
+			data := reflect.MakeSlice(reflect.TypeOf(l.sample), n, n).Interface()
 			if err := readChunkFile(ctx, dir, ws, chunkName(i, "-"+l.file), data, w); err != nil {
 				return err
 			}
@@ -564,27 +560,6 @@ func mosaicChunks(ctx context.Context, dir string, g raster.Grid, chunks []chunk
 	for i := range rasterLayers {
 		if err := ms[i].Finish(ctx); err != nil {
 			return err
-		}
-	}
-	return mosaicRGB(ctx, dir, g, len(chunks), ws)
-}
-
-// mosaicRGB assembles the true-colour composites from the chunks' ones.
-func mosaicRGB(ctx context.Context, dir string, g raster.Grid, chunks int, ws workspace) error {
-	for _, name := range rgbLayers {
-		parts := make([]string, chunks)
-		for i := range chunks {
-			parts[i] = filepath.Join(dir, chunkName(i, "-"+name))
-			if err := ws.get(ctx, chunkName(i, "-"+name), parts[i]); err != nil {
-				return fmt.Errorf("merge: %s: %w", chunkName(i, "-"+name), err)
-			}
-		}
-		err := raster.MosaicRGB(ctx, filepath.Join(dir, name), g, parts)
-		for _, p := range parts {
-			os.Remove(p)
-		}
-		if err != nil {
-			return fmt.Errorf("merge: %w", err)
 		}
 	}
 	return nil

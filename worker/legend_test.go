@@ -12,7 +12,8 @@ import (
 
 // checkRasterLegends opens the published rasters as gdalinfo (and so QGIS, through GDAL)
 // does: change_class.tif is a palette with the quicklook's colours and the class names
-// as categories; every raster says what its band holds and in which unit.
+// as categories; every single-band raster says what its band holds and in which unit;
+// the true-colour composites are red, green and blue bands of nodata 0.
 func checkRasterLegends(t *testing.T, out string) {
 	t.Helper()
 	for _, l := range rasterLayers {
@@ -25,14 +26,29 @@ func checkRasterLegends(t *testing.T, out string) {
 				Description         string   `json:"description"`
 				Unit                string   `json:"unit"`
 				ColorInterpretation string   `json:"colorInterpretation"`
+				NoDataValue         *float64 `json:"noDataValue"`
 				Categories          []string `json:"categories"`
 				ColorTable          *struct {
 					Entries [][4]uint8 `json:"entries"`
 				} `json:"colorTable"`
 			} `json:"bands"`
 		}
-		if err := json.Unmarshal(data, &info); err != nil || len(info.Bands) != 1 {
+		if err := json.Unmarshal(data, &info); err != nil {
 			t.Fatalf("gdalinfo -json %s: %v", l.file, err)
+		}
+		if l.opts.RGB {
+			if len(info.Bands) != 3 {
+				t.Fatalf("%s: %d bands, want 3", l.file, len(info.Bands))
+			}
+			for i, b := range info.Bands {
+				if want := []string{"Red", "Green", "Blue"}[i]; b.ColorInterpretation != want || b.NoDataValue == nil || *b.NoDataValue != 0 {
+					t.Errorf("%s band %d: %s, nodata %v, want %s, nodata 0", l.file, i+1, b.ColorInterpretation, b.NoDataValue, want)
+				}
+			}
+			continue
+		}
+		if len(info.Bands) != 1 {
+			t.Fatalf("%s: %d bands, want 1", l.file, len(info.Bands))
 		}
 		b := info.Bands[0]
 		if b.Description == "" || b.Unit == "" || b.Description != l.opts.Description || b.Unit != l.opts.Unit {
