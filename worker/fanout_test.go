@@ -64,6 +64,8 @@ func TestFanOutMatchesSingleRun(t *testing.T) {
 	if len(a) != len(b) {
 		t.Fatalf("%d polygons single, %d chunked", len(a), len(b))
 	}
+	// Regions stitched across chunk borders (a GEOS union of the pieces) stay valid.
+	checkVectorFiles(t, chunked, "changes", len(b), []string{"before_start", "before_end", "after_start", "after_end"}, []string{"scenes"})
 	for id, f := range a {
 		g, ok := b[id]
 		if !ok {
