@@ -176,6 +176,22 @@ func setConfig(k, v string) {
 	C.CPLSetConfigOption(ck, cv)
 }
 
+// SetHTTPProxy sends every GDAL network request (/vsicurl/ and /vsis3/) through the proxy
+// at addr (host:port): an access.Egress, which refuses the hosts the policy does not allow,
+// also on the redirects GDAL follows by itself. "" goes back to direct requests. GDAL 3.6
+// does not take GDAL_HTTP_PROXY as a path-specific option, so the setting is process-wide.
+func SetHTTPProxy(addr string) {
+	ck := C.CString("GDAL_HTTP_PROXY")
+	defer C.free(unsafe.Pointer(ck))
+	if addr == "" {
+		C.CPLSetConfigOption(ck, nil)
+		return
+	}
+	cv := C.CString(addr)
+	defer C.free(unsafe.Pointer(cv))
+	C.CPLSetConfigOption(ck, cv)
+}
+
 // forgetRemote drops what GDAL's network file systems (/vsis3/, /vsicurl/) cached about
 // path. GDAL caches a failed request (a 500, a 503 SlowDown, a reset) as "the file does
 // not exist" for the life of the process, so without this a retried task on the same

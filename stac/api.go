@@ -124,6 +124,13 @@ func NewAPI(baseURL string, opts APIOptions) (*API, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{}
 	}
+	if opts.HTTPClient.CheckRedirect == nil {
+		// A redirect may not leave the API's scheme and host: a catalog host answering
+		// 302 to a loopback or metadata address must not have the worker fetch it.
+		c := *opts.HTTPClient
+		c.CheckRedirect = sameOrigin(u.Scheme, u.Host)
+		opts.HTTPClient = &c
+	}
 	if opts.PageSize == 0 {
 		opts.PageSize = DefaultPageSize
 	}
@@ -639,4 +646,17 @@ func geoJSON(g orb.Geometry) (geoJSONGeometry, error) {
 		return out, nil
 	}
 	return geoJSONGeometry{}, fmt.Errorf("unsupported geometry %T", g)
+}
+
+// sameOrigin is a CheckRedirect that follows at most 5 redirects, all on scheme://host.
+func sameOrigin(scheme, host string) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return fmt.Errorf("%w: more than 5 redirects", ErrPermanent)
+		}
+		if req.URL.Scheme != scheme || !strings.EqualFold(req.URL.Host, host) {
+			return fmt.Errorf("redirect to %s: %w: it leaves the API's host %s", req.URL.Redacted(), ErrPermanent, host)
+		}
+		return nil
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -915,5 +916,60 @@ func TestRetryAfter(t *testing.T) {
 	}
 	if got := retryAfter(time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)); got < 59*time.Minute || got > time.Hour {
 		t.Errorf("retryAfter(an hour from now) = %v", got)
+	}
+}
+
+// A redirect off the API's host is refused (permanently) and never followed: the API
+// host must not be able to point the worker at a loopback or metadata address. A
+// redirect on the same host is followed.
+func TestAPIRedirects(t *testing.T) {
+	var elsewhereHits atomic.Int64
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhereHits.Add(1)
+		w.Header().Set("Content-Type", "application/geo+json")
+		_, _ = io.WriteString(w, `{"type":"FeatureCollection","features":[]}`)
+	}))
+	defer elsewhere.Close()
+	f := newFakeAPI(t, generated(3))
+	real := f.start(t)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/off/search":
+			http.Redirect(w, r, elsewhere.URL+"/search", http.StatusTemporaryRedirect)
+		case "/same/search":
+			http.Redirect(w, r, "/v1/search", http.StatusTemporaryRedirect)
+		default: // the fake API, proxied on this host
+			req, _ := http.NewRequestWithContext(r.Context(), r.Method, real.URL+r.URL.Path, r.Body)
+			req.Header = r.Header.Clone()
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			defer resp.Body.Close()
+			w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+			w.WriteHeader(resp.StatusCode)
+			_, _ = io.Copy(w, resp.Body)
+		}
+	}))
+	defer front.Close()
+	q := Query{Intersects: okapi.ToPolygon(), Start: mustTime(t, "2023-01-01T00:00:00Z")}
+
+	api, err := NewAPI(front.URL+"/off", fastOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Search(context.Background(), q); !errors.Is(err, ErrPermanent) || !strings.Contains(err.Error(), "leaves the API's host") {
+		t.Errorf("redirect off the host: %v, want a permanent error naming it", err)
+	}
+	if elsewhereHits.Load() != 0 {
+		t.Errorf("the redirect's target was fetched %d times", elsewhereHits.Load())
+	}
+	api, err = NewAPI(front.URL+"/same", fastOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Search(context.Background(), q); err != nil {
+		t.Errorf("redirect on the same host: %v", err)
 	}
 }

@@ -161,6 +161,7 @@ func (h *Handler) chunk(ctx context.Context, t *asynq.Task) error {
 // whatever their size: they may continue next door) and leaves its regions, edge labels
 // and rasters in the run's workspace. It returns how many chunks of the run are done.
 func (p *Pipeline) chunk(ctx context.Context, c jobs.ChunkRequest, ws workspace, progress ProgressFunc) (int, error) {
+	defer p.grant(c.Request.Catalog)()
 	pl, err := p.parse(c.Request)
 	if err != nil {
 		return 0, err

@@ -60,6 +60,7 @@ func (h *Handler) detect(ctx context.Context, t *asynq.Task) error {
 	log.Info("detect started", "before", req.Before, "after", req.After, "output", req.Output)
 	rw := t.ResultWriter()
 	progress := resultProgress(rw)
+	defer h.Pipeline.grant(req.Catalog)()
 	tm := newTimer()
 	progress("search scenes", 0)
 	pl, err := h.Pipeline.plan(ctx, req)

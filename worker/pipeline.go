@@ -61,6 +61,9 @@ type Pipeline struct {
 	// Access says where scenes may be read from (asset hrefs come from catalogs and
 	// payloads): nil means access.Policy{Allow: access.DefaultAllow}.
 	Access *access.Policy
+	// Egress, when set, is the proxy GDAL's network reads go through (raster.Init's
+	// HTTPProxy): each task grants it its catalog's host while it reads.
+	Egress *access.Egress
 	// ChunkSide bounds the grid processed in one piece by Detect: a grid wider or taller
 	// is cut into chunks of ChunkSide pixels (rounded down to a multiple of 6), detected one
 	// after the other and merged exactly as a fanned-out run. A piece streams its rasters
@@ -73,6 +76,15 @@ func (p *Pipeline) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return p.Logger
+}
+
+// grant lets GDAL reach the catalog's own host through the egress proxy until the
+// returned func is called (a no-op without a proxy or for a catalog that is not a URL).
+func (p *Pipeline) grant(catalog string) (release func()) {
+	if p.Egress == nil {
+		return func() {}
+	}
+	return p.Egress.Grant(catalog)
 }
 
 func (p *Pipeline) access() *access.Policy {
@@ -238,6 +250,7 @@ func (t *timer) total() map[string]float64 {
 // local folder and published manifest-last to req.Output. progress may be nil.
 func (p *Pipeline) Detect(ctx context.Context, req jobs.DetectRequest, progress ProgressFunc) (*jobs.Summary, error) {
 	progress = progress.orNoop()
+	defer p.grant(req.Catalog)()
 	tm := newTimer()
 	progress("search scenes", 0)
 	pl, err := p.plan(ctx, req)

@@ -177,7 +177,12 @@ func detect(ctx context.Context, d *detectFlags, req jobs.DetectRequest, log *sl
 	if err != nil {
 		return nil, err
 	}
-	p := &worker.Pipeline{Logger: log, ChunkSide: d.chunk, Access: pol}
+	eg, stop, err := startEgress(pol, &d.s3, log)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	p := &worker.Pipeline{Logger: log, ChunkSide: d.chunk, Access: pol, Egress: eg}
 	if store != nil {
 		p.Store = store
 	}

@@ -98,13 +98,18 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	eg, stop, err := startEgress(pol, &s3, log)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	client := asynq.NewClientFromRedisClient(rdb)
 	nh, err := nf.handler(ctx, store, client, log)
 	if err != nil {
 		return err
 	}
 	// The notify handlers are registered below: ledger updates enqueue notify:run.
-	h := &worker.Handler{Pipeline: &worker.Pipeline{Store: store, Logger: log, WorkDir: *workDir, Access: pol}, Logger: log,
+	h := &worker.Handler{Pipeline: &worker.Pipeline{Store: store, Logger: log, WorkDir: *workDir, Access: pol, Egress: eg}, Logger: log,
 		FanOut:  &worker.FanOut{Client: client, Pixels: *fanPixels, Chunk: *chunk},
 		Ledgers: &worker.Ledgers{Client: client, Redis: rdb, Places: layers, Notify: true}}
 	mux := h.Mux()

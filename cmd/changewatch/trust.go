@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/changewatch/changewatch/access"
+	"github.com/changewatch/changewatch/raster"
 )
 
 // accessFlags say where a worker may read scenes from (access.Policy).
@@ -87,3 +88,17 @@ func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
 }
 
 func routeRedisLogs(l *slog.Logger) { redis.SetLogger(redisLogger{l}) }
+
+// startEgress starts the proxy that GDAL's network reads go through (access.Egress) with
+// the policy's hosts and the S3 endpoint allowed, and points GDAL at it; stop undoes both.
+func startEgress(pol *access.Policy, s3 *s3Flags, log *slog.Logger) (eg *access.Egress, stop func(), err error) {
+	eg, err = access.NewEgress(pol.Allow, s3.endpoint, log.With("component", "egress"))
+	if err != nil {
+		return nil, nil, err
+	}
+	raster.SetHTTPProxy(eg.Addr())
+	return eg, func() {
+		raster.SetHTTPProxy("")
+		eg.Close()
+	}, nil
+}
