@@ -129,7 +129,7 @@ func versionLine() string {
 			line += " committed " + t
 		}
 	} else {
-		line += " revision unknown (built without VCS stamping, e.g. by go run)"
+		line += " revision unknown (not recorded: build with go build -buildvcs=true; go run and GOFLAGS=-buildvcs=false leave it out)"
 	}
 	return line + " " + bi.GoVersion + " " + raster.GDALVersion()
 }
