@@ -25,7 +25,7 @@ func (s *Server) apiRoutes() []route {
 		{method: "GET", pattern: "/api/v1/aois/{id}/runs/{run}/files/{name}", summary: "a run's file: a redirect to a short-lived presigned URL (?redirect=false: the URL as JSON), or the file with range requests", handler: s.getFile},
 		{method: "GET", pattern: "/api/v1/aois/{id}/runs/{run}/tiles/{layer}/{z}/{x}/{y}", summary: "a 256 px map tile (EPSG:3857) of the before or after composite or the change classes", handler: s.getTile},
 		{method: "GET", pattern: "/api/v1/aois/{id}/runs/{run}/chips/{layer}", summary: "the before.png or after.png composite over ?bbox=minlon,minlat,maxlon,maxlat (at most 256 px)", handler: s.getChip},
-		{method: "GET", pattern: "/api/v1/aois/{id}/files/{name}", summary: "the AOI's incident ledger exports (incidents.fgb, .gpkg, .geojson, incident_history.csv)", handler: s.getAOIFile},
+		{method: "GET", pattern: "/api/v1/aois/{id}/files/{name}", summary: "the AOI's incident ledger exports (incidents.fgb, .gpkg, .geojson, .qml, incident_history.csv)", handler: s.getAOIFile},
 		{method: "POST", pattern: "/api/v1/requests", staff: true, summary: "submit an AOI (aoi_id or inline aoi) with periods and options; the same request twice is one task", handler: s.submit, body: "application/json"},
 		{method: "GET", pattern: "/api/v1/requests", staff: true, summary: "detection tasks of every queue and state (?aoi= one AOI)", handler: s.listRequests},
 		{method: "GET", pattern: "/api/v1/requests/{task}", staff: true, summary: "follow a task: state, stage, percent, summary, failure reason", handler: s.getRequest},

@@ -265,6 +265,8 @@ func contentType(name string) string {
 		return "application/geo+json"
 	case ".json":
 		return "application/json"
+	case ".qml":
+		return "application/xml" // a QGIS layer style
 	case ".csv":
 		return "text/csv"
 	case ".html":

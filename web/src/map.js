@@ -187,6 +187,7 @@ async function selectRun(name) {
 function downloads() {
   const r = state.run;
   const want = [['changes.fgb', 'FlatGeobuf'], ['changes.gpkg', 'GeoPackage'], ['changes.geojson', 'GeoJSON'],
+    ['changes.qml', 'QGIS style'],
     ['change_class.tif', 'change COG'], ['before_rgb.tif', 'before COG'], ['after_rgb.tif', 'after COG'],
     ['dndvi.tif', 'dNDVI COG'], ['item.json', 'STAC item']];
   const files = new Map(r.files.map((f) => [f.name, f]));
@@ -195,7 +196,7 @@ function downloads() {
   const stats = Object.entries(r.hectares || {}).map(([c, ha]) =>
     el('li', {}, `${CLASS_LABELS[c] || c}: ${r.polygons[c] || 0} polygons, ${ha.toFixed(2)} ha`));
   const aoiFiles = state.aoi.sensitive && !state.me.staff ? [] :
-    ['incidents.fgb', 'incidents.gpkg', 'incidents.geojson', 'incident_history.csv'].map((n) =>
+    ['incidents.fgb', 'incidents.gpkg', 'incidents.geojson', 'incidents.qml', 'incident_history.csv'].map((n) =>
       el('li', {}, el('a', { href: `/api/v1/aois/${encodeURIComponent(state.aoi.id)}/files/${n}`, download: n }, n)));
   document.getElementById('downloads').replaceChildren(
     el('h3', {}, `Run ${r.run}`), el('p', { class: 'small' }, `before ${r.before}, after ${r.after}`),
