@@ -184,6 +184,7 @@ type Scene struct {
 	Hrefs    map[string]string   `json:"hrefs"`          // band key -> href
 	More     []map[string]string `json:"more,omitempty"` // further tiles of the same acquisition
 	DNOffset float64             `json:"dn_offset"`
+	Items    []string            `json:"items,omitempty"` // the STAC items' hrefs, one per tile
 }
 
 // ChunkRequest is one chunk of a fanned-out detection.

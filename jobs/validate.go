@@ -127,6 +127,14 @@ func validateScenes(field string, scenes []Scene) error {
 		if len(s.More) >= MaxTilesPerScene {
 			return &BadRequest{fmt.Sprintf("%s[%d].more", field, i), fmt.Sprintf("%d tiles, at most %d", len(s.More)+1, MaxTilesPerScene)}
 		}
+		if len(s.Items) > MaxTilesPerScene {
+			return &BadRequest{fmt.Sprintf("%s[%d].items", field, i), fmt.Sprintf("%d items, at most %d", len(s.Items), MaxTilesPerScene)}
+		}
+		for _, h := range s.Items {
+			if len(h) > MaxHrefBytes {
+				return &BadRequest{fmt.Sprintf("%s[%d].items", field, i), "an href too long"}
+			}
+		}
 		if len(s.ID) > 1024 {
 			return &BadRequest{fmt.Sprintf("%s[%d].id", field, i), "longer than 1024 bytes"}
 		}

@@ -37,6 +37,9 @@ type Scene struct {
 	// reflectance = (DN - DNOffset) * Scale. 1000 from processing baseline 04.00 on.
 	DNOffset float64
 	Scale    float64 // 0 means 1e-4
+	// Items are the hrefs of the STAC items of the acquisition's tiles, as they were
+	// read (provenance: the run's item links to them).
+	Items []string
 }
 
 // sceneReader reads windows of one scene's bands resampled onto an analysis grid. GDAL

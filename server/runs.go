@@ -15,6 +15,8 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
+
+	"github.com/changewatch/changewatch/stactree"
 )
 
 // runName is a published run's folder: <YYYY-MM>_<YYYY-MM> of the after period.
@@ -34,6 +36,7 @@ type RunView struct {
 	Links    []link             `json:"links"`
 	end      time.Time          // the after period's end (the embargo compares it)
 	geometry orb.Geometry
+	stac     stactree.Run // what the AOI's STAC collection says of the run
 }
 
 // FileView is one file of a run.
@@ -135,6 +138,9 @@ func (s *Server) loadRun(ctx context.Context, id, run string) (*RunView, error) 
 	}
 	if item.Geometry != nil {
 		v.geometry = item.Geometry.Geometry()
+	}
+	if v.stac, err = stactree.ParseRun(run, idata); err != nil {
+		return nil, errorf(http.StatusBadGateway, "run %s/%s: %v", id, run, err)
 	}
 	v.Files = append(v.Files, FileView{Name: "manifest.json", Size: int64(len(mdata)), Href: api + "/files/manifest.json"})
 	for _, f := range m.Files {

@@ -155,6 +155,7 @@ func checkOutputs(t *testing.T, out string, sum *jobs.Summary) {
 		}
 	}
 	checkRasterLegends(t, out)
+	checkItem(t, out)
 	feats, err := raster.ReadVector(context.Background(), filepath.Join(out, "changes.gpkg"))
 	if err != nil {
 		t.Fatal(err)

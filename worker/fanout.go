@@ -63,7 +63,7 @@ func runID(req jobs.DetectRequest) string {
 func toJobScenes(s []raster.Scene) []jobs.Scene {
 	out := make([]jobs.Scene, len(s))
 	for i, sc := range s {
-		out[i] = jobs.Scene{ID: sc.ID, Date: sc.Date, Hrefs: sc.Hrefs, More: sc.More, DNOffset: sc.DNOffset}
+		out[i] = jobs.Scene{ID: sc.ID, Date: sc.Date, Hrefs: sc.Hrefs, More: sc.More, DNOffset: sc.DNOffset, Items: sc.Items}
 	}
 	return out
 }
@@ -71,7 +71,7 @@ func toJobScenes(s []raster.Scene) []jobs.Scene {
 func toRasterScenes(s []jobs.Scene) []raster.Scene {
 	out := make([]raster.Scene, len(s))
 	for i, sc := range s {
-		out[i] = raster.Scene{ID: sc.ID, Date: sc.Date, Hrefs: sc.Hrefs, More: sc.More, DNOffset: sc.DNOffset}
+		out[i] = raster.Scene{ID: sc.ID, Date: sc.Date, Hrefs: sc.Hrefs, More: sc.More, DNOffset: sc.DNOffset, Items: sc.Items}
 	}
 	return out
 }

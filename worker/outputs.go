@@ -16,8 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paulmach/orb/geojson"
-
 	"github.com/changewatch/changewatch/jobs"
 	"github.com/changewatch/changewatch/raster"
 )
@@ -40,7 +38,6 @@ func writeOutputs(ctx context.Context, dir string, pl *plan, req jobs.DetectRequ
 			}
 			return out.quicklook.WritePNG(filepath.Join(dir, "quicklook.png"))
 		},
-		func() error { return writeItem(filepath.Join(dir, "item.json"), pl, req, out) },
 	}
 	style := raster.ChangeClassStyle("changes")
 	for _, v := range []struct{ name, format string }{
@@ -64,75 +61,11 @@ func writeOutputs(ctx context.Context, dir string, pl *plan, req jobs.DetectRequ
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	// The item comes last: it gives every other file's size and checksum.
+	if err := writeItem(dir, pl, req, out); err != nil {
+		return nil, err
+	}
 	return outputNames(), nil
-}
-
-// writeItem writes a STAC 1.0 item describing the result: the AOI as geometry, the two
-// periods, the source scenes and one asset per output file.
-func writeItem(p string, pl *plan, req jobs.DetectRequest, out *result) error {
-	area := pl.area
-	geom := geojson.NewGeometry(area.Geometry)
-	b := area.Bound()
-	observed, notObserved, insufficient := out.view()
-	counts := map[string]int{}
-	hectares := map[string]float64{}
-	for _, f := range out.feats {
-		counts[f.class]++
-		hectares[f.class] = round(hectares[f.class]+f.areaHa, 4)
-	}
-	asset := func(href, typ, title string, roles ...string) map[string]any {
-		return map[string]any{"href": "./" + href, "type": typ, "title": title, "roles": roles}
-	}
-	item := map[string]any{
-		"type":         "Feature",
-		"stac_version": "1.0.0",
-		"stac_extensions": []string{
-			"https://stac-extensions.github.io/projection/v1.1.0/schema.json",
-		},
-		"id":       fmt.Sprintf("changewatch-%s-%s-%s", area.ID, req.Before.Start.Format("20060102"), req.After.End.Format("20060102")),
-		"geometry": geom,
-		"bbox":     []float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]},
-		"properties": map[string]any{
-			"datetime":                     nil,
-			"start_datetime":               req.Before.Start.Format(time.RFC3339),
-			"end_datetime":                 req.After.Last().Format(time.RFC3339),
-			"created":                      time.Now().UTC().Format(time.RFC3339),
-			"changewatch:aoi_id":           area.ID,
-			"changewatch:aoi_name":         area.Name,
-			"changewatch:before":           req.Before.String(),
-			"changewatch:after":            req.After.String(),
-			"changewatch:scenes_before":    sceneIDs(pl.before),
-			"changewatch:scenes_after":     sceneIDs(pl.after),
-			"changewatch:polygons":         counts,
-			"changewatch:hectares":         hectares,
-			"changewatch:options":          req.Options.WithDefaults(),
-			"changewatch:observed_pct":     observed,
-			"changewatch:not_observed_pct": notObserved,
-			// Too little seen clear: where no change was found, none is known.
-			"changewatch:insufficient_view": insufficient,
-			"proj:epsg":                     out.grid.EPSG,
-			"proj:shape":                    []int{out.grid.Height, out.grid.Width},
-			"proj:transform":                out.grid.GeoTransform(),
-		},
-		"links": []any{},
-		"assets": map[string]any{
-			"changes":      asset("changes.fgb", "application/vnd.flatgeobuf", "change polygons (FlatGeobuf)", "data"),
-			"changes_gpkg": asset("changes.gpkg", "application/geopackage+sqlite3", "change polygons (GeoPackage)", "data"),
-			"changes_json": asset("changes.geojson", "application/geo+json", "change polygons (GeoJSON)", "data"),
-			"change_class": asset("change_class.tif", "image/tiff; application=geotiff; profile=cloud-optimized", "change class: 0 none, 1 vegetation to bare, 2 vegetation to water, 3 burn scar, 255 not observed", "data"),
-			"dndvi":        asset("dndvi.tif", "image/tiff; application=geotiff; profile=cloud-optimized", "NDVI after minus before", "data"),
-			"clear_before": asset("clear_before.tif", "image/tiff; application=geotiff; profile=cloud-optimized", "clear observations per pixel, before period", "data"),
-			"clear_after":  asset("clear_after.tif", "image/tiff; application=geotiff; profile=cloud-optimized", "clear observations per pixel, after period", "data"),
-			"before_rgb":   asset("before_rgb.tif", "image/tiff; application=geotiff; profile=cloud-optimized", "before composite, true colour", "visual"),
-			"after_rgb":    asset("after_rgb.tif", "image/tiff; application=geotiff; profile=cloud-optimized", "after composite, true colour", "visual"),
-			"quicklook":    asset("quicklook.png", "image/png", "before | after | change", "overview"),
-		},
-	}
-	data, err := json.MarshalIndent(item, "", "  ")
-	if err != nil {
-		return fmt.Errorf("item.json: %w", err)
-	}
-	return writeFileAtomic(p, data)
 }
 
 // ManifestEntry lists one published file.

@@ -370,6 +370,11 @@ func (p *Pipeline) publishResult(ctx context.Context, req jobs.DetectRequest, pl
 	if err := pub.publish(ctx, stage, files); err != nil {
 		return nil, fmt.Errorf("publish to %s: %w", req.Output, err)
 	}
+	if root, ok := treeRoot(req, pl.area.ID); ok {
+		if err := p.updateTree(ctx, root, pl.area.ID); err != nil {
+			return nil, fmt.Errorf("publish to %s: %w", req.Output, err)
+		}
+	}
 	tm.lap("publish")
 	g := out.grid
 	sum := &jobs.Summary{
@@ -571,9 +576,13 @@ func enough(n int, clear func(int) []bool, inAOI []bool, target int) int {
 // acquisitionScene is the scene of the tiles of one acquisition.
 func acquisitionScene(items []stac.Item) raster.Scene {
 	ids := make([]string, len(items))
+	hrefs := make([]string, 0, len(items))
 	tiles := make([]map[string]string, len(items))
 	for t, it := range items {
 		ids[t] = it.ID
+		if it.Href != "" {
+			hrefs = append(hrefs, it.Href)
+		}
 		tiles[t] = map[string]string{}
 		for _, k := range raster.BandKeys {
 			if as, ok := it.Assets[k]; ok {
@@ -582,7 +591,7 @@ func acquisitionScene(items []stac.Item) raster.Scene {
 		}
 	}
 	first := items[0]
-	return raster.Scene{ID: strings.Join(ids, "+"), Date: first.Datetime, Hrefs: tiles[0], More: tiles[1:], DNOffset: first.DNOffset()}
+	return raster.Scene{ID: strings.Join(ids, "+"), Date: first.Datetime, Hrefs: tiles[0], More: tiles[1:], DNOffset: first.DNOffset(), Items: hrefs}
 }
 
 // assetKeys are the bands a scene needs: all of raster.BandKeys, less the scene

@@ -1,0 +1,168 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/changewatch/changewatch/jobs"
+	"github.com/changewatch/changewatch/ledger"
+	"github.com/changewatch/changewatch/stactree"
+)
+
+// treeRoot returns the root of the STAC tree a run's output is in, when it has the
+// <root>/<aoi id>/<run> form (the AOI id of the request, else the AOI's own: detect's).
+func treeRoot(req jobs.DetectRequest, aoiID string) (string, bool) {
+	if req.AOIID == "" {
+		req.AOIID = aoiID
+	}
+	root, _, ok := runTarget(req)
+	return root, ok
+}
+
+// treeRounds bounds the rewrites of a tree document while concurrent publishes change
+// what it lists.
+const treeRounds = 5
+
+// updateTree rewrites the STAC tree above a run published at <root>/<aoi id>/<run>: the
+// AOI's collection.json, then the root's catalog.json. Each lists what the folder holds
+// (the AOI's published runs; the AOIs with a collection), so a rewrite never loses what
+// another publish added: each document is written, listed again, and written again
+// while the listing changed under it, so the last writer of each document has seen every
+// run or AOI published before its final listing. Each put is atomic.
+func (p *Pipeline) updateTree(ctx context.Context, root, aoiID string) error {
+	src, put, err := p.treeFolder(root)
+	if err != nil {
+		return err
+	}
+	collection := func() ([]string, []byte, error) {
+		keys, err := src.List(ctx, aoiID+"/")
+		if err != nil {
+			return nil, nil, err
+		}
+		rel := make([]string, 0, len(keys))
+		for _, k := range keys {
+			if r, ok := strings.CutPrefix(k, aoiID+"/"); ok {
+				rel = append(rel, r)
+			}
+		}
+		names := stactree.Runs(rel)
+		runs := make([]stactree.Run, 0, len(names))
+		for _, n := range names {
+			data, err := src.Get(ctx, aoiID+"/"+n+"/"+stactree.ItemFile)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // being republished
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			r, err := stactree.ParseRun(n, data)
+			if err != nil {
+				return nil, nil, err
+			}
+			runs = append(runs, r)
+		}
+		doc, err := json.MarshalIndent(stactree.Collection(aoiID, runs), "", "  ")
+		return names, doc, err
+	}
+	catalog := func() ([]string, []byte, error) {
+		keys, err := src.List(ctx, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		ids := stactree.AOIs(keys)
+		doc, err := json.MarshalIndent(stactree.Catalog(ids), "", "  ")
+		return ids, doc, err
+	}
+	if err := settle(ctx, aoiID+"/"+stactree.CollectionFile, collection, put); err != nil {
+		return err
+	}
+	return settle(ctx, stactree.CatalogFile, catalog, put)
+}
+
+// settle writes the document build makes at key, then builds it again and rewrites it
+// while what it lists changed meanwhile (at most treeRounds times).
+func settle(ctx context.Context, key string, build func() ([]string, []byte, error), put func(context.Context, string, []byte) error) error {
+	listed, doc, err := build()
+	if err != nil {
+		return fmt.Errorf("stac %s: %w", key, err)
+	}
+	for range treeRounds {
+		if err := put(ctx, key, doc); err != nil {
+			return fmt.Errorf("stac %s: %w", key, err)
+		}
+		again, next, err := build()
+		if err != nil {
+			return fmt.Errorf("stac %s: %w", key, err)
+		}
+		if slices.Equal(again, listed) {
+			return nil
+		}
+		listed, doc = again, next
+	}
+	return fmt.Errorf("stac %s: still changing after %d rewrites", key, treeRounds)
+}
+
+// treeFolder returns the reader of an output root (keys relative to it) and a function
+// that puts a document under it atomically.
+func (p *Pipeline) treeFolder(root string) (ledger.Source, func(context.Context, string, []byte) error, error) {
+	if strings.HasPrefix(root, "s3://") {
+		if p.Store == nil {
+			return nil, nil, &jobs.BadRequest{Field: "output", Problem: "an s3:// output needs object storage to be configured"}
+		}
+		bucket, prefix, _ := strings.Cut(strings.TrimPrefix(root, "s3://"), "/")
+		if bucket == "" {
+			return nil, nil, &jobs.BadRequest{Field: "output", Problem: fmt.Sprintf("%q has no bucket", root)}
+		}
+		if prefix = strings.Trim(prefix, "/"); prefix != "" {
+			prefix += "/"
+		}
+		return &s3Source{store: p.Store, bucket: bucket, prefix: prefix}, func(ctx context.Context, key string, data []byte) error {
+			f, err := os.CreateTemp(p.WorkDir, "changewatch-stac-*.json")
+			if err != nil {
+				return err
+			}
+			defer os.Remove(f.Name())
+			_, err = f.Write(data)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+			return p.Store.PutFile(ctx, bucket, path.Join(prefix, key), f.Name(), "application/json")
+		}, nil
+	}
+	return &dirSource{dir: root}, func(_ context.Context, key string, data []byte) error {
+		dst := filepath.Join(root, filepath.FromSlash(key))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		// A temporary file of its own: concurrent publishes write the same documents.
+		f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(data)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Chmod(f.Name(), 0o644)
+		}
+		if err == nil {
+			err = os.Rename(f.Name(), dst)
+		}
+		if err != nil {
+			os.Remove(f.Name())
+		}
+		return err
+	}, nil
+}
