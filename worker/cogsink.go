@@ -44,8 +44,10 @@ var rasterLayers = []rasterLayer{
 		Description: "clear observations, before period", Unit: "count"}},
 	{"clear_after.tif", []uint8(nil), cog.Options{NoData: 255, Resampling: "NEAREST", Level: 2,
 		Description: "clear observations, after period", Unit: "count"}},
-	{"before_rgb.tif", []uint8(nil), cog.Options{RGB: true, NoData: 0, Resampling: "AVERAGE"}},
-	{"after_rgb.tif", []uint8(nil), cog.Options{RGB: true, NoData: 0, Resampling: "AVERAGE"}},
+	{"before_rgb.tif", []uint8(nil), cog.Options{RGB: true, NoData: 0, Resampling: "AVERAGE",
+		Description: "before composite, true colour (reflectance 0-0.25 stretched to 1-255)", Unit: "1"}},
+	{"after_rgb.tif", []uint8(nil), cog.Options{RGB: true, NoData: 0, Resampling: "AVERAGE",
+		Description: "after composite, true colour (reflectance 0-0.25 stretched to 1-255)", Unit: "1"}},
 }
 
 // cogSink streams Detect's rows into the output COGs as they come (DetectParams.Rows),

@@ -44,6 +44,9 @@ func checkRasterLegends(t *testing.T, out string) {
 				if want := []string{"Red", "Green", "Blue"}[i]; b.ColorInterpretation != want || b.NoDataValue == nil || *b.NoDataValue != 0 {
 					t.Errorf("%s band %d: %s, nodata %v, want %s, nodata 0", l.file, i+1, b.ColorInterpretation, b.NoDataValue, want)
 				}
+				if want := l.opts.Description + ": " + []string{"red", "green", "blue"}[i]; b.Description != want || b.Unit != l.opts.Unit {
+					t.Errorf("%s band %d: description %q unit %q, want %q %q", l.file, i+1, b.Description, b.Unit, want, l.opts.Unit)
+				}
 			}
 			continue
 		}

@@ -77,23 +77,33 @@ func colorMap(cs []Class) []uint16 {
 	return m
 }
 
-// gdalMetadataXML is the GDAL_METADATA document of the band (sample 0): description,
-// unit, and scale and offset when o.Scale != 0; "" when there is nothing to say.
+// gdalMetadataXML is the GDAL_METADATA document of the band's samples: description,
+// unit, and scale and offset when o.Scale != 0; "" when there is nothing to say. An RGB
+// writer's three samples each get the description followed by their colour.
 func gdalMetadataXML(o Options) string {
 	var b strings.Builder
-	item := func(name, role, v string) {
-		fmt.Fprintf(&b, "  <Item name=%q sample=\"0\" role=%q>%s</Item>\n", name, role, xmlText(v))
+	samples := []string{""}
+	if o.RGB {
+		samples = []string{": red", ": green", ": blue"}
 	}
-	if o.Scale != 0 {
-		f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-		item("OFFSET", "offset", f(o.Offset))
-		item("SCALE", "scale", f(o.Scale))
-	}
-	if o.Description != "" {
-		item("DESCRIPTION", "description", o.Description)
-	}
-	if o.Unit != "" {
-		item("UNITTYPE", "unittype", o.Unit)
+	for i, suffix := range samples {
+		// GDAL escapes an item's value for XML and then the document again, and unescapes
+		// twice when it reads it (checked with GDAL 3.6: a description "a & b" is stored
+		// as "a &amp;amp; b"): so do the same.
+		item := func(name, role, v string) {
+			fmt.Fprintf(&b, "  <Item name=%q sample=\"%d\" role=%q>%s</Item>\n", name, i, role, xmlText(xmlText(v)))
+		}
+		if o.Scale != 0 {
+			f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+			item("OFFSET", "offset", f(o.Offset))
+			item("SCALE", "scale", f(o.Scale))
+		}
+		if o.Description != "" {
+			item("DESCRIPTION", "description", o.Description+suffix)
+		}
+		if o.Unit != "" {
+			item("UNITTYPE", "unittype", o.Unit)
+		}
 	}
 	if b.Len() == 0 {
 		return ""

@@ -74,6 +74,8 @@ func TestCOGBandInfo(t *testing.T) {
 			wantPalette: true, wantDesc: "change class", wantSidecar: true, wantCategories: []string{"no_change", "vegetation_to_bare", "", "burn & <scar>"}},
 		{name: "scaled", typ: cogInt16, o: Options{NoData: -32768, Resampling: "AVERAGE", Scale: 1e-4, Offset: -1, Description: "NDVI after - before", Unit: "1"},
 			wantUnit: "1", wantDesc: "NDVI after - before", wantScale: 1e-4, wantOffset: -1},
+		{name: "markup", typ: cogUint8, o: Options{NoData: 255, Description: `a & <b> "c"`, Unit: "m<sup>2</sup>"},
+			wantUnit: "m<sup>2</sup>", wantDesc: `a & <b> "c"`},
 		{name: "counts", typ: cogUint8, o: Options{NoData: 255, Description: "clear observations", Unit: "count"},
 			wantUnit: "count", wantDesc: "clear observations"},
 		{name: "plain", typ: cogUint8, o: Options{NoData: 255}},
@@ -185,5 +187,39 @@ func TestCOGBandInfoErrors(t *testing.T) {
 				t.Fatalf("mosaic error %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// Each sample of a true-colour COG gets the description with its colour, and the unit.
+func TestCOGBandInfoRGB(t *testing.T) {
+	g := cogTestGrid(32635, 300, 200)
+	path := filepath.Join(t.TempDir(), "rgb.tif")
+	w, err := NewWriter(path, g, []uint8(nil), Options{RGB: true, Resampling: "AVERAGE", Description: "after & <composite>", Unit: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]uint8, 3*g.Pixels())
+	for i := range data {
+		data[i] = uint8(1 + i%250)
+	}
+	if err := w.WriteRows(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finish(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	validateCOGFile(t, path)
+	out, err := exec.Command("gdalinfo", "-json", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct{ Bands []gdalBandInfo }
+	if err := json.Unmarshal(out, &info); err != nil || len(info.Bands) != 3 {
+		t.Fatalf("gdalinfo -json: %v, %d bands", err, len(info.Bands))
+	}
+	for i, b := range info.Bands {
+		if want := "after & <composite>: " + []string{"red", "green", "blue"}[i]; b.Description != want || b.Unit != "1" {
+			t.Errorf("band %d: description %q unit %q, want %q 1", i+1, b.Description, b.Unit, want)
+		}
 	}
 }
