@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/changewatch/changewatch/internal/stacschema"
 	"github.com/changewatch/changewatch/jobs"
 	"github.com/changewatch/changewatch/notify/webhook"
 )
@@ -103,6 +104,11 @@ func TestDemo(t *testing.T) {
 					}
 				}
 			}
+			aoiRuns := map[string][]string{}
+			for _, l := range got.Ledgers {
+				aoiRuns[l.AOIID] = l.Runs
+			}
+			checkLocalTree(t, filepath.Join(out, "results"), aoiRuns, len(months))
 			if !strings.Contains(stderr, "incidents of ") {
 				t.Errorf("no incidents printed:\n%s", stderr)
 			}
@@ -216,6 +222,56 @@ func checkAlerts(t *testing.T, a *alertCounts, stderr string) {
 		}
 		if err := webhook.Verify([]byte(secret+"x"), h, body, time.Now(), time.Hour); err == nil {
 			t.Errorf("%s: verifies with another secret", b)
+		}
+	}
+}
+
+// checkLocalTree: the local copy holds the STAC tree as the bucket does, valid STAC
+// 1.0.0: the catalog links each AOI's collection, each collection every run's item, and
+// every run's item links back to its collection and the catalog.
+func checkLocalTree(t *testing.T, root string, aoiRuns map[string][]string, runs int) {
+	t.Helper()
+	read := func(p string) []struct{ Rel, Href string } {
+		t.Helper()
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatalf("local stac tree: %v", err)
+		}
+		if err := stacschema.Validate(data); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		var doc struct{ Links []struct{ Rel, Href string } }
+		json.Unmarshal(data, &doc)
+		for _, l := range doc.Links {
+			if l.Rel == "derived_from" {
+				continue // the scenes are in the imagery bucket
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(p), l.Href)); err != nil {
+				t.Errorf("%s: %s link: %v", p, l.Rel, err)
+			}
+		}
+		return doc.Links
+	}
+	count := func(links []struct{ Rel, Href string }, rel string) (n int) {
+		for _, l := range links {
+			if l.Rel == rel {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count(read(filepath.Join(root, "catalog.json")), "child"); n != len(aoiRuns) {
+		t.Errorf("catalog: %d children, want %d", n, len(aoiRuns))
+	}
+	for id, rs := range aoiRuns {
+		links := read(filepath.Join(root, id, "collection.json"))
+		if n := count(links, "item"); n != runs {
+			t.Errorf("collection of %s: %d items, want %d", id, n, runs)
+		}
+		for _, run := range rs {
+			if n := count(read(filepath.Join(root, id, run, "item.json")), "derived_from"); n == 0 {
+				t.Errorf("item of %s %s: no derived_from link", id, run)
+			}
 		}
 	}
 }

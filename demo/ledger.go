@@ -15,6 +15,7 @@ import (
 
 	"github.com/changewatch/changewatch/ledger"
 	"github.com/changewatch/changewatch/s3store"
+	"github.com/changewatch/changewatch/stactree"
 	"github.com/changewatch/changewatch/worker"
 )
 
@@ -76,8 +77,9 @@ type demoLedgerJSON struct {
 	Files     []string `json:"files"`
 }
 
-// reportLedgers copies each AOI's ledger files next to its runs' results and prints
-// its incidents with their history.
+// reportLedgers copies each AOI's ledger files and STAC collection next to its runs'
+// results, and the root's STAC catalog (so the local tree resolves as the bucket's), and
+// prints each AOI's incidents with their history.
 func (d *demo) reportLedgers(ctx context.Context, store *s3store.Client, ledgers []*demoLedger) ([]demoLedgerJSON, error) {
 	out := []demoLedgerJSON{}
 	for _, dl := range ledgers {
@@ -94,9 +96,17 @@ func (d *demo) reportLedgers(ctx context.Context, store *s3store.Client, ledgers
 			}
 			j.Files = append(j.Files, p)
 		}
+		if err := store.GetFile(ctx, demoResults, id+"/"+stactree.CollectionFile, filepath.Join(dl.local, stactree.CollectionFile)); err != nil {
+			return nil, fmt.Errorf("copy the stac collection of %s: %w", id, err)
+		}
 		out = append(out, j)
 		if err := d.printLedger(dl); err != nil {
 			return nil, err
+		}
+	}
+	if len(ledgers) > 0 {
+		if err := store.GetFile(ctx, demoResults, stactree.CatalogFile, filepath.Join(d.cfg.Out, "results", stactree.CatalogFile)); err != nil {
+			return nil, fmt.Errorf("copy the stac catalog: %w", err)
 		}
 	}
 	return out, nil
