@@ -2,6 +2,7 @@ package raster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -212,8 +213,12 @@ func (p *bandPart) close() {
 var ErrCorrupt = cog.ErrCorrupt
 
 // classify wraps err with ErrCorrupt when it is about the file itself: any failure on a
-// local file, or a format or TIFF decoding failure of a remote one that is not an HTTP
-// or network error (those may pass on retry).
+// local file; of a remote one, a decoding failure (the bytes arrived and are wrong), or a
+// format or TIFF failure that is not an HTTP or network error when the file, opened
+// again, has a header that does not parse or tiles past its end. A remote format failure
+// on a file whose header and tiles check out came from a transfer cut short (GDAL reports
+// a body that ended early as libtiff's "Read error ... got N bytes, expected M"): it may
+// pass on retry, like HTTP and network errors.
 func classify(path string, err error) error {
 	forgetRemote(path)
 	msg := err.Error()
@@ -222,10 +227,16 @@ func classify(path string, err error) error {
 	}
 	network := strings.Contains(msg, "HTTP") || strings.Contains(msg, "curl") || strings.Contains(msg, "timed out")
 	format := strings.Contains(msg, "not recognized as a supported file format") || strings.Contains(msg, "TIFF")
-	if format && !network {
-		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	if !format || network {
+		return err
 	}
-	return err
+	decoding := strings.Contains(msg, "Decod") || strings.Contains(msg, "inflate")
+	if !decoding {
+		if cerr := cog.CheckTiles(path); !errors.Is(cerr, ErrCorrupt) {
+			return fmt.Errorf("%w (the file's header and tiles check out: a transfer cut short?)", err)
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrCorrupt, err)
 }
 
 func f(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

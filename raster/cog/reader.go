@@ -132,6 +132,10 @@ var ErrCorrupt = errors.New("corrupt or unreadable raster")
 // ErrUnsupported marks a file whose layout the tile reader does not handle.
 var ErrUnsupported = errors.New("tile reader: unsupported layout")
 
+// errNotTIFF marks a file without a TIFF header (with ErrUnsupported: GDAL may read other
+// formats; for CheckTiles it is a damaged file).
+var errNotTIFF = errors.New("not a tiff file")
+
 // tiffMergeGap is the largest gap between two tiles read as one range: GDAL's COGs put 4
 // bytes of size before each tile and repeat its last 4 bytes after it, so consecutive
 // tiles are 8 bytes apart; a request costs far more than a few KiB.
@@ -201,7 +205,7 @@ func parseTIFF(head []byte, size uint64, fetch func(off uint64, n int) ([]byte, 
 	case "MM":
 		l.order = binary.BigEndian
 	default:
-		return nil, fmt.Errorf("%w: not a tiff file", ErrUnsupported)
+		return nil, fmt.Errorf("%w: %w", ErrUnsupported, errNotTIFF)
 	}
 	o := l.order
 	var big bool
@@ -216,7 +220,7 @@ func parseTIFF(head []byte, size uint64, fetch func(off uint64, n int) ([]byte, 
 		big = true
 		ifd = o.Uint64(head[8:])
 	default:
-		return nil, fmt.Errorf("%w: tiff version %d", ErrUnsupported, o.Uint16(head[2:]))
+		return nil, fmt.Errorf("%w: %w: version %d", ErrUnsupported, errNotTIFF, o.Uint16(head[2:]))
 	}
 
 	// The IFD: entry count, then the entries.
@@ -442,6 +446,29 @@ func Open(path string) (*Image, error) {
 	}
 	t.Layout = *l
 	return t, nil
+}
+
+// CheckTiles opens path and reports, wrapped with ErrCorrupt, the first tile of its first
+// image that lies past the end of the file, or a header that does not parse; nil when
+// every tile lies inside the file. A COG keeps its full-resolution tiles last, so a file
+// cut short fails here. A remote read that came up short while CheckTiles passes was a
+// transfer cut short, not a damaged file. Other errors (network, ErrUnsupported) say
+// nothing about the file.
+func CheckTiles(path string) error {
+	img, err := Open(path)
+	if errors.Is(err, errNotTIFF) {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if err != nil {
+		return err
+	}
+	defer img.Close()
+	for k, off := range img.Offsets {
+		if n := img.Counts[k]; n > 0 && (off > img.size || n > img.size-off) {
+			return fmt.Errorf("%w: tile %d (%d bytes at %d) past the end of the %d-byte file", ErrCorrupt, k, n, off, img.size)
+		}
+	}
+	return nil
 }
 
 // cString is the NUL-terminated string at the start of b.
