@@ -138,7 +138,7 @@ func (h *Handler) chunk(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	done, err := h.Pipeline.chunk(ctx, c, ws, resultProgress(t.ResultWriter()))
+	done, err := h.Pipeline.chunk(ctx, c, ws, resultProgress(t.ResultWriter(), log))
 	if err != nil {
 		return h.failed(log, fmt.Errorf("chunk %d of %d: %w", c.Index, c.Count, err))
 	}
@@ -276,7 +276,7 @@ func (h *Handler) merge(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	sum, err := h.Pipeline.merge(ctx, m, ws, resultProgress(t.ResultWriter()))
+	sum, err := h.Pipeline.merge(ctx, m, ws, resultProgress(t.ResultWriter(), log))
 	if err != nil {
 		return h.failed(log, err)
 	}

@@ -59,7 +59,7 @@ func (h *Handler) detect(ctx context.Context, t *asynq.Task) error {
 	log = log.With("aoi_id", req.AOIID)
 	log.Info("detect started", "before", req.Before, "after", req.After, "output", req.Output)
 	rw := t.ResultWriter()
-	progress := resultProgress(rw)
+	progress := resultProgress(rw, log)
 	defer h.Pipeline.grant(req.Catalog)()
 	tm := newTimer()
 	progress("search scenes", 0)
@@ -108,8 +108,9 @@ func (h *Handler) failed(log *slog.Logger, err error) error {
 }
 
 // resultProgress writes the stage and percent into the task's result, at most every
-// half second per stage, so `changewatch status` can show running tasks' progress.
-func resultProgress(rw *asynq.ResultWriter) ProgressFunc {
+// half second per stage, so `changewatch status` can show running tasks' progress, and
+// logs each new stage at debug level (the soak suite kills workers by these lines).
+func resultProgress(rw *asynq.ResultWriter, log *slog.Logger) ProgressFunc {
 	var mu sync.Mutex
 	var last time.Time
 	lastStage := ""
@@ -118,6 +119,9 @@ func resultProgress(rw *asynq.ResultWriter) ProgressFunc {
 		defer mu.Unlock()
 		if stage == lastStage && time.Since(last) < 500*time.Millisecond && frac < 1 {
 			return
+		}
+		if stage != lastStage {
+			log.Debug("stage", "stage", stage)
 		}
 		last, lastStage = time.Now(), stage
 		data, _ := json.Marshal(jobs.Progress{Stage: stage, Percent: float64(int(frac*1000)) / 10})
@@ -166,8 +170,14 @@ func NewServer(rdb redis.UniversalClient, cfg ServerConfig) *asynq.Server {
 }
 
 // retryDelay waits jobs.NotifyRetryDelay between the tries of a notification or a ledger
-// update and asynq's exponential backoff between those of anything else.
+// update and asynq's exponential backoff between those of anything else. A task whose
+// worker died (its lease expired: killed, out of memory, cut off from Redis) is retried
+// at once: asynq's recoverer finds it a minute or more after the death anyway, and the
+// backoff is for failing dependencies, not for crashed workers.
 func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if errors.Is(err, asynq.ErrLeaseExpired) {
+		return time.Second
+	}
 	switch t.Type() {
 	case jobs.TypeNotifyRun, jobs.TypeNotifyDeliver, jobs.TypeLedgerUpdate:
 		return jobs.NotifyRetryDelay(n)
