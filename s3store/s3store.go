@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -32,6 +33,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
@@ -110,6 +112,16 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 
 	awsCfg.HTTPClient = httpClient()
+	// The SDK's own log lines (e.g. "failed to discard remaining HTTP response body"
+	// after a connection reset) go through slog's default logger, never as plain text
+	// on stderr (services set a JSON default).
+	awsCfg.Logger = logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		level := slog.LevelWarn
+		if c == logging.Debug {
+			level = slog.LevelDebug
+		}
+		slog.Default().Log(context.Background(), level, fmt.Sprintf(format, v...), "component", "aws-sdk")
+	})
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		o.UsePathStyle = cfg.PathStyle
 		if cfg.MaxAttempts > 0 {

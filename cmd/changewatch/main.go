@@ -211,6 +211,7 @@ func newJSONLogger(w io.Writer, level string) (*slog.Logger, error) {
 	}
 	log := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 	routeRedisLogs(log)
+	slog.SetDefault(log) // libraries' own lines (the AWS SDK's through s3store) as JSON too
 	return log, nil
 }
 
