@@ -1,6 +1,7 @@
 // Package faultproxy is an HTTP reverse proxy that injects the faults of an unreliable
 // S3 service between a client and a real S3 server: 500 InternalError, 503 SlowDown,
-// connections reset in the middle of a body, ranged responses cut short, and latency. The
+// connections reset in the middle of a body, responses (ranges and whole objects) cut
+// short, and latency. The
 // faults follow a seeded random schedule and are counted by kind.
 //
 // Faults on requests that change state (PUT, POST, DELETE) are injected before the request
@@ -30,7 +31,7 @@ const (
 	InternalError Kind = "500 InternalError"
 	SlowDown      Kind = "503 SlowDown"
 	Reset         Kind = "reset mid-body"
-	Truncated     Kind = "truncated range"
+	Truncated     Kind = "truncated body"
 	Latency       Kind = "latency"
 )
 
@@ -43,11 +44,11 @@ type Config struct {
 	Upstream string
 	// Seed makes the fault schedule reproducible for the same sequence of requests.
 	Seed uint64
-	// Rate is the share of requests (0-1) that fail: 500, 503, a reset, or for ranged
-	// GETs a truncated body, in equal parts.
+	// Rate is the share of requests (0-1) that fail: 500, 503, a reset, or for GETs a
+	// body cut short (a range or a whole object), in equal parts.
 	Rate float64
 	// Fail restricts the failures drawn to these kinds (default InternalError, SlowDown,
-	// Reset and Truncated; Truncated applies to ranged GETs only).
+	// Reset and Truncated; Truncated applies to GETs only).
 	Fail []Kind
 	// LatencyRate is the share of requests delayed by up to MaxLatency before they are
 	// forwarded (independent of Rate).
@@ -124,7 +125,7 @@ func (p *Proxy) draw(r *http.Request) (fail Kind, delay time.Duration, cut float
 		if len(kinds) == 0 {
 			kinds = []Kind{InternalError, SlowDown, Reset, Truncated}
 		}
-		if r.Method != http.MethodGet || r.Header.Get("Range") == "" {
+		if r.Method != http.MethodGet {
 			kinds = slices.DeleteFunc(slices.Clone(kinds), func(k Kind) bool { return k == Truncated })
 		}
 		if len(kinds) > 0 {

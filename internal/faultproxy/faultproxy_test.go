@@ -71,6 +71,14 @@ func TestFaults(t *testing.T) {
 				t.Fatalf("read %d of 1000 bytes, err %v: want fewer and an unexpected EOF", len(got), readErr)
 			}
 		}},
+		{name: "truncated object", fail: Truncated, check: func(t *testing.T, resp *http.Response, err error, got []byte, readErr error) {
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %v, err %v: want 200", resp, err)
+			}
+			if !errors.Is(readErr, io.ErrUnexpectedEOF) || len(got) >= len(body) {
+				t.Fatalf("read %d of %d bytes, err %v: want fewer and an unexpected EOF", len(got), len(body), readErr)
+			}
+		}},
 		{name: "put reset before the server", fail: Reset, put: true, check: func(t *testing.T, resp *http.Response, err error, got []byte, readErr error) {
 			if err == nil {
 				t.Fatalf("put answered %d: want a broken connection", resp.StatusCode)
