@@ -11,6 +11,7 @@
 //	changewatch enqueue --aoi AOI.geojson --catalog ... --out ... [--before A/B] [--after C/D] [--queue adhoc]
 //	changewatch status [TASK_ID]
 //	changewatch scheduler --redis URL --watch DIR|s3://b/p --catalog C --out O [--sync 1m]
+//	changewatch soak [--dir soak-out] [--tasks 500]
 //
 // This file is wiring only: flags and environment into config, config into the packages.
 package main
@@ -54,6 +55,7 @@ var commands = []command{
 	{"serve", "the web API and map: AOIs, requests, runs, incidents, review, STAC, metrics", runServe},
 	{"ledger", "rebuild an AOI's incident ledger from its published runs (a replay, no queue)", runLedger},
 	{"bench", "benchmark detect against GDAL's decode floor and a gdal_calc baseline", runBench},
+	{"soak", "the fault and soak suite: workers SIGKILLed at every stage, Redis restarted, S3 faults, corrupt rasters; then a reconciliation", runSoak},
 }
 
 // defaultGOGC is the garbage collector's target unless GOGC is set: the heap may grow to
