@@ -67,6 +67,10 @@ type Config struct {
 	// mid-body, a truncated range); LatencyRate the share delayed by up to MaxLatency.
 	FaultRate, LatencyRate float64
 	MaxLatency             time.Duration
+	// FaultsUntil, when above 0, stops the S3 faults once this share of the tasks is done
+	// (a short run then ends without waiting out a second retry backoff); 0: faults to
+	// the end.
+	FaultsUntil float64
 	// SceneSize is the synthetic scenes' side in 10 m pixels (synth's minimum is 256);
 	// AOISize the side of each task's square AOI in pixels.
 	SceneSize, AOISize int
@@ -183,6 +187,7 @@ type run struct {
 	kills     []killRecord
 	misses    []string
 	stopping  bool
+	faultsOff bool
 	restarts  []time.Duration
 	// Worker log lines that are not JSON (every line must be), and the first of them.
 	plainLines int
@@ -559,6 +564,13 @@ func (s *run) drive(ctx context.Context, tasks []*task) bool {
 		}
 		s.mu.Lock()
 		done := s.doneTasks
+		if s.cfg.FaultsUntil > 0 && !s.faultsOff && float64(done) >= s.cfg.FaultsUntil*float64(len(tasks)) {
+			for _, w := range s.workers {
+				w.proxy.SetRates(0, 0)
+			}
+			s.faultsOff = true
+			s.log.Info("S3 faults stopped", "done", done)
+		}
 		var ev *event
 		if s.next < len(s.events) && s.armed == "" && done >= s.lastDone+s.gap && !s.killInProgress() {
 			ev = &s.events[s.next]

@@ -36,7 +36,7 @@ func TestSoak(t *testing.T) {
 	var log bytes.Buffer
 	rep, err := Run(context.Background(), Config{
 		Exe: exe, Dir: filepath.Join(dir, "run"), Tasks: 40, Corrupt: 4, Workers: 2, Concurrency: 2,
-		KillRounds: 1, RedisRestarts: 1, FaultRate: 0.03, LatencyRate: 0.05, MaxLatency: 200 * time.Millisecond,
+		KillRounds: 1, RedisRestarts: 1, FaultRate: 0.04, LatencyRate: 0.05, MaxLatency: 200 * time.Millisecond, FaultsUntil: 0.5,
 		Seed: 3, S3: S3{Endpoint: endpoint, AccessKey: access, SecretKey: secret}, Timeout: 8 * time.Minute,
 		Log: newTestLogger(&log),
 	})

@@ -31,6 +31,7 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Float64Var(&c.FaultRate, "fault-rate", 0.02, "share of S3 requests failing (500, 503 SlowDown, reset mid-body, truncated range)")
 	fs.Float64Var(&c.LatencyRate, "latency-rate", 0.05, "share of S3 requests delayed by up to --max-latency")
 	fs.DurationVar(&c.MaxLatency, "max-latency", 300*time.Millisecond, "longest injected delay")
+	fs.Float64Var(&c.FaultsUntil, "faults-until", 0, "stop the S3 faults once this share of the tasks is done (0: to the end)")
 	fs.Int64Var(&c.Seed, "seed", 1, "seed of the scenes, the AOIs and the fault schedule")
 	fs.DurationVar(&c.Timeout, "timeout", 30*time.Minute, "give up after this long")
 	fs.StringVar(&c.RedisServer, "redis-server", "redis-server", "the redis-server binary")
@@ -44,8 +45,8 @@ func runSoak(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if c.Tasks < 1 || c.Workers < 1 || c.Concurrency < 1 || c.Corrupt < 0 || c.Corrupt > 4 || c.Corrupt >= c.Tasks {
 		return usagef("--tasks, --workers, --concurrency must be at least 1 and --corrupt 0-4, fewer than --tasks")
 	}
-	if c.FaultRate < 0 || c.FaultRate > 1 || c.LatencyRate < 0 || c.LatencyRate > 1 {
-		return usagef("--fault-rate and --latency-rate are shares from 0 to 1")
+	if c.FaultRate < 0 || c.FaultRate > 1 || c.LatencyRate < 0 || c.LatencyRate > 1 || c.FaultsUntil < 0 || c.FaultsUntil > 1 {
+		return usagef("--fault-rate, --latency-rate and --faults-until are shares from 0 to 1")
 	}
 	if c.S3.Endpoint != "" {
 		c.S3.AccessKey, c.S3.SecretKey = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")

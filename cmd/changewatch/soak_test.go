@@ -16,6 +16,7 @@ func TestSoakBadFlags(t *testing.T) {
 		{[]string{"--workers", "0"}, "--workers"},
 		{[]string{"--fault-rate", "1.5"}, "--fault-rate"},
 		{[]string{"--latency-rate", "-1"}, "--latency-rate"},
+		{[]string{"--faults-until", "2"}, "--faults-until"},
 		{[]string{"--no-such-flag"}, "no-such-flag"},
 	} {
 		code, _, stderr := runCLI(t, append([]string{"soak"}, tc.args...)...)

@@ -99,6 +99,14 @@ func New(cfg Config) (*Proxy, error) {
 		}}}, nil
 }
 
+// SetRates changes the failure and latency rates from the next request on (0 and 0 stop
+// the faults).
+func (p *Proxy) SetRates(rate, latencyRate float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cfg.Rate, p.cfg.LatencyRate = rate, latencyRate
+}
+
 // Counts returns the faults injected so far by kind, and the requests seen.
 func (p *Proxy) Counts() (faults map[Kind]int64, requests int64) {
 	p.mu.Lock()

@@ -186,6 +186,14 @@ func TestSchedule(t *testing.T) {
 		}
 		return out
 	}
+	p, err := New(Config{Upstream: "http://127.0.0.1:1", Seed: 1, Rate: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetRates(0, 0)
+	if k, d, _ := p.draw(httptest.NewRequest(http.MethodGet, "/b/k", nil)); k != "" || d != 0 {
+		t.Errorf("after SetRates(0, 0): fault %q, delay %v", k, d)
+	}
 	a, b, c := draws(1), draws(1), draws(2)
 	if !slices.Equal(a, b) {
 		t.Error("the same seed gave two schedules")
