@@ -123,6 +123,9 @@ func (s *run) reconcile(ctx context.Context, tasks []*task, enqueued map[string]
 	for _, k := range keys {
 		rest := strings.TrimPrefix(k, "results/")
 		aoiID, rel, _ := strings.Cut(rest, "/")
+		if rest == "catalog.json" { // the output root's STAC catalog, one child per AOI
+			continue
+		}
 		if s.byAOI[aoiID] == nil {
 			rep.Duplicated++
 			rep.problem("%s: in no task's folder", k)
@@ -255,7 +258,7 @@ func (s *run) checkResult(ctx context.Context, rep *Report, t *task, files []str
 		dir, name, _ := strings.Cut(f, "/")
 		switch {
 		case want[f]:
-		case dir != runDir && !strings.Contains(name, "/") && (strings.HasPrefix(f, "incident") || f == "ledger.json"):
+		case dir != runDir && !strings.Contains(name, "/") && (strings.HasPrefix(f, "incident") || f == "ledger.json" || f == "collection.json"):
 		case dir == runDir && (name == "report.pdf" || name == "report.html" || strings.HasPrefix(name, "chips/") || strings.HasPrefix(name, "notifications/")):
 		default:
 			rep.problem("%s: %s is no part of the result", t.aoiID, f)
