@@ -44,6 +44,13 @@ type DetectParams struct {
 	Rows func(Rows) error
 	// Progress, when set, is told the stage and fraction done.
 	Progress func(stage string, frac float64)
+	// KeepBefore, when set, receives the before period's composite strip by strip, top to
+	// bottom (its slices are reused once it returns), to be kept for later runs.
+	KeepBefore func(CompositeRows) error
+	// BeforeFrom, when set, gives the before period's composite, kept by an earlier run
+	// over the same window, scenes (Before, in the same order) and masking: the before
+	// scenes are not read. Its failures wrap ErrKeptComposite.
+	BeforeFrom CompositeSource
 }
 
 // Rows are consecutive full-width rows of Detect's window.
@@ -248,11 +255,17 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 		}
 		return rs, nil
 	}
-	before, err := open(p.Before)
-	if err != nil {
-		return nil, err
+	if p.KeepBefore != nil && p.BeforeFrom != nil {
+		return nil, errors.New("detect: a kept before composite is either read or written, not both")
 	}
-	defer closeAll(before)
+	var before []*sceneReader // none when the composite is kept
+	if p.BeforeFrom == nil {
+		var err error
+		if before, err = open(p.Before); err != nil {
+			return nil, err
+		}
+		defer closeAll(before)
+	}
 	after, err := open(p.After)
 	if err != nil {
 		return nil, err
@@ -287,7 +300,16 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 	}
 	free := make(chan strip, 2)
 	for range 2 {
-		free <- strip{cb: newChunkBuffers(before, c1-c0, p.ChunkRows+2*halo), ca: newChunkBuffers(after, c1-c0, p.ChunkRows+2*halo)}
+		st := strip{ca: newChunkBuffers(after, c1-c0, p.ChunkRows+2*halo)}
+		if p.BeforeFrom != nil {
+			st.cb = newKeptBuffers(p.Before, c1-c0, p.ChunkRows+2*halo)
+		} else {
+			st.cb = newChunkBuffers(before, c1-c0, p.ChunkRows+2*halo)
+			if p.KeepBefore != nil {
+				st.cb.keep = NewCompositeRows(p.ChunkRows * w)
+			}
+		}
+		free <- st
 	}
 	ready := make(chan strip, 1)
 	rctx, stop := context.WithCancel(ctx)
@@ -310,6 +332,9 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 			st.r0 = max(0, row-halo)
 			r1 := min(g.Height, row+st.h+halo)
 			st.err = loadStrip(rctx, st.cb, before, st.ca, after, c0, st.r0, c1-c0, r1-st.r0, p.Mask, p.MaskBuffer)
+			if st.err == nil && p.BeforeFrom != nil {
+				st.err = st.cb.loadKept(p.BeforeFrom, len(p.Before), row-win.Row, st.h, w, c1-c0, win.Col-c0, row-st.r0)
+			}
 			ready <- st
 			if st.err != nil {
 				return
@@ -336,6 +361,13 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 			stripAOI = rasterizeInto(aoiMask, wg.Sub(0, out.Row, w, h), p.AOI)
 		}
 		recs = p.classifyParallel(res, &out, stripAOI, st.cb, st.ca, win, row, h, row-st.r0, win.Col-c0, c1-c0, recs)
+		if p.KeepBefore != nil {
+			kr := st.cb.keep.slice(h * w)
+			kr.Row, kr.Height = out.Row, h
+			if err := p.KeepBefore(kr); err != nil {
+				return nil, err
+			}
+		}
 		free <- st
 		if p.Rows != nil {
 			n := h * w
@@ -356,7 +388,7 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 		}
 	}
 	progress("regions", 0)
-	regions(res, recs, p.MinPixels, p.KeepEdgeRegions, before, after)
+	regions(res, recs, p.MinPixels, p.KeepEdgeRegions, p.Before, p.After)
 	progress("regions", 1)
 	return res, nil
 }
@@ -388,6 +420,13 @@ type chunkBuffers struct {
 	// (nodata.go): their no-data test is skipped.
 	redNIRData [][2]bool
 	tmp        [][2][]bool // scratch masks of each masking goroutine
+	// keep receives the strip's composite (DetectParams.KeepBefore).
+	keep *CompositeRows
+	// comp holds the strip's kept composite (DetectParams.BeforeFrom; newKeptBuffers):
+	// then dn holds one set of buffers per scaling of the scenes, group[k] the set of
+	// scene k.
+	comp  *CompositeRows
+	group []int8
 }
 
 func newChunkBuffers(rs []*sceneReader, w, rows int) *chunkBuffers {
@@ -634,11 +673,14 @@ type sceneRow struct {
 func (s *sceneRow) refl(v uint16) float32 { return (float32(v) - s.off) * s.scale }
 
 // swirRefl returns SWIR band i's (0 swir16, 1 swir22) reflectance at buffer column x.
-func (s *sceneRow) swirRefl(i, x int) float32 {
+func (s *sceneRow) swirRefl(i, x int) float32 { return s.refl(s.swirDN(i, x)) }
+
+// swirDN returns SWIR band i's (0 swir16, 1 swir22) digital number at buffer column x.
+func (s *sceneRow) swirDN(i, x int) uint16 {
 	if d := s.dn[4+i]; d != nil {
-		return s.refl(d[x])
+		return d[x]
 	}
-	return s.refl(s.lazy[i].at(x))
+	return s.lazy[i].at(x)
 }
 
 // spectrum returns the reflectances at buffer column x.
@@ -829,7 +871,14 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 	for y := y0; y < y1; y++ {
 		by := rowOff + y
 		rb, ra = cb.rowViews(rb, by, bw), ca.rowViews(ra, by, bw)
-		pickRow(rb, cb.uniform, colOff, &pb)
+		if cb.comp != nil {
+			cb.keptPicks(y, w, &pb)
+		} else {
+			pickRow(rb, cb.uniform, colOff, &pb)
+			if cb.keep != nil {
+				cb.putKept(rb, &pb, y, w, colOff)
+			}
+		}
 		pickRow(ra, ca.uniform, colOff, &pa)
 		k0 := y * w // the row in the strip
 		oc, od := o.Class[k0:k0+w], o.DNDVI[k0:k0+w]
@@ -933,7 +982,7 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 // regions labels the change regions of the records (raster order), drops those under the
 // minimum mapping unit (clearing them in res.Class when it is held) and aggregates the
 // records into region statistics.
-func regions(res *Result, recs []pixelRec, minPixels int, keepEdge bool, before, after []*sceneReader) {
+func regions(res *Result, recs []pixelRec, minPixels int, keepEdge bool, before, after []Scene) {
 	g := res.Grid
 	idx := make([]uint32, len(recs))
 	cls := make([]uint8, len(recs))
@@ -983,14 +1032,14 @@ func regions(res *Result, recs []pixelRec, minPixels int, keepEdge bool, before,
 	for i := range regs {
 		rg := &regs[i]
 		rg.ScaleStats(1 / float64(rg.Pixels))
-		for k, r := range before {
+		for k, s := range before {
 			if bits[i]&(1<<k) != 0 {
-				rg.BeforeScenes = append(rg.BeforeScenes, r.scene.ID)
+				rg.BeforeScenes = append(rg.BeforeScenes, s.ID)
 			}
 		}
-		for k, r := range after {
+		for k, s := range after {
 			if bits[i]&(1<<(16+k)) != 0 {
-				rg.AfterScenes = append(rg.AfterScenes, r.scene.ID)
+				rg.AfterScenes = append(rg.AfterScenes, s.ID)
 			}
 		}
 	}

@@ -305,11 +305,14 @@ func fillZeros[T uint8 | uint16](dst, src []T) {
 }
 
 // scale is the reflectance of one digital number.
-func (r *sceneReader) scale() float32 {
-	if r.scene.Scale == 0 {
+func (r *sceneReader) scale() float32 { return r.scene.scale() }
+
+// scale is the reflectance of one digital number of s.
+func (s Scene) scale() float32 {
+	if s.Scale == 0 {
 		return 1e-4
 	}
-	return float32(r.scene.Scale)
+	return float32(s.Scale)
 }
 
 func (r *sceneReader) hasSCL() bool { return len(r.bands[iSCL]) > 0 }
