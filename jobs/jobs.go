@@ -212,4 +212,8 @@ type Summary struct {
 	Output           string             `json:"output"`
 	Files            []string           `json:"files"`
 	Timings          map[string]float64 `json:"timings_s"`
+	// Baseline says where the before composite came from: "kept" (a composite kept by an
+	// earlier run over the same scenes), "computed" (from the scenes, and kept for later
+	// runs); empty when the run keeps none (an output outside the ledger layout).
+	Baseline string `json:"baseline,omitempty"`
 }

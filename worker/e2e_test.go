@@ -53,6 +53,9 @@ func TestMain(m *testing.M) {
 	if synthDir != "" {
 		os.RemoveAll(synthDir)
 	}
+	if monthlyDir != "" {
+		os.RemoveAll(monthlyDir)
+	}
 	os.Exit(code)
 }
 

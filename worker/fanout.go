@@ -178,13 +178,22 @@ func (p *Pipeline) chunk(ctx context.Context, c jobs.ChunkRequest, ws workspace,
 	params.Window = raster.Window{Col: c.Col, Row: c.Row, Width: c.Width, Height: c.Height}
 	params.KeepEdgeRegions = true
 	g := pl.grid.Sub(c.Col, c.Row, c.Width, c.Height)
-	sink, err := newCOGSink(p.WorkDir, g)
-	if err != nil {
-		return 0, err
-	}
-	defer sink.discard()
-	params.Rows = sink.rows
-	res, err := raster.Detect(ctx, params)
+	var sink *cogSink
+	defer func() {
+		if sink != nil {
+			sink.discard()
+		}
+	}()
+	res, _, err := p.detectKept(ctx, c.Request.Output, pl, params, params.Window, func() (func(raster.Rows) error, error) {
+		if sink != nil {
+			sink.discard()
+		}
+		var err error
+		if sink, err = newCOGSink(p.WorkDir, g); err != nil {
+			return nil, err
+		}
+		return sink.rows, nil
+	})
 	if err != nil {
 		return 0, err
 	}

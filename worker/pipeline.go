@@ -69,6 +69,9 @@ type Pipeline struct {
 	// after the other and merged exactly as a fanned-out run. A piece streams its rasters
 	// to disk, so memory follows its width. 0 means 10980 (a Sentinel-2 tile).
 	ChunkSide int
+	// KeptBaselines is the number of before composites kept per AOI window for later runs
+	// (baseline.go), newest first: 0 means 2; negative keeps none.
+	KeptBaselines int
 }
 
 func (p *Pipeline) logger() *slog.Logger {
@@ -296,14 +299,22 @@ func (p *Pipeline) detectChunked(ctx context.Context, req jobs.DetectRequest, pl
 // detectPlanned runs a planned request in one piece, the rasters streamed to disk as
 // they are computed.
 func (p *Pipeline) detectPlanned(ctx context.Context, req jobs.DetectRequest, pl *plan, progress ProgressFunc, tm *timer) (*jobs.Summary, error) {
-	sink, err := newCOGSink(p.WorkDir, pl.grid)
-	if err != nil {
-		return nil, err
-	}
-	defer sink.discard()
-	params := pl.params(progress)
-	params.Rows = sink.rows
-	res, err := raster.Detect(ctx, params)
+	var sink *cogSink
+	defer func() {
+		if sink != nil {
+			sink.discard()
+		}
+	}()
+	res, kept, err := p.detectKept(ctx, req.Output, pl, pl.params(progress), raster.Window{}, func() (func(raster.Rows) error, error) {
+		if sink != nil {
+			sink.discard()
+		}
+		var err error
+		if sink, err = newCOGSink(p.WorkDir, pl.grid); err != nil {
+			return nil, err
+		}
+		return sink.rows, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
@@ -324,7 +335,12 @@ func (p *Pipeline) detectPlanned(ctx context.Context, req jobs.DetectRequest, pl
 		},
 	}
 	tm.lap("polygonize")
-	return p.publishResult(ctx, req, pl, out, progress, tm)
+	sum, err := p.publishResult(ctx, req, pl, out, progress, tm)
+	if err != nil {
+		return nil, err
+	}
+	sum.Baseline = kept
+	return sum, nil
 }
 
 // result is what a run publishes: polygons, the rasters (written by a function, since a
