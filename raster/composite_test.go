@@ -3,6 +3,9 @@ package raster_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"reflect"
@@ -161,5 +164,34 @@ func TestDetectKeptBeforeRefusesBadValues(t *testing.T) {
 	p.BeforeFrom = &keptComposite{w: kept.w} // empty: the read fails
 	if _, err := raster.Detect(context.Background(), p); !errors.Is(err, raster.ErrKeptComposite) {
 		t.Fatalf("err %v, want ErrKeptComposite", err)
+	}
+}
+
+// compositeHashes pins what a composite holds at each CompositeVersion, on a fixed scene
+// set: a kept composite is reused across deployments, so a change to masking or to the
+// choice of observation that leaves CompositeVersion alone would mix composites of two
+// codes. When this fails because such a change was made, bump CompositeVersion and add
+// its hash; when the scene generator changed, update the hash of the current version.
+var compositeHashes = map[int]string{1: "2bd289ce3afd2192d3ec8f28b12b0e4b58cbd0a1315b2e101c204b577ec87505"}
+
+func TestCompositeVersionPinned(t *testing.T) {
+	p := synthScenes(t, 256)
+	kept := &keptComposite{w: p.Grid.Width}
+	p.KeepBefore = kept.keep
+	if _, err := raster.Detect(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	r := kept.rows
+	for _, k := range r.K {
+		h.Write([]byte{byte(k)})
+	}
+	h.Write(r.N)
+	for _, plane := range append([][]uint16{r.Bits}, r.DN[:]...) {
+		binary.Write(h, binary.LittleEndian, plane)
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	if want := compositeHashes[raster.CompositeVersion]; got != want {
+		t.Fatalf("composite of version %d hashes to %s, pinned %s: a change to what a composite holds needs a new raster.CompositeVersion", raster.CompositeVersion, got, want)
 	}
 }

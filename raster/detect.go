@@ -226,6 +226,7 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 	if progress == nil {
 		progress = func(string, float64) {}
 	}
+	progress("read, composite, classify", 0)
 	win := p.Window
 	if win.Empty() {
 		win = Window{0, 0, g.Width, g.Height}
