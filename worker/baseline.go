@@ -256,7 +256,14 @@ func (kb *keptBaseline) keep(ctx context.Context) error {
 	}
 	if kb.entryOf(names) == "" {
 		name := time.Now().UTC().Format("20060102T150405Z") + "-" + kb.key + ".cwb"
-		if err := kb.store.put(ctx, name, kb.tmp); err != nil {
+		if p := kb.store.local(name); p != "" { // moved, not copied (read again) when it can be
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			if err := moveFileAtomic(kb.tmp, p); err != nil {
+				return fmt.Errorf("put %s: %w", name, err)
+			}
+		} else if err := kb.store.put(ctx, name, kb.tmp); err != nil {
 			return fmt.Errorf("put %s: %w", name, err)
 		}
 		names = append([]string{name}, names...)

@@ -261,3 +261,51 @@ func TestKeptBaselineOnlyForLedgerRuns(t *testing.T) {
 		}
 	}
 }
+
+// In a bucket (the real S3 server), the kept baseline is an object under the AOI's
+// .baseline/ prefix, fetched by the next run, which publishes the same results.
+func TestKeptBaselineInBucket(t *testing.T) {
+	s := monthlyScenes(t)
+	ctx := context.Background()
+	const bucket = "cw-kept"
+	store, _, _, _ := testS3(t, bucket)
+	err := filepath.WalkDir(s.Root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(s.Root, p)
+		return store.PutFile(ctx, bucket, "catalog/"+filepath.ToSlash(rel), p, "")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Pipeline{Store: store, WorkDir: t.TempDir()}
+	req := monthlyRequest(t, s, "s3://"+bucket+"/catalog", "s3://"+bucket+"/results")
+	fetch := func() string {
+		t.Helper()
+		dir := t.TempDir()
+		for _, name := range outputNames() {
+			if err := store.GetFile(ctx, bucket, "results/synth/2024-01_2024-01/"+name, filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	for i, want := range []string{baselineComputed, baselineKept} {
+		sum, err := p.Detect(ctx, req, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Baseline != want {
+			t.Fatalf("run %d: baseline %q, want %q", i+1, sum.Baseline, want)
+		}
+		if i == 0 {
+			keys, err := store.List(ctx, bucket, "results/synth/.baseline/")
+			if err != nil || len(keys) != 1 || !strings.HasSuffix(keys[0], ".cwb") {
+				t.Fatalf("kept %v (%v), want one entry", keys, err)
+			}
+			first := fetch()
+			defer func() { sameOutputs(t, first, fetch()) }()
+		}
+	}
+}
