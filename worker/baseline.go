@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -299,14 +300,7 @@ func (kb *keptBaseline) removeTmp() {
 }
 
 // keptBaselines is the number of entries a window keeps.
-func (p *Pipeline) keptBaselines() int { return max(1, cmpOrInt(p.KeptBaselines, 2)) }
-
-func cmpOrInt(v, d int) int {
-	if v == 0 {
-		return d
-	}
-	return v
-}
+func (p *Pipeline) keptBaselines() int { return max(1, cmp.Or(p.KeptBaselines, 2)) }
 
 // detectKept runs raster.Detect with the kept baseline of window win of the run to
 // output: read from it when there is a usable one (computed when it fails), else computed

@@ -62,6 +62,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	logLevel := fs.String("log-level", env("info", "CHANGEWATCH_LOG_LEVEL"), "log level (env CHANGEWATCH_LOG_LEVEL)")
 	workDir := fs.String("work-dir", env("", "CHANGEWATCH_WORK_DIR"), "folder for staging outputs (env CHANGEWATCH_WORK_DIR; default the system temp folder)")
 	fanPixels := fs.Int("fanout-pixels", 4080*4080, "AOI grids with more 10 m pixels than this are split into chunk tasks")
+	keptBaselines := fs.Int("kept-baselines", 2, "baseline composites kept per AOI window for later monthly runs (<out>/<aoi>/.baseline/); 0 keeps none")
 	chunk := fs.Int("chunk", 4080, "side of a chunk in pixels (rounded down to a multiple of 6); bounds a worker's memory")
 	areasPath := fs.String("protected-areas", env("", "CHANGEWATCH_PROTECTED_AREAS"), "protected areas for the incidents' context: GeoJSON file or s3://bucket/key (env CHANGEWATCH_PROTECTED_AREAS; default the bundled WRI 2013 DRC layer)")
 	minesPath := fs.String("mines", env("", "CHANGEWATCH_MINES"), "mining sites for the incidents' context: GeoJSON file or s3://bucket/key (env CHANGEWATCH_MINES; default the bundled IPIS sites)")
@@ -109,7 +110,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	// The notify handlers are registered below: ledger updates enqueue notify:run.
-	h := &worker.Handler{Pipeline: &worker.Pipeline{Store: store, Logger: log, WorkDir: *workDir, Access: pol, Egress: eg}, Logger: log,
+	h := &worker.Handler{Pipeline: &worker.Pipeline{Store: store, Logger: log, WorkDir: *workDir, Access: pol, Egress: eg, KeptBaselines: keptBaselinesOption(*keptBaselines)}, Logger: log,
 		FanOut:  &worker.FanOut{Client: client, Pixels: *fanPixels, Chunk: *chunk},
 		Ledgers: &worker.Ledgers{Client: client, Redis: rdb, Places: layers, Notify: true}}
 	mux := h.Mux()
@@ -374,4 +375,13 @@ func queueStatus(ins *asynq.Inspector, asJSON bool, w io.Writer) error {
 		fmt.Fprintf(w, "  %s  %s\n", t.ID, t.LastErr)
 	}
 	return nil
+}
+
+// keptBaselinesOption turns --kept-baselines into worker.Pipeline.KeptBaselines (0 there
+// means the default, negative none).
+func keptBaselinesOption(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
