@@ -45,7 +45,7 @@ func TestMonthly(t *testing.T) {
 	PrintMonthly(&out, rep)
 	rows := map[string]string{}
 	for _, line := range strings.Split(out.String(), "\n") {
-		if f := strings.Fields(line); len(f) > 2 {
+		if f := strings.Fields(line); len(f) > 2 && rows[f[0]] == "" {
 			rows[f[0]] = f[1]
 		}
 	}
