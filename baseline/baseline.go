@@ -270,7 +270,7 @@ func (r *Reader) readHeader(key string, w, h, scenes int) error {
 	case hd.Version != FormatVersion:
 		return fmt.Errorf("%w: version %d, want %d", ErrInvalid, hd.Version, FormatVersion)
 	case hd.Key != key:
-		return fmt.Errorf("%w: key %.16s..., want %.16s...", ErrInvalid, hd.Key, key)
+		return fmt.Errorf("%w: key %.16s, want %.16s (first 16 digits)", ErrInvalid, hd.Key, key)
 	case hd.Width != w || hd.Height != h:
 		return fmt.Errorf("%w: window %dx%d, want %dx%d", ErrInvalid, hd.Width, hd.Height, w, h)
 	case hd.Scenes != scenes:
