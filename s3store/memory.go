@@ -155,6 +155,22 @@ func (m *Memory) GetFile(ctx context.Context, bucket, key, path string) error {
 }
 
 // List returns the keys in bucket starting with prefix, sorted.
+// ListDirs returns the distinct next path elements of the keys under prefix, as
+// Client.ListDirs does.
+func (m *Memory) ListDirs(ctx context.Context, bucket, prefix string) ([]string, error) {
+	keys, err := m.List(ctx, bucket, prefix)
+	if err != nil {
+		return nil, err
+	}
+	var dirs []string
+	for _, k := range keys {
+		if d, _, ok := strings.Cut(strings.TrimPrefix(k, prefix), "/"); ok && d != "" {
+			dirs = append(dirs, d)
+		}
+	}
+	return slices.Compact(dirs), nil
+}
+
 func (m *Memory) List(ctx context.Context, bucket, prefix string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("list %s: %w", URL(bucket, prefix), err)

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -311,6 +312,36 @@ func (c *Client) List(ctx context.Context, bucket, prefix string) ([]string, err
 		}
 	}
 	return keys, nil
+}
+
+// ListDirs returns the "folders" right below prefix (which should end in "/" or be ""):
+// the distinct next path elements of the keys under it, without the prefix or the
+// trailing "/", sorted. It is one delimiter listing (S3 CommonPrefixes), so it costs a
+// request per thousand folders, not per thousand keys below them.
+func (c *Client) ListDirs(ctx context.Context, bucket, prefix string) ([]string, error) {
+	if err := checkBucket(bucket); err != nil {
+		return nil, err
+	}
+	in := &s3.ListObjectsV2Input{Bucket: &bucket, Delimiter: aws.String("/")}
+	if prefix != "" {
+		in.Prefix = &prefix
+	}
+	var dirs []string
+	p := s3.NewListObjectsV2Paginator(c.s3, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, wrapErr("list", bucket, prefix, err)
+		}
+		for _, cp := range page.CommonPrefixes {
+			d := strings.TrimSuffix(strings.TrimPrefix(aws.ToString(cp.Prefix), prefix), "/")
+			if d != "" {
+				dirs = append(dirs, d)
+			}
+		}
+	}
+	slices.Sort(dirs)
+	return dirs, nil
 }
 
 // Delete removes bucket/key. Deleting a key that does not exist is not an error; a

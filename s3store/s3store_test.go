@@ -631,3 +631,43 @@ func TestMemoryConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// ListDirs gives the folders right below a prefix, on the real server and in Memory alike.
+func TestListDirs(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t)
+	bucket := uniqueBucket(t)
+	if err := c.EnsureBucket(ctx, bucket); err != nil {
+		t.Fatal(err)
+	}
+	removeBucket(t, c, bucket)
+	mem := s3store.NewMemory(bucket)
+	keys := []string{"root/catalog.json", "root/b/collection.json", "root/b/2024-01_2024-01/item.json",
+		"root/a/collection.json", "root/a/x/y/z.json", "root/.audit/1.json", "other/c/d.json"}
+	for _, k := range keys {
+		if err := c.Put(ctx, bucket, k, []byte("{}"), "application/json"); err != nil {
+			t.Fatal(err)
+		}
+		if err := mem.Put(ctx, bucket, k, []byte("{}"), "application/json"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		prefix string
+		want   []string
+	}{
+		{"root/", []string{".audit", "a", "b"}},
+		{"", []string{"other", "root"}},
+		{"root/b/", []string{"2024-01_2024-01"}},
+		{"none/", nil},
+	} {
+		for name, l := range map[string]interface {
+			ListDirs(context.Context, string, string) ([]string, error)
+		}{"s3": c, "memory": mem} {
+			got, err := l.ListDirs(ctx, bucket, tt.prefix)
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Errorf("%s ListDirs(%q) = %v, %v; want %v", name, tt.prefix, got, err, tt.want)
+			}
+		}
+	}
+}

@@ -148,19 +148,6 @@ func ItemLinks(inTree bool, sources []Link) []Link {
 	return links
 }
 
-// AOIs returns the AOIs with a collection among keys (paths relative to the root: an
-// AOI's collection is <aoi>/collection.json), sorted.
-func AOIs(keys []string) []string {
-	var ids []string
-	for _, k := range keys {
-		if aoi, ok := strings.CutSuffix(k, "/"+CollectionFile); ok && aoi != "" && !strings.Contains(aoi, "/") && !strings.HasPrefix(aoi, ".") {
-			ids = append(ids, aoi)
-		}
-	}
-	slices.Sort(ids)
-	return slices.Compact(ids)
-}
-
 // Runs returns the published runs among keys (paths relative to an AOI's folder: a run
 // is published when <run>/manifest.json exists), sorted.
 func Runs(keys []string) []string {

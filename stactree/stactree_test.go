@@ -113,11 +113,6 @@ func TestItemLinks(t *testing.T) {
 }
 
 func TestListings(t *testing.T) {
-	keys := []string{"catalog.json", "muchacha/collection.json", "muchacha/2024-01_2024-01/manifest.json", "block/ledger.json",
-		".audit/x.json", ".x/collection.json", "a/b/collection.json", "block/collection.json"}
-	if got := AOIs(keys); !slices.Equal(got, []string{"block", "muchacha"}) {
-		t.Errorf("AOIs %v", got)
-	}
 	rel := []string{"2024-01_2024-01/manifest.json", "2024-01_2024-01/item.json", "2024-02_2024-02/item.json",
 		"ledger.json", "2024-03_2024-03/manifest.json", ".work/x/manifest.json", "a/b/manifest.json"}
 	if got := Runs(rel); !slices.Equal(got, []string{"2024-01_2024-01", "2024-03_2024-03"}) {

@@ -73,11 +73,10 @@ func (p *Pipeline) updateTree(ctx context.Context, root, aoiID string) error {
 		return names, doc, err
 	}
 	catalog := func() ([]string, []byte, error) {
-		keys, err := src.List(ctx, "")
+		ids, err := p.treeAOIs(ctx, root)
 		if err != nil {
 			return nil, nil, err
 		}
-		ids := stactree.AOIs(keys)
 		doc, err := json.MarshalIndent(stactree.Catalog(ids), "", "  ")
 		return ids, doc, err
 	}
@@ -85,6 +84,60 @@ func (p *Pipeline) updateTree(ctx context.Context, root, aoiID string) error {
 		return err
 	}
 	return settle(ctx, stactree.CatalogFile, catalog, put)
+}
+
+// treeAOIs returns the AOIs of an output root: its folders named like an AOI id, not
+// hidden. One delimiter listing (S3) or one directory read: the cost of a publish does
+// not grow with the runs and files of every AOI of the root (a full listing made each
+// publish of 500 AOIs in one root ten times slower in the soak). Each AOI's
+// collection.json is written before the catalog by the publish that creates its folder.
+func (p *Pipeline) treeAOIs(ctx context.Context, root string) ([]string, error) {
+	var dirs []string
+	if strings.HasPrefix(root, "s3://") {
+		if p.Store == nil {
+			return nil, &jobs.BadRequest{Field: "output", Problem: "an s3:// output needs object storage to be configured"}
+		}
+		bucket, prefix, _ := strings.Cut(strings.TrimPrefix(root, "s3://"), "/")
+		if prefix = strings.Trim(prefix, "/"); prefix != "" {
+			prefix += "/"
+		}
+		if dl, ok := p.Store.(interface {
+			ListDirs(ctx context.Context, bucket, prefix string) ([]string, error)
+		}); ok {
+			var err error
+			if dirs, err = dl.ListDirs(ctx, bucket, prefix); err != nil {
+				return nil, err
+			}
+		} else { // a store without delimiter listings: every key
+			keys, err := p.Store.List(ctx, bucket, prefix)
+			if err != nil {
+				return nil, err
+			}
+			for _, k := range keys {
+				if d, _, ok := strings.Cut(strings.TrimPrefix(k, prefix), "/"); ok {
+					dirs = append(dirs, d)
+				}
+			}
+		}
+	} else {
+		entries, err := os.ReadDir(root)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				dirs = append(dirs, e.Name())
+			}
+		}
+	}
+	var ids []string
+	for _, d := range dirs {
+		if !strings.HasPrefix(d, ".") && jobs.CheckID("aoi", d) == nil {
+			ids = append(ids, d)
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), nil
 }
 
 // settle writes the document build makes at key, then builds it again and rewrites it
