@@ -17,6 +17,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -25,10 +26,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/changewatch/changewatch/aoi"
 	"github.com/changewatch/changewatch/jobs"
@@ -130,10 +135,35 @@ func versionLine() string {
 		if t := setting["vcs.time"]; t != "" {
 			line += " committed " + t
 		}
+	} else if rev := sourceRevision(); rev != "" {
+		line += " revision " + rev + " (not stamped in the binary: read from the git checkout it was built from)"
 	} else {
 		line += " revision unknown (not recorded: build with go build -buildvcs=true; go run and GOFLAGS=-buildvcs=false leave it out)"
 	}
 	return line + " " + bi.GoVersion + " " + raster.GDALVersion()
+}
+
+// sourceRevision is the git revision of the checkout this file was compiled from, when the
+// build info has none (go run, GOFLAGS=-buildvcs=false) and the checkout is still there:
+// "" otherwise. The path comes from the compiler (runtime.Caller), so it is the source
+// tree's, not the working directory's; -trimpath builds have none.
+func sourceRevision() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(file) {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	dir := filepath.Dir(file)
+	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "HEAD").Output()
+	rev := strings.TrimSpace(string(out))
+	if err != nil || len(rev) != 40 {
+		return ""
+	}
+	if st, err := exec.CommandContext(ctx, "git", "-C", dir, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		rev += " (modified)"
+	}
+	return rev
 }
 
 func usage(w io.Writer) {
