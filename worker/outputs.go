@@ -118,13 +118,26 @@ func hashFile(dir, name string) (ManifestEntry, error) {
 	return ManifestEntry{Name: name, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
+// writeFileAtomic writes data to p through a temporary file of its own in p's folder and a
+// rename, so concurrent writers of the same file (publishes rewriting the STAC tree) each
+// leave a whole file.
 func writeFileAtomic(p string, data []byte) error {
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp-*")
+	if err != nil {
 		return fmt.Errorf("write %s: %w", filepath.Base(p), err)
 	}
-	if err := os.Rename(tmp, p); err != nil {
-		os.Remove(tmp)
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), p)
+	}
+	if err != nil {
+		os.Remove(f.Name())
 		return fmt.Errorf("write %s: %w", filepath.Base(p), err)
 	}
 	return nil

@@ -198,24 +198,6 @@ func (p *Pipeline) treeFolder(root string) (ledger.Source, func(context.Context,
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
-		// A temporary file of its own: concurrent publishes write the same documents.
-		f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
-		if err != nil {
-			return err
-		}
-		_, err = f.Write(data)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Chmod(f.Name(), 0o644)
-		}
-		if err == nil {
-			err = os.Rename(f.Name(), dst)
-		}
-		if err != nil {
-			os.Remove(f.Name())
-		}
-		return err
+		return writeFileAtomic(dst, data)
 	}, nil
 }
