@@ -30,12 +30,20 @@ import (
 // composite kept) and warm (the kept baseline read instead), each as a child process
 // (`bench --monthly-run`) that reports the bytes it read (Linux /proc/self/io rchar: every
 // byte passed to read(2) and pread(2), page-cached files included) per stage of the run.
+// Then the sequence: the monthly runs of January to June 2024 (scenes of one date a month
+// through June), each against the 12 months before it, run in turn as the scheduler runs
+// them (each after the one before, sharing the AOI's kept baselines: "chained") and each
+// on its own with nothing kept ("cold"), so that what a month of monitoring costs is
+// measured over consecutive months whose windows slide, not only for a repeated run.
 
 // Monthly bench periods.
 const (
 	monthlyBefore = "2023-01-01/2023-12-31"
 	monthlyAfter  = "2024-01-01/2024-01-31"
 	monthlyAOI    = "bench"
+	// monthlySequence is the number of consecutive monthly runs of the sequence, from
+	// January 2024.
+	monthlySequence = 6
 )
 
 // MonthlyConfig is one monthly bench's settings.
@@ -75,15 +83,27 @@ type MonthlyReport struct {
 		NewDates      int     `json:"new_dates"`
 		MiB           float64 `json:"mib"`
 	} `json:"scenes"`
-	KeptMiB     float64      `json:"kept_baseline_mib"`
-	Cold        MonthlyRun   `json:"cold"` // the median runs
-	Warm        MonthlyRun   `json:"warm"`
-	ColdRuns    []MonthlyRun `json:"cold_runs"`
-	WarmRuns    []MonthlyRun `json:"warm_runs"`
-	BytesRatio  float64      `json:"cold_over_warm_bytes"`
-	DetectRatio float64      `json:"cold_over_warm_detect_bytes"`
-	WallRatio   float64      `json:"cold_over_warm_seconds"`
-	Identical   bool         `json:"outputs_identical"`
+	KeptMiB     float64       `json:"kept_baseline_mib"`
+	Cold        MonthlyRun    `json:"cold"` // the median runs
+	Warm        MonthlyRun    `json:"warm"`
+	ColdRuns    []MonthlyRun  `json:"cold_runs"`
+	WarmRuns    []MonthlyRun  `json:"warm_runs"`
+	BytesRatio  float64       `json:"cold_over_warm_bytes"`
+	DetectRatio float64       `json:"cold_over_warm_detect_bytes"`
+	WallRatio   float64       `json:"cold_over_warm_seconds"`
+	Identical   bool          `json:"outputs_identical"`
+	Sequence    []MonthlyStep `json:"sequence"`
+	// Chained and cold sums over the sequence: seconds and MiB read.
+	SequenceChainedS, SequenceColdS     float64 `json:"-"`
+	SequenceChainedMiB, SequenceColdMiB float64 `json:"-"`
+	SequenceKept                        int     `json:"sequence_runs_kept"` // chained runs that read no baseline scene
+}
+
+// MonthlyStep is one month of the sequence.
+type MonthlyStep struct {
+	Month   string     `json:"month"` // YYYY-MM
+	Chained MonthlyRun `json:"chained"`
+	Cold    MonthlyRun `json:"cold"`
 }
 
 // Monthly runs the monthly bench.
@@ -180,10 +200,65 @@ func Monthly(ctx context.Context, c MonthlyConfig, log *slog.Logger) (*MonthlyRe
 		return s[(len(s)-1)/2]
 	}
 	rep.Cold, rep.Warm = median(rep.ColdRuns), median(rep.WarmRuns)
+	if err := monthlySequenceRuns(rep, req, reqPath, keptDir, run); err != nil {
+		return nil, err
+	}
 	rep.BytesRatio = round(rep.Cold.ReadMiB/rep.Warm.ReadMiB, 2)
 	rep.DetectRatio = round(rep.Cold.DetectReadMiB/rep.Warm.DetectReadMiB, 2)
 	rep.WallRatio = round(rep.Cold.WallS/rep.Warm.WallS, 2)
 	return rep, nil
+}
+
+// monthlySequenceRuns runs the sequence: every month cold, then all in turn chained.
+func monthlySequenceRuns(rep *MonthlyReport, req jobs.DetectRequest, reqPath, keptDir string, run func(string) (MonthlyRun, error)) error {
+	root := filepath.Dir(filepath.Dir(req.Output))
+	month := func(i int, kind string) (MonthlyRun, error) {
+		after := jobs.Period{Start: time.Date(2024, time.Month(1+i), 1, 0, 0, 0, 0, time.UTC)}
+		after.End = after.Start.AddDate(0, 1, -1)
+		r := req
+		r.After = jobs.Period{Start: after.Start, End: after.End}
+		r.Before = jobs.Period{Start: after.Start.AddDate(-1, 0, 0), End: after.Start.AddDate(0, 0, -1)}
+		m := after.Start.Format("2006-01")
+		r.Output = filepath.Join(root, monthlyAOI, m+"_"+m)
+		data, err := json.Marshal(r)
+		if err != nil {
+			return MonthlyRun{}, fmt.Errorf("bench: %w", err)
+		}
+		if err := os.WriteFile(reqPath, data, 0o644); err != nil {
+			return MonthlyRun{}, fmt.Errorf("bench: %w", err)
+		}
+		return run(m + " " + kind)
+	}
+	rep.Sequence = make([]MonthlyStep, monthlySequence)
+	for i := range monthlySequence {
+		if err := os.RemoveAll(keptDir); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		r, err := month(i, "cold")
+		if err != nil {
+			return err
+		}
+		rep.Sequence[i] = MonthlyStep{Month: time.Date(2024, time.Month(1+i), 1, 0, 0, 0, 0, time.UTC).Format("2006-01"), Cold: r}
+	}
+	if err := os.RemoveAll(keptDir); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	for i := range monthlySequence {
+		r, err := month(i, "chained")
+		if err != nil {
+			return err
+		}
+		st := &rep.Sequence[i]
+		st.Chained = r
+		rep.SequenceChainedS += r.WallS
+		rep.SequenceColdS += st.Cold.WallS
+		rep.SequenceChainedMiB += r.ReadMiB
+		rep.SequenceColdMiB += st.Cold.ReadMiB
+		if r.Baseline == "kept" {
+			rep.SequenceKept++
+		}
+	}
+	return nil
 }
 
 // monthlyStamp marks a complete monthly scene set.
@@ -194,7 +269,7 @@ func monthlyScenes(ctx context.Context, dir string, size int, seed int64) (*synt
 	stamp := filepath.Join(dir, monthlyStamp)
 	if data, err := os.ReadFile(stamp); err == nil {
 		var r synth.Result
-		if json.Unmarshal(data, &r) == nil && r.Grid.Width == size && r.Root == dir {
+		if json.Unmarshal(data, &r) == nil && r.Grid.Width == size && r.Root == dir && len(r.AfterIDs) == monthlySequence {
 			return &r, nil
 		}
 	}
@@ -205,8 +280,11 @@ func monthlyScenes(ctx context.Context, dir string, size int, seed int64) (*synt
 	for m := range 12 {
 		before = append(before, time.Date(2023, time.Month(1+m), 12, 0, 0, 0, 0, time.UTC))
 	}
-	r, err := synth.Generate(ctx, dir, synth.Config{Size: size, Seed: seed, Before: before,
-		After: []time.Time{time.Date(2024, 1, 9, 0, 0, 0, 0, time.UTC)}})
+	var after []time.Time
+	for m := range monthlySequence {
+		after = append(after, time.Date(2024, time.Month(1+m), 9, 0, 0, 0, 0, time.UTC))
+	}
+	r, err := synth.Generate(ctx, dir, synth.Config{Size: size, Seed: seed, Before: before, After: after})
 	if err != nil {
 		return nil, err
 	}
@@ -374,6 +452,45 @@ func PrintMonthly(w io.Writer, rep *MonthlyReport) {
 	fmt.Fprintf(w, "\nbaseline: %d of %d dates chosen, kept in %.1f MiB\n", len(rep.Cold.ScenesBefore), rep.Scenes.BaselineDates, rep.KeptMiB)
 	fmt.Fprintf(w, "cold / warm: %.2fx the bytes (%.2fx in the read and composite stage), %.2fx the seconds; outputs identical: %v (medians of %d runs each)\n",
 		rep.BytesRatio, rep.DetectRatio, rep.WallRatio, rep.Identical, len(rep.ColdRuns))
+	if len(rep.Sequence) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nconsecutive months, each against the 12 months before it: chained (in turn, the AOI's kept baselines shared) and cold (nothing kept)\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "month\tchained baseline\tscenes read\twall s\tread MiB\tcold scenes read\tcold wall s\tcold read MiB\tbaseline dates (chained)\t")
+	for _, st := range rep.Sequence {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%.1f\t%d\t%.2f\t%.1f\t%s\t\n", st.Month, st.Chained.Baseline, st.Chained.ScenesRead(), st.Chained.WallS,
+			st.Chained.ReadMiB, st.Cold.ScenesRead(), st.Cold.WallS, st.Cold.ReadMiB, sceneMonths(st.Chained.ScenesBefore))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n%d of %d chained months read no baseline scene; the %d months took %.1f s and read %.0f MiB chained, %.1f s and %.0f MiB cold (%.2fx the seconds, %.2fx the bytes)\n",
+		rep.SequenceKept, len(rep.Sequence), len(rep.Sequence), rep.SequenceChainedS, rep.SequenceChainedMiB, rep.SequenceColdS, rep.SequenceColdMiB,
+		rep.SequenceColdS/rep.SequenceChainedS, rep.SequenceColdMiB/rep.SequenceChainedMiB)
+}
+
+// ScenesRead is the number of scenes the run read: the new month's, and the baseline's
+// unless it was kept.
+func (r MonthlyRun) ScenesRead() int {
+	n := len(r.ScenesAfter)
+	if r.Baseline != "kept" {
+		n += len(r.ScenesBefore)
+	}
+	return n
+}
+
+// sceneMonths lists the months of scene ids that hold a date (synth ids: ..._YYYYMMDD_...),
+// e.g. "2023-07,2023-09".
+func sceneMonths(ids []string) string {
+	var ms []string
+	for _, id := range ids {
+		for _, f := range strings.Split(id, "_") {
+			if len(f) == 8 && strings.Trim(f, "0123456789") == "" {
+				ms = append(ms, f[:4]+"-"+f[4:6])
+				break
+			}
+		}
+	}
+	return strings.Join(ms, ",")
 }
 
 // WriteMonthlyJSON writes rep as indented JSON to path.

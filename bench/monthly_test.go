@@ -21,8 +21,8 @@ func TestMonthly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Scenes.BaselineDates != 12 || rep.Scenes.NewDates != 1 {
-		t.Errorf("scenes %+v: want 12 baseline dates and 1 new", rep.Scenes)
+	if rep.Scenes.BaselineDates != 12 || rep.Scenes.NewDates != monthlySequence {
+		t.Errorf("scenes %+v: want 12 baseline dates and %d new", rep.Scenes, monthlySequence)
 	}
 	cold, warm := rep.Cold, rep.Warm
 	if cold.Baseline != "computed" || warm.Baseline != "kept" || !rep.Identical {
@@ -40,6 +40,23 @@ func TestMonthly(t *testing.T) {
 		if r.WallS <= 0 || r.CPUS <= 0 || r.ReadMiB < r.DetectReadMiB+r.PlanReadMiB {
 			t.Errorf("run %+v: figures missing", r)
 		}
+	}
+	// The sequence: the first chained month chooses and keeps its baseline, the next ones
+	// reuse it while its scenes are in their window, reading only their month's scene.
+	if len(rep.Sequence) != monthlySequence || rep.Sequence[0].Chained.Baseline != "computed" {
+		t.Fatalf("sequence %+v", rep.Sequence)
+	}
+	for i, st := range rep.Sequence {
+		if st.Cold.Baseline != "computed" || st.Cold.ScenesRead() < 2 {
+			t.Errorf("%s cold: baseline %q, %d scenes read", st.Month, st.Cold.Baseline, st.Cold.ScenesRead())
+		}
+		if i > 0 && st.Chained.Baseline == "kept" && st.Chained.ScenesRead() != 1 {
+			t.Errorf("%s chained: kept baseline but %d scenes read", st.Month, st.Chained.ScenesRead())
+		}
+	}
+	if rep.SequenceKept < monthlySequence/2 || rep.SequenceChainedMiB >= rep.SequenceColdMiB {
+		t.Errorf("chained: %d of %d months kept, %.1f MiB read (cold %.1f)", rep.SequenceKept, monthlySequence,
+			rep.SequenceChainedMiB, rep.SequenceColdMiB)
 	}
 	var out bytes.Buffer
 	PrintMonthly(&out, rep)

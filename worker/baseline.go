@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -93,15 +92,9 @@ func (p *Pipeline) keptBaseline(output string, pl *plan, params *raster.DetectPa
 		return nil
 	}
 	sub := fmt.Sprintf("%d_%d_%dx%d", win.Col, win.Row, win.Width, win.Height)
-	var st keptStore
-	if strings.HasPrefix(folder, "s3://") {
-		if p.Store == nil {
-			return nil
-		}
-		bucket, prefix, _ := strings.Cut(strings.TrimPrefix(folder, "s3://"), "/")
-		st = &s3Workspace{store: p.Store, bucket: bucket, prefix: path.Join(prefix, sub) + "/"}
-	} else {
-		st = &dirWorkspace{dir: filepath.Join(folder, sub)}
+	st := p.keptStore(folder, sub)
+	if st == nil {
+		return nil
 	}
 	key := baseline.Key(baseline.KeyParts{AOI: geom, Grid: pl.grid, Window: win, Scenes: params.Before,
 		Mask: params.Mask, MaskBuffer: params.MaskBuffer})

@@ -181,17 +181,24 @@ func (p *Pipeline) plan(ctx context.Context, req jobs.DetectRequest) (*plan, err
 	defer cancel()
 	var errBefore, errAfter error
 	var wg sync.WaitGroup
+	var ch *choice
+	if p.choiceStore(req.Output) != nil {
+		ch = &choice{kept: p.loadChoice(ctx, req.Output, pl)}
+	}
 	wg.Go(func() {
-		if pl.before, errBefore = p.scenes(sctx, cat, pl, req.Before, "before"); errBefore != nil {
+		if pl.before, errBefore = p.scenes(sctx, cat, pl, req.Before, "before", ch); errBefore != nil {
 			cancel()
 		}
 	})
-	if pl.after, errAfter = p.scenes(sctx, cat, pl, req.After, "after"); errAfter != nil {
+	if pl.after, errAfter = p.scenes(sctx, cat, pl, req.After, "after", nil); errAfter != nil {
 		cancel()
 	}
 	wg.Wait()
 	if err := firstFailure(ctx, errBefore, errAfter); err != nil {
 		return nil, err
+	}
+	if ch != nil && !ch.reused {
+		p.saveChoice(ctx, req.Output, pl, req.Before, pl.before)
 	}
 	p.logger().Info("scenes chosen", "aoi_id", pl.area.ID, "before", sceneIDs(pl.before), "after", sceneIDs(pl.after))
 	return pl, nil
@@ -436,14 +443,31 @@ func (p *Pipeline) catalog(root string) (stac.Searcher, error) {
 	return cat, nil
 }
 
+// acquisition is one candidate acquisition of a period.
+type acquisition struct {
+	items    []stac.Item
+	coverage float64 // share of the AOI covered, then seen clear
+	cloud    float64
+	scene    raster.Scene
+	clear    []bool // coarse pixels seen clear
+}
+
+// choice is a run's use of the AOI's kept choice of baseline scenes (see keptChoice).
+type choice struct {
+	kept   *keptChoice // the AOI's kept choice, nil when there is none
+	reused bool        // the run's before scenes are the kept choice
+}
+
 // scenes searches one period and keeps the best opts.MaxScenes acquisitions, in date
-// order. An acquisition is every tile of one platform on one day (an AOI across MGRS tiles,
+// order. With ch (the before period of a run that keeps its baseline), the kept choice
+// is used when it still serves the period, and a new choice is made from the most recent
+// months of the period that suffice (recentSpan). An acquisition is every tile of one platform on one day (an AOI across MGRS tiles,
 // possibly in two UTM zones, is read from all of them into one observation). Acquisitions
 // are ranked by the share of the AOI they show clear, from their SCL over the AOI on a grid
 // 8 times coarser (their overviews: a few reads each), not by the tile-wide
 // eo:cloud_cover; without masking, by the share of the AOI their footprints cover. Shares
 // within 1 % are equal; then the lower cloud cover wins.
-func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per jobs.Period, name string) ([]raster.Scene, error) {
+func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per jobs.Period, name string, ch *choice) ([]raster.Scene, error) {
 	area, opts := pl.area, pl.opts
 	items, err := cat.Search(ctx, stac.Query{
 		Bound: area.Bound(), Intersects: area.Geometry,
@@ -455,13 +479,6 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 	}
 	if len(items) == 0 {
 		return nil, fmt.Errorf("%s period %s: %w over aoi %s", name, per, ErrNoScenes, area.ID)
-	}
-	type acquisition struct {
-		items    []stac.Item
-		coverage float64 // share of the AOI covered, then seen clear
-		cloud    float64
-		scene    raster.Scene
-		clear    []bool // coarse pixels seen clear
 	}
 	var acqs []*acquisition
 	byKey := map[string]*acquisition{}
@@ -489,6 +506,19 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 		if err := p.checkScenes(pl.catalog, []raster.Scene{a.scene}); err != nil {
 			return nil, fmt.Errorf("%s period: %w", name, err)
 		}
+	}
+	if ch != nil && ch.kept != nil {
+		found := make([]raster.Scene, len(acqs))
+		for i, a := range acqs {
+			found[i] = a.scene
+		}
+		scenes, why := ch.kept.reuse(per, found)
+		if scenes != nil {
+			ch.reused = true
+			p.logger().Info("baseline scenes from the kept choice", "aoi_id", area.ID, "scenes", sceneIDs(scenes))
+			return scenes, nil
+		}
+		p.logger().Info("kept baseline choice no longer serves: ranking the scenes anew", "aoi_id", area.ID, "why", why)
 	}
 	if !opts.NoMask {
 		// The clear masks are read side by side (a few overview reads each, mostly waiting
@@ -530,11 +560,16 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 		}
 		return acqs[i].cloud < acqs[j].cloud
 	})
-	if len(acqs) > opts.MaxScenes {
-		acqs = acqs[:opts.MaxScenes]
-	}
-	if inAOI != nil {
-		acqs = acqs[:enough(len(acqs), func(i int) []bool { return acqs[i].clear }, inAOI, max(opts.MinClear, clearTargetOf(per)))]
+	if inAOI != nil && ch != nil {
+		acqs = recentSpan(acqs, per, func(a *acquisition) time.Time { return a.items[0].Datetime },
+			func(a *acquisition) []bool { return a.clear }, inAOI, opts.MaxScenes, max(opts.MinClear, clearTargetOf(per)))
+	} else {
+		if len(acqs) > opts.MaxScenes {
+			acqs = acqs[:opts.MaxScenes]
+		}
+		if inAOI != nil {
+			acqs = acqs[:enough(len(acqs), func(i int) []bool { return acqs[i].clear }, inAOI, max(opts.MinClear, clearTargetOf(per)))]
+		}
 	}
 	sort.SliceStable(acqs, func(i, j int) bool { return acqs[i].items[0].Datetime.Before(acqs[j].items[0].Datetime) })
 	out := make([]raster.Scene, len(acqs))
@@ -563,9 +598,40 @@ func clearTargetOf(per jobs.Period) int {
 	return clearTarget
 }
 
+// recentSpan returns the acquisitions a kept baseline is made of, from ranked (best
+// first): the shortest span of the period's last months (one month, two, ..., the whole
+// period) whose best maxScenes acquisitions give every AOI pixel target clear
+// observations, and of those as many as enough takes, in rank order. A choice is kept
+// while all its scenes are inside the next runs' periods, which slide a month a run, so
+// one from the last months serves the longest (from a year's window, a choice of its last
+// three months serves the nine months after); when no span suffices it is the choice
+// from the whole period, as for a period that is not kept.
+func recentSpan[A any](ranked []A, per jobs.Period, date func(A) time.Time, clear func(A) []bool, inAOI []bool, maxScenes, target int) []A {
+	for m := 1; ; m++ {
+		start := time.Date(per.End.Year(), per.End.Month()-time.Month(m-1), 1, 0, 0, 0, 0, time.UTC)
+		whole := !start.After(per.Start)
+		var cand []A
+		for _, a := range ranked {
+			if (whole || !date(a).Before(start)) && len(cand) < maxScenes {
+				cand = append(cand, a)
+			}
+		}
+		k, met := enoughMet(len(cand), func(i int) []bool { return clear(cand[i]) }, inAOI, target)
+		if met || whole {
+			return cand[:k]
+		}
+	}
+}
+
 // enough returns how many of the ranked acquisitions to read: in rank order, until every
 // AOI pixel (of the coarse clear masks) has target clear observations, or all n are taken.
 func enough(n int, clear func(int) []bool, inAOI []bool, target int) int {
+	k, _ := enoughMet(n, clear, inAOI, target)
+	return k
+}
+
+// enoughMet is enough, and whether the target was met.
+func enoughMet(n int, clear func(int) []bool, inAOI []bool, target int) (int, bool) {
 	counts := make([]uint8, len(inAOI)) // up to target (at most 16): a byte per pixel
 	short := 0
 	for _, in := range inAOI {
@@ -583,10 +649,10 @@ func enough(n int, clear func(int) []bool, inAOI []bool, target int) int {
 			}
 		}
 		if short == 0 {
-			return k + 1
+			return k + 1, true
 		}
 	}
-	return n
+	return n, short == 0
 }
 
 // acquisitionScene is the scene of the tiles of one acquisition.

@@ -29,7 +29,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&c.Pair, "pair", false, "bench one before and one after date instead of 2 + 3 (scenes in OUT/scenes-SIZE-seedN-pair)")
 	fs.StringVar(&c.Baseline, "baseline", "scripts/baseline_gdal.sh", "the gdal_calc/gdal_sieve/gdal_polygonize baseline script")
 	fs.StringVar(&logLevel, "log-level", env("info", "CHANGEWATCH_LOG_LEVEL"), "log level: debug, info, warn, error (env CHANGEWATCH_LOG_LEVEL)")
-	fs.BoolVar(&monthly, "monthly", false, "bench a monthly run (12 baseline dates + 1 new month) cold and with its kept baseline: bytes read and seconds (report in OUT/bench-monthly.json)")
+	fs.BoolVar(&monthly, "monthly", false, "bench a monthly run (12 baseline dates + 1 new month) cold and with its kept baseline, then 6 consecutive months chained and cold: bytes read and seconds (report in OUT/bench-monthly.json)")
 	// The internal modes make this process one of bench's child processes.
 	fs.StringVar(&monthlyRun, "monthly-run", "", "internal: run the monthly request in this JSON file and print its figures as JSON")
 	fs.StringVar(&floorList, "decode-floor", "", "internal: decode the files listed in this file and print the figures as JSON")
