@@ -2,11 +2,8 @@ package worker
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime"
-	"sync"
 	"time"
 
 	"github.com/paulmach/orb/geojson"
@@ -40,7 +37,7 @@ type itemAsset struct {
 // asset per output file with its size and SHA-256 (file extension) and, for the rasters,
 // their bands (raster extension) and classes (classification extension). Every other
 // output must be in dir already.
-func writeItem(dir string, pl *plan, req jobs.DetectRequest, out *result) error {
+func writeItem(dir string, pl *plan, req jobs.DetectRequest, out *result) (map[string]ManifestEntry, error) {
 	area := pl.area
 	b := area.Bound()
 	observed, notObserved, insufficient := out.view()
@@ -50,9 +47,9 @@ func writeItem(dir string, pl *plan, req jobs.DetectRequest, out *result) error 
 		counts[f.class]++
 		hectares[f.class] = round(hectares[f.class]+f.areaHa, 4)
 	}
-	assets, err := itemAssets(dir, out.grid)
+	assets, hashed, err := itemAssets(dir, out.grid)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, inTree := treeRoot(req, area.ID)
 	item := map[string]any{
@@ -92,9 +89,9 @@ func writeItem(dir string, pl *plan, req jobs.DetectRequest, out *result) error 
 	}
 	data, err := json.MarshalIndent(item, "", "  ")
 	if err != nil {
-		return fmt.Errorf("item.json: %w", err)
+		return nil, fmt.Errorf("item.json: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(dir, stactree.ItemFile), data)
+	return hashed, writeFileAtomic(filepath.Join(dir, stactree.ItemFile), data)
 }
 
 // sourceLinks are the derived_from links of a run: the STAC item of every tile of every
@@ -114,7 +111,7 @@ func sourceLinks(pl *plan) []stactree.Link {
 }
 
 // itemAssets are the item's assets, each with its file's size and multihash checksum.
-func itemAssets(dir string, g raster.Grid) (map[string]any, error) {
+func itemAssets(dir string, g raster.Grid) (map[string]any, map[string]ManifestEntry, error) {
 	list := []itemAsset{
 		{key: "changes", file: "changes.fgb", typ: "application/vnd.flatgeobuf", title: "change polygons (FlatGeobuf)", roles: []string{"data"}},
 		{key: "changes_gpkg", file: "changes.gpkg", typ: "application/geopackage+sqlite3", title: "change polygons (GeoPackage)", roles: []string{"data"}},
@@ -141,23 +138,18 @@ func itemAssets(dir string, g raster.Grid) (map[string]any, error) {
 	}
 	list = append(list, itemAsset{key: "quicklook", file: "quicklook.png", typ: "image/png", title: "before | after | change", roles: []string{"overview"}})
 
-	entries := make([]ManifestEntry, len(list))
-	errs := make([]error, len(list))
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
+	files := make([]string, len(list))
 	for i, a := range list {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			entries[i], errs[i] = hashFile(dir, a.file)
-		})
+		files[i] = a.file
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("item.json: %w", err)
+	entries, err := hashFiles(dir, files, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("item.json: %w", err)
 	}
 	assets := map[string]any{}
+	hashed := map[string]ManifestEntry{}
 	for i, a := range list {
+		hashed[a.file] = entries[i]
 		m := map[string]any{"href": "./" + a.file, "type": a.typ, "title": a.title, "roles": a.roles,
 			// Multihash (multiformats): 0x12 sha2-256, 0x20 bytes, then the digest.
 			"file:checksum": "1220" + entries[i].SHA256, "file:size": entries[i].Size}
@@ -166,7 +158,7 @@ func itemAssets(dir string, g raster.Grid) (map[string]any, error) {
 		}
 		assets[a.key] = m
 	}
-	return assets, nil
+	return assets, hashed, nil
 }
 
 // rasterBand is the raster extension's band object of a layer's band.

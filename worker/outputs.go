@@ -22,8 +22,10 @@ import (
 
 const manifestName = "manifest.json"
 
-// writeOutputs writes every output but the manifest into dir and returns their names.
-func writeOutputs(ctx context.Context, dir string, pl *plan, req jobs.DetectRequest, out *result) ([]string, error) {
+// writeOutputs writes every output but the manifest into dir and returns their manifest
+// entries (names, sizes, SHA-256: each file is read once for them, for the item and the
+// manifest).
+func writeOutputs(ctx context.Context, dir string, pl *plan, req jobs.DetectRequest, out *result) ([]ManifestEntry, error) {
 	rf := make([]raster.Feature, len(out.feats))
 	for i := range out.feats {
 		rf[i] = out.feats[i].Feature
@@ -62,10 +64,11 @@ func writeOutputs(ctx context.Context, dir string, pl *plan, req jobs.DetectRequ
 		return nil, err
 	}
 	// The item comes last: it gives every other file's size and checksum.
-	if err := writeItem(dir, pl, req, out); err != nil {
+	hashed, err := writeItem(dir, pl, req, out)
+	if err != nil {
 		return nil, err
 	}
-	return outputNames(), nil
+	return hashFiles(dir, outputNames(), hashed)
 }
 
 // ManifestEntry lists one published file.
@@ -82,25 +85,35 @@ type Manifest struct {
 	Generator string          `json:"generator"`
 }
 
-// buildManifest lists files (in dir) with their sizes and SHA-256, hashed side by side.
-func buildManifest(dir string, files []string) ([]byte, error) {
-	m := Manifest{Created: time.Now().UTC().Truncate(time.Second), Generator: "changewatch",
-		Files: make([]ManifestEntry, len(files))}
-	errs := make([]error, len(files))
+// buildManifest is the manifest of files (their entries).
+func buildManifest(files []ManifestEntry) ([]byte, error) {
+	m := Manifest{Created: time.Now().UTC().Truncate(time.Second), Generator: "changewatch", Files: files}
+	return json.MarshalIndent(m, "", "  ")
+}
+
+// hashFiles returns the manifest entries of names (in dir), taken from known when there
+// and else hashed, side by side.
+func hashFiles(dir string, names []string, known map[string]ManifestEntry) ([]ManifestEntry, error) {
+	entries := make([]ManifestEntry, len(names))
+	errs := make([]error, len(names))
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
-	for i, name := range files {
+	for i, name := range names {
+		if e, ok := known[name]; ok {
+			entries[i] = e
+			continue
+		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			m.Files[i], errs[i] = hashFile(dir, name)
+			entries[i], errs[i] = hashFile(dir, name)
 		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return json.MarshalIndent(m, "", "  ")
+	return entries, nil
 }
 
 // hashFile returns the manifest entry of file name in dir.
@@ -148,7 +161,7 @@ func writeFileAtomic(p string, data []byte) error {
 // file (each put is atomic), write the manifest last. A crash at any point leaves either
 // no manifest or a manifest whose files are all in place.
 type publisher interface {
-	publish(ctx context.Context, stage string, files []string) error
+	publish(ctx context.Context, stage string, files []ManifestEntry) error
 }
 
 func (p *Pipeline) publisher(out string) (publisher, error) {
@@ -168,22 +181,22 @@ func (p *Pipeline) publisher(out string) (publisher, error) {
 
 type dirPublisher struct{ dir string }
 
-func (d *dirPublisher) publish(ctx context.Context, stage string, files []string) error {
+func (d *dirPublisher) publish(ctx context.Context, stage string, files []ManifestEntry) error {
 	if err := os.MkdirAll(d.dir, 0o755); err != nil {
 		return err
 	}
 	if err := os.Remove(filepath.Join(d.dir, manifestName)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	m, err := buildManifest(stage, files)
+	m, err := buildManifest(files)
 	if err != nil {
 		return err
 	}
-	for _, name := range files {
+	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := moveFileAtomic(filepath.Join(stage, name), filepath.Join(d.dir, name)); err != nil {
+		if err := moveFileAtomic(filepath.Join(stage, f.Name), filepath.Join(d.dir, f.Name)); err != nil {
 			return err
 		}
 	}
@@ -238,16 +251,16 @@ type s3Publisher struct {
 
 func (s *s3Publisher) key(name string) string { return path.Join(s.prefix, name) }
 
-func (s *s3Publisher) publish(ctx context.Context, stage string, files []string) error {
+func (s *s3Publisher) publish(ctx context.Context, stage string, files []ManifestEntry) error {
 	if err := s.store.Delete(ctx, s.bucket, s.key(manifestName)); err != nil {
 		return err
 	}
-	for _, name := range files {
-		if err := s.store.PutFile(ctx, s.bucket, s.key(name), filepath.Join(stage, name), contentType(name)); err != nil {
+	for _, f := range files {
+		if err := s.store.PutFile(ctx, s.bucket, s.key(f.Name), filepath.Join(stage, f.Name), contentType(f.Name)); err != nil {
 			return err
 		}
 	}
-	m, err := buildManifest(stage, files)
+	m, err := buildManifest(files)
 	if err != nil {
 		return err
 	}

@@ -407,7 +407,7 @@ func (p *Pipeline) publishResult(ctx context.Context, req jobs.DetectRequest, pl
 		ScenesBefore: sceneIDs(pl.before), ScenesAfter: sceneIDs(pl.after),
 		Grid:    fmt.Sprintf("EPSG:%d %g m %dx%d", g.EPSG, g.Res, g.Width, g.Height),
 		Output:  req.Output,
-		Files:   append(files, manifestName),
+		Files:   append(entryNames(files), manifestName),
 		Timings: tm.total(),
 	}
 	sum.ObservedPct, sum.NotObservedPct, sum.InsufficientView = out.view()
@@ -684,6 +684,15 @@ func assetKeys(opts jobs.Options) []string {
 		return slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return k == "scl" })
 	}
 	return keys
+}
+
+// entryNames are the names of manifest entries.
+func entryNames(files []ManifestEntry) []string {
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name
+	}
+	return names
 }
 
 func sceneIDs(s []raster.Scene) []string {
