@@ -668,6 +668,7 @@ type sceneRow struct {
 	dn         [nSpectral][]uint16 // a SWIR band's is nil when it is kept at 20 m (lazy)
 	lazy       [2]lazyRow          // the SWIR bands kept at 20 m
 	off, scale float32
+	rgb        *[1 << 16]uint8 // the true-colour byte of each digital number (rgbTable)
 }
 
 // refl is the reflectance of digital number v.
@@ -694,7 +695,7 @@ func (s *sceneRow) spectrum(x int) Spectrum {
 func (c *chunkBuffers) rowViews(rs []sceneRow, y, bw int) []sceneRow {
 	rs = rs[:0]
 	for i := range c.dn {
-		s := sceneRow{off: c.off[i], scale: c.scale[i]}
+		s := sceneRow{off: c.off[i], scale: c.scale[i], rgb: rgbTable(c.off[i], c.scale[i])}
 		for b := range nSpectral {
 			switch {
 			case b < 4 || !c.lazy[i][b-4]:
@@ -727,6 +728,10 @@ func (p *picks) resize(w int) {
 // the medoid"). Uniform says every scene has the same offset and scale.
 func pickRow(rs []sceneRow, uniform bool, x0 int, p *picks) {
 	w := len(p.k)
+	if len(rs) == 1 {
+		pick1Row(rs[0].dn[0][x0:x0+w], p)
+		return
+	}
 	if uniform {
 		switch len(rs) {
 		case 2:
@@ -737,7 +742,13 @@ func pickRow(rs []sceneRow, uniform bool, x0 int, p *picks) {
 			return
 		}
 	}
-	for x := range w {
+	pickInsertion(rs, x0, p)
+}
+
+// pickInsertion is pickRow's general path: each column's clear observations sorted by
+// blue reflectance by insertion.
+func pickInsertion(rs []sceneRow, x0 int, p *picks) {
+	for x := range len(p.k) {
 		var keys [MaxScenesPerPeriod]float32
 		var ids [MaxScenesPerPeriod]int8
 		n := 0
@@ -770,6 +781,15 @@ func pickRow(rs []sceneRow, uniform bool, x0 int, p *picks) {
 func dnKey(v uint16, i uint32) (uint32, uint32) {
 	clear := (uint32(v) + 0xffff) >> 16
 	return uint32(v)<<8 | i | (clear - 1), clear
+}
+
+// pick1Row is pickRow for one scene (blue row v0): its observation where it is clear.
+func pick1Row(v0 []uint16, p *picks) {
+	k, n, bits := p.k[:len(v0)], p.n[:len(v0)], p.bits[:len(v0)]
+	for x, v := range v0 {
+		c := (uint32(v) + 0xffff) >> 16 // 1 when clear, else 0
+		k[x], n[x], bits[x] = int8(c)-1, uint8(c), uint16(c)
+	}
 }
 
 // pick2Row is pickRow for two scenes of equal scaling (blue rows v0, v1): the lower median

@@ -378,10 +378,10 @@ func TestUpsampleBilinear2(t *testing.T) {
 	}
 }
 
-// TestPickMatchesInsertion checks the two- and three-scene picks against the general
-// insertion path on every pattern of clear / not clear and ties.
+// TestPickMatchesInsertion checks the one-, two- and three-scene picks against the
+// general insertion path on every pattern of clear / not clear and ties.
 func TestPickMatchesInsertion(t *testing.T) {
-	for _, n := range []int{2, 3} {
+	for _, n := range []int{1, 2, 3} {
 		rs := make([]sceneRow, n) // one row holding every case
 		for i := range rs {
 			rs[i].off, rs[i].scale = 1000, 1e-4
@@ -404,11 +404,27 @@ func TestPickMatchesInsertion(t *testing.T) {
 		fast.resize(len(rs[0].dn[0]))
 		general.resize(len(rs[0].dn[0]))
 		pickRow(rs, true, 0, &fast)
-		pickRow(rs, false, 0, &general)
+		pickInsertion(rs, 0, &general)
 		for x := range fast.k {
 			if fast.k[x] != general.k[x] || fast.n[x] != general.n[x] || fast.bits[x] != general.bits[x] {
 				t.Fatalf("%d scenes, pixel %d: pick (%d,%d,%b), insertion (%d,%d,%b)", n, x,
 					fast.k[x], fast.n[x], fast.bits[x], general.k[x], general.n[x], general.bits[x])
+			}
+		}
+	}
+}
+
+// The true-colour table gives RGBByte of every digital number's reflectance.
+func TestRGBTable(t *testing.T) {
+	for _, sc := range [][2]float32{{0, 1e-4}, {1000, 1e-4}, {1000, 2e-4}} {
+		tab := rgbTable(sc[0], sc[1])
+		if again := rgbTable(sc[0], sc[1]); again != tab {
+			t.Errorf("scaling %v: a second table", sc)
+		}
+		for v := range 1 << 16 {
+			s := sceneRow{off: sc[0], scale: sc[1]}
+			if want := RGBByte(s.refl(uint16(v))); tab[v] != want {
+				t.Fatalf("scaling %v, DN %d: %d, want %d", sc, v, tab[v], want)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package raster
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/airbusgeo/godal"
 )
@@ -30,6 +31,26 @@ func RGBByte(r float32) uint8 {
 	return rgbLUT[min(max(i, 0), rgbSteps)]
 }
 
+// rgbTables holds rgbTable's tables by scaling ([2]float32{off, scale}).
+var rgbTables sync.Map
+
+// rgbTable returns the table of the true-colour byte of every digital number of a scene
+// scaled by off and scale: RGBByte((DN - off) * scale), the same float32 arithmetic as
+// sceneRow.refl, looked up instead of computed per pixel. Tables are made once per scaling
+// (a handful: processing baselines before and after 04.00).
+func rgbTable(off, scale float32) *[1 << 16]uint8 {
+	key := [2]float32{off, scale}
+	if t, ok := rgbTables.Load(key); ok {
+		return t.(*[1 << 16]uint8)
+	}
+	t := new([1 << 16]uint8)
+	for v := range t {
+		t[v] = RGBByte((float32(v) - off) * scale)
+	}
+	got, _ := rgbTables.LoadOrStore(key, t)
+	return got.(*[1 << 16]uint8)
+}
+
 // putRGB writes the true colour of scene k of rows at buffer column x into dst (3 bytes),
 // or 0 0 0 when k < 0 (no clear observation).
 func putRGB(dst []uint8, rows []sceneRow, k int8, x int) {
@@ -38,7 +59,8 @@ func putRGB(dst []uint8, rows []sceneRow, k int8, x int) {
 		return
 	}
 	s := &rows[k]
-	dst[0], dst[1], dst[2] = RGBByte(s.refl(s.dn[2][x])), RGBByte(s.refl(s.dn[1][x])), RGBByte(s.refl(s.dn[0][x]))
+	t := s.rgb
+	dst[0], dst[1], dst[2] = t[s.dn[2][x]], t[s.dn[1][x]], t[s.dn[0][x]]
 }
 
 // ReadRGBPixels reads a whole 3-band Byte raster (a true-colour composite) into interleaved red,
