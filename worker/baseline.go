@@ -48,6 +48,8 @@ func keptFolder(output string) (string, bool) {
 type keptStore interface {
 	workspace
 	remove(ctx context.Context, name string) error
+	// write stores data (JSON) as name, whole (a rename, or one PUT).
+	write(ctx context.Context, name string, data []byte) error
 	// local returns the entry's path when it is a local file (read in place), else "".
 	local(name string) string
 }
@@ -57,6 +59,17 @@ func (d *dirWorkspace) remove(ctx context.Context, name string) error {
 }
 
 func (d *dirWorkspace) local(name string) string { return filepath.Join(d.dir, name) }
+
+func (d *dirWorkspace) write(ctx context.Context, name string, data []byte) error {
+	if err := os.MkdirAll(d.dir, 0o755); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(d.dir, name), data)
+}
+
+func (s *s3Workspace) write(ctx context.Context, name string, data []byte) error {
+	return s.store.Put(ctx, s.bucket, s.prefix+name, data, "application/json")
+}
 
 func (s *s3Workspace) remove(ctx context.Context, name string) error {
 	return s.store.Delete(ctx, s.bucket, s.prefix+name)

@@ -248,6 +248,10 @@ func TestKeptBaselineChunked(t *testing.T) {
 	if n := strings.Count(logs.String(), "before composite from the kept baseline"); n != 4 {
 		t.Fatalf("%d chunks read the kept baseline, want 4:\n%s", n, logs.String())
 	}
+	// The merge kept the choice of scenes, and the second run used it.
+	if !strings.Contains(logs.String(), "baseline scenes from the kept choice") {
+		t.Errorf("the second run did not use the kept choice:\n%s", logs.String())
+	}
 	sameOutputs(t, computed, req.Output)
 }
 

@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,46 +156,28 @@ func readChoice(ctx context.Context, st keptStore, workDir string) (*keptChoice,
 	return &c, nil
 }
 
-// saveChoice keeps scenes, chosen in period per, as the choice of the run to output (a
-// failure is logged: the run does not depend on it).
-func (p *Pipeline) saveChoice(ctx context.Context, output string, pl *plan, per jobs.Period, scenes []raster.Scene) {
+// keepChoice, after the run to output was published, keeps its baseline scenes
+// (pl.before, chosen in period per) as the AOI's choice unless they are the kept choice
+// already (a failure is logged: the run does not depend on it).
+func (p *Pipeline) keepChoice(ctx context.Context, output string, pl *plan, per jobs.Period) {
 	st := p.choiceStore(output)
-	if st == nil {
+	if st == nil || len(pl.before) == 0 {
 		return
 	}
+	if c := p.loadChoice(ctx, output, pl); c != nil && sameScenes(c.Scenes, pl.before) {
+		return
+	}
+	scenes := pl.before
 	data, err := json.MarshalIndent(keptChoice{Version: choiceVersion, Key: choiceKey(pl), Period: per,
 		ChosenAt: time.Now().UTC().Truncate(time.Second), Scenes: scenes}, "", " ")
 	if err == nil {
-		err = writeChoice(ctx, st, p.WorkDir, data)
+		err = st.write(ctx, choiceName, data)
 	}
 	if err != nil {
 		p.logger().Warn("kept baseline choice: not kept", "aoi_id", pl.area.ID, "err", err)
 		return
 	}
 	p.logger().Info("baseline scenes kept for the next runs", "aoi_id", pl.area.ID, "scenes", sceneIDs(scenes))
-}
-
-// writeChoice writes the choice file whole (a rename, or one PUT).
-func writeChoice(ctx context.Context, st keptStore, workDir string, data []byte) error {
-	if p := st.local(choiceName); p != "" {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		return writeFileAtomic(p, data)
-	}
-	f, err := os.CreateTemp(workDir, "changewatch-choice-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return st.put(ctx, choiceName, f.Name())
 }
 
 // reuse returns the catalog's scenes of the kept choice when it serves period per: every
@@ -219,6 +202,11 @@ func (c *keptChoice) reuse(per jobs.Period, found []raster.Scene) ([]raster.Scen
 		out = append(out, s)
 	}
 	return out, ""
+}
+
+// sameScenes tells whether a and b are the same scenes in the same order.
+func sameScenes(a, b []raster.Scene) bool {
+	return slices.EqualFunc(a, b, func(x, y raster.Scene) bool { return x.ID == y.ID && sameScene(x, y) })
 }
 
 // sameScene tells whether a and b read the same data: date, tiles, bands, scaling, items.

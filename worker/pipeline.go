@@ -45,6 +45,7 @@ var ErrStaleChunk = errors.New("chunk written by another version of the worker")
 // Store is what the pipeline needs from object storage: read catalogs, publish outputs.
 type Store interface {
 	stac.ObjectStore
+	Put(ctx context.Context, bucket, key string, body []byte, contentType string) error
 	PutFile(ctx context.Context, bucket, key, path, contentType string) error
 	GetFile(ctx context.Context, bucket, key, path string) error
 	Delete(ctx context.Context, bucket, key string) error
@@ -196,9 +197,6 @@ func (p *Pipeline) plan(ctx context.Context, req jobs.DetectRequest) (*plan, err
 	wg.Wait()
 	if err := firstFailure(ctx, errBefore, errAfter); err != nil {
 		return nil, err
-	}
-	if ch != nil && !ch.reused {
-		p.saveChoice(ctx, req.Output, pl, req.Before, pl.before)
 	}
 	p.logger().Info("scenes chosen", "aoi_id", pl.area.ID, "before", sceneIDs(pl.before), "after", sceneIDs(pl.after))
 	return pl, nil
@@ -393,6 +391,9 @@ func (p *Pipeline) publishResult(ctx context.Context, req jobs.DetectRequest, pl
 	if err := pub.publish(ctx, stage, files); err != nil {
 		return nil, fmt.Errorf("publish to %s: %w", req.Output, err)
 	}
+	// A new choice of baseline scenes is kept once the run is published (a failed run
+	// leaves nothing behind), also by the merge of a fanned-out run.
+	p.keepChoice(ctx, req.Output, pl, req.Before)
 	if root, ok := treeRoot(req, pl.area.ID); ok {
 		if err := p.updateTree(ctx, root, pl.area.ID); err != nil {
 			return nil, fmt.Errorf("publish to %s: %w", req.Output, err)
@@ -454,8 +455,7 @@ type acquisition struct {
 
 // choice is a run's use of the AOI's kept choice of baseline scenes (see keptChoice).
 type choice struct {
-	kept   *keptChoice // the AOI's kept choice, nil when there is none
-	reused bool        // the run's before scenes are the kept choice
+	kept *keptChoice // the AOI's kept choice, nil when there is none
 }
 
 // scenes searches one period and keeps the best opts.MaxScenes acquisitions, in date
@@ -514,7 +514,6 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 		}
 		scenes, why := ch.kept.reuse(per, found)
 		if scenes != nil {
-			ch.reused = true
 			p.logger().Info("baseline scenes from the kept choice", "aoi_id", area.ID, "scenes", sceneIDs(scenes))
 			return scenes, nil
 		}

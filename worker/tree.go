@@ -178,19 +178,7 @@ func (p *Pipeline) treeFolder(root string) (ledger.Source, func(context.Context,
 			prefix += "/"
 		}
 		return &s3Source{store: p.Store, bucket: bucket, prefix: prefix}, func(ctx context.Context, key string, data []byte) error {
-			f, err := os.CreateTemp(p.WorkDir, "changewatch-stac-*.json")
-			if err != nil {
-				return err
-			}
-			defer os.Remove(f.Name())
-			_, err = f.Write(data)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-			return p.Store.PutFile(ctx, bucket, path.Join(prefix, key), f.Name(), "application/json")
+			return p.Store.Put(ctx, bucket, path.Join(prefix, key), data, "application/json")
 		}, nil
 	}
 	return &dirSource{dir: root}, func(_ context.Context, key string, data []byte) error {
