@@ -261,9 +261,8 @@ func (s *run) checkResult(ctx context.Context, rep *Report, t *task, files []str
 		case want[f]:
 		case dir != runDir && !strings.Contains(name, "/") && (strings.HasPrefix(f, "incident") || f == "ledger.json" || f == "collection.json"):
 		case dir == runDir && (name == "report.pdf" || name == "report.html" || strings.HasPrefix(name, "chips/") || strings.HasPrefix(name, "notifications/")):
-		case dir == ".baseline" && (keptBaseline.MatchString(name) || name == "choice.json"):
-			// The AOI's kept baseline composite and choice of scenes (caches, issue 12):
-			// not a result.
+		case dir == ".baseline" && keptBaseline.MatchString(name):
+			// The AOI's kept baseline composite (a cache, issue 12): not a result.
 		default:
 			rep.problem("%s: %s is no part of the result", t.aoiID, f)
 			dup++
@@ -273,8 +272,7 @@ func (s *run) checkResult(ctx context.Context, rep *Report, t *task, files []str
 }
 
 // keptBaseline is the name of a kept baseline composite below <aoi>/.baseline/:
-// <window>/<UTC time>-<key>.cwb (see worker/baseline.go; the choice of its scenes is
-// .baseline/choice.json, worker/choice.go).
+// <window>/<UTC time>-<key>.cwb (see worker/baseline.go).
 var keptBaseline = regexp.MustCompile(`^[0-9]+_[0-9]+_[0-9]+x[0-9]+/[0-9]{8}T[0-9]{6}Z-[0-9a-f]{64}\.cwb$`)
 
 func count(xs []string, x string) int {

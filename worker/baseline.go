@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -48,8 +49,6 @@ func keptFolder(output string) (string, bool) {
 type keptStore interface {
 	workspace
 	remove(ctx context.Context, name string) error
-	// write stores data (JSON) as name, whole (a rename, or one PUT).
-	write(ctx context.Context, name string, data []byte) error
 	// local returns the entry's path when it is a local file (read in place), else "".
 	local(name string) string
 }
@@ -60,22 +59,24 @@ func (d *dirWorkspace) remove(ctx context.Context, name string) error {
 
 func (d *dirWorkspace) local(name string) string { return filepath.Join(d.dir, name) }
 
-func (d *dirWorkspace) write(ctx context.Context, name string, data []byte) error {
-	if err := os.MkdirAll(d.dir, 0o755); err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(d.dir, name), data)
-}
-
-func (s *s3Workspace) write(ctx context.Context, name string, data []byte) error {
-	return s.store.Put(ctx, s.bucket, s.prefix+name, data, "application/json")
-}
-
 func (s *s3Workspace) remove(ctx context.Context, name string) error {
 	return s.store.Delete(ctx, s.bucket, s.prefix+name)
 }
 
 func (s *s3Workspace) local(string) string { return "" }
+
+// keptStore returns the store of window folder sub of a kept baseline folder, or nil
+// when it is in a bucket and no object storage is configured.
+func (p *Pipeline) keptStore(folder, sub string) keptStore {
+	if strings.HasPrefix(folder, "s3://") {
+		if p.Store == nil {
+			return nil
+		}
+		bucket, prefix, _ := strings.Cut(strings.TrimPrefix(folder, "s3://"), "/")
+		return &s3Workspace{store: p.Store, bucket: bucket, prefix: path.Join(prefix, sub) + "/"}
+	}
+	return &dirWorkspace{dir: filepath.Join(folder, sub)}
+}
 
 // keptBaseline is one Detect's use of the kept baseline of its window.
 type keptBaseline struct {

@@ -2,17 +2,11 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/changewatch/changewatch/jobs"
-	"github.com/changewatch/changewatch/raster"
-	"github.com/changewatch/changewatch/synth"
 )
 
 // recentSpan chooses from the shortest span of the period's last months that gives every
@@ -55,138 +49,147 @@ func TestRecentSpan(t *testing.T) {
 	}
 }
 
-// A kept choice serves a period only with every scene found in it, unchanged and inside.
-func TestKeptChoiceReuse(t *testing.T) {
-	scene := func(id string, m int, href string) raster.Scene {
-		return raster.Scene{ID: id, Date: time.Date(2023, time.Month(m), 10, 0, 0, 0, 0, time.UTC),
-			Hrefs: map[string]string{"red": href}, DNOffset: 1000, Items: []string{"items/" + id + ".json"}}
+// The chain keeps a choice while its scenes are inside each month's window and makes a
+// new one from the month's window otherwise.
+func TestBaselineChain(t *testing.T) {
+	type acq struct {
+		name string
+		date time.Time
 	}
-	kept := &keptChoice{Scenes: []raster.Scene{scene("a", 7, "a.tif"), scene("b", 9, "b.tif")}}
-	per, _ := jobs.ParsePeriod("2023-02-01/2024-01-31")
-	moved := scene("b", 9, "b.tif")
-	moved.DNOffset = 0
+	day := func(y, m, d int) time.Time { return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC) }
+	// One acquisition a month from January 2023 to May 2024, ranked newest first; a choice
+	// is the window's best two.
+	var ranked []acq
+	for m := 17; m >= 1; m-- {
+		d := day(2023, m, 10)
+		ranked = append(ranked, acq{d.Format("2006-01"), d})
+	}
+	pick2 := func(cand []acq, _ jobs.Period) []acq { return cand[:min(2, len(cand))] }
 	tests := []struct {
-		name  string
-		per   string
-		found []raster.Scene
-		why   string // "" when reused
+		month      string
+		want       []string
+		chosenIn   string
+		wantWindow string
 	}{
-		{"served", "", []raster.Scene{scene("x", 3, "x.tif"), scene("a", 7, "a.tif"), scene("b", 9, "b.tif")}, ""},
-		{"a scene gone from the catalog", "", []raster.Scene{scene("a", 7, "a.tif")}, "scene b is not in"},
-		{"a band moved", "", []raster.Scene{scene("a", 7, "a2.tif"), scene("b", 9, "b.tif")}, "scene a has changed"},
-		{"rescaled", "", []raster.Scene{scene("a", 7, "a.tif"), moved}, "scene b has changed"},
-		{"outside the period", "2023-08-01/2024-07-31", []raster.Scene{scene("a", 7, "a.tif"), scene("b", 9, "b.tif")}, "outside the period"},
+		// January 2024: its window 2023 gives December and November, kept until November
+		// 2023 leaves the window (the run of December 2024 would re-choose).
+		{"2024-01", []string{"2023-12", "2023-11"}, "2024-01", "2023-01-01/2023-12-31"},
+		{"2024-05", []string{"2023-12", "2023-11"}, "2024-01", "2023-05-01/2024-04-30"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := per
-			if tt.per != "" {
-				p, _ = jobs.ParsePeriod(tt.per)
+		t.Run(tt.month, func(t *testing.T) {
+			m, _ := time.Parse("2006-01", tt.month)
+			req := jobs.DetectRequest{Output: "out/aoi/" + tt.month + "_" + tt.month,
+				Before: jobs.Period{Start: m.AddDate(-1, 0, 0), End: m.AddDate(0, 0, -1)}, After: jobs.Period{Start: m, End: m.AddDate(0, 1, -1)}}
+			c := (&Pipeline{}).baselineChain(req)
+			if c == nil {
+				t.Fatal("no chain")
 			}
-			got, why := kept.reuse(p, tt.found)
-			switch {
-			case tt.why == "" && (why != "" || len(got) != 2 || got[0].ID != "a" || got[1].ID != "b"):
-				t.Errorf("got %v (%s), want a and b", sceneIDs(got), why)
-			case tt.why != "" && (got != nil || !strings.Contains(why, tt.why)):
-				t.Errorf("got %v (%s), want refused: %s", sceneIDs(got), why, tt.why)
+			if got := c.window(c.month).String(); got != tt.wantWindow {
+				t.Errorf("window %s, want %s", got, tt.wantWindow)
+			}
+			var names []string
+			for _, a := range chainChoice(c, ranked, func(a acq) time.Time { return a.date }, pick2) {
+				names = append(names, a.name)
+			}
+			if !slices.Equal(names, tt.want) || c.chosenIn.Format("2006-01") != tt.chosenIn {
+				t.Errorf("chose %v in %s, want %v in %s", names, c.chosenIn.Format("2006-01"), tt.want, tt.chosenIn)
 			}
 		})
 	}
+	// A choice whose scene leaves the window is made again from the month's window.
+	oldest := func(cand []acq, _ jobs.Period) []acq { return cand[len(cand)-2:] } // the window's two oldest
+	m := day(2024, 3, 1)
+	c := &chain{first: day(2024, 1, 1), month: m, months: 12}
+	var names []string
+	for _, a := range chainChoice(c, ranked, func(a acq) time.Time { return a.date }, oldest) {
+		names = append(names, a.name)
+	}
+	// January: 2023-02, 2023-01; February: January 2023 left, 2023-03, 2023-02;
+	// March: February 2023 left, 2023-04, 2023-03.
+	if !slices.Equal(names, []string{"2023-04", "2023-03"}) || !c.chosenIn.Equal(m) {
+		t.Errorf("chose %v in %s, want 2023-04 2023-03 in 2024-03", names, c.chosenIn.Format("2006-01"))
+	}
 }
 
-// Consecutive runs of an AOI use its kept choice of baseline scenes while it serves their
-// period, and so its kept composite; a choice that no longer serves, or a file that cannot
-// be trusted, makes the run rank the scenes anew and keep its own choice.
-func TestKeptChoiceAcrossRuns(t *testing.T) {
+// Only monthly runs of the ledger layout whose before period is the whole months just
+// before the after month have a chain.
+func TestBaselineChainOnlyForMonthlyRuns(t *testing.T) {
+	p := func(s string) jobs.Period { per, _ := jobs.ParsePeriod(s); return per }
+	for _, tc := range []struct {
+		out, before, after string
+		months             int // 0: no chain
+	}{
+		{"s3://b/r/aoi/2024-03_2024-03", "2023-03-01/2024-02-29", "2024-03-01/2024-03-31", 12},
+		{"out/aoi/2024-03_2024-03", "2023-12-01/2024-02-29", "2024-03-01/2024-03-31", 3},
+		{"out/aoi/2024-03_2024-05", "2021-03-01/2024-02-29", "2024-03-01/2024-05-31", 36},
+		{"out/aoi/run", "2023-03-01/2024-02-29", "2024-03-01/2024-03-31", 0},             // not the ledger layout
+		{"out/aoi/2024-03_2024-03", "2023-03-01/2024-01-31", "2024-03-01/2024-03-31", 0}, // a gap
+		{"out/aoi/2024-03_2024-03", "2023-03-05/2024-02-29", "2024-03-01/2024-03-31", 0}, // not whole months
+		{"out/aoi/2024-03_2024-03", "2023-03-01/2024-02-29", "2024-03-02/2024-03-31", 0},
+	} {
+		c := (&Pipeline{}).baselineChain(jobs.DetectRequest{Output: tc.out, Before: p(tc.before), After: p(tc.after)})
+		switch {
+		case tc.months == 0 && c != nil:
+			t.Errorf("%s %s: chain %+v, want none", tc.out, tc.before, c)
+		case tc.months != 0 && (c == nil || c.months != tc.months):
+			t.Errorf("%s %s: chain %+v, want %d months", tc.out, tc.before, c, tc.months)
+		}
+	}
+	if c := (&Pipeline{KeptBaselines: -1}).baselineChain(jobs.DetectRequest{Output: "out/aoi/2024-03_2024-03",
+		Before: p("2023-03-01/2024-02-29"), After: p("2024-03-01/2024-03-31")}); c != nil {
+		t.Errorf("no kept baselines: chain %+v", c)
+	}
+}
+
+// Runs of consecutive months choose the same baseline scenes in any order (the chain is
+// a function of the catalog and the month), and the later month then reads the kept
+// composite of the earlier.
+func TestBaselineChainAcrossRuns(t *testing.T) {
 	s := monthlyScenes(t)
 	ctx := context.Background()
-	out := t.TempDir()
-	p := &Pipeline{WorkDir: t.TempDir()}
-	choiceFile := filepath.Join(out, "synth", ".baseline", choiceName)
-	readKept := func() keptChoice {
-		t.Helper()
-		data, err := os.ReadFile(choiceFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var c keptChoice
-		if err := json.Unmarshal(data, &c); err != nil {
-			t.Fatal(err)
-		}
-		return c
+	month := func(m string) jobs.DetectRequest {
+		req := monthlyRequest(t, s, s.Root, "")
+		start, _ := time.Parse("2006-01", m)
+		req.Before = jobs.Period{Start: start.AddDate(-1, 0, 0), End: start.AddDate(0, 0, -1)}
+		req.After = jobs.Period{Start: start, End: start.AddDate(0, 1, -1)}
+		return req
 	}
-	run := func(before string, want string) *jobs.Summary {
+	run := func(out string, req jobs.DetectRequest, want string) *jobs.Summary {
 		t.Helper()
-		req := monthlyRequest(t, s, s.Root, out)
-		req.Before, _ = jobs.ParsePeriod(before)
-		sum, err := p.Detect(ctx, req, nil)
+		req.Output = out + "/synth/" + req.After.Start.Format("2006-01") + "_" + req.After.Start.Format("2006-01")
+		sum, err := (&Pipeline{WorkDir: t.TempDir()}).Detect(ctx, req, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sum.Baseline != want {
-			t.Fatalf("before %s: baseline %q, want %q", before, sum.Baseline, want)
+		if want != "" && sum.Baseline != want {
+			t.Fatalf("%s: baseline %q, want %q", req.After, sum.Baseline, want)
 		}
 		return sum
 	}
-	first := run("2023-01-01/2023-12-31", baselineComputed)
-	c := readKept()
-	if !slices.Equal(sceneIDs(c.Scenes), first.ScenesBefore) || c.Period.String() != "2023-01-01/2023-12-31" {
-		t.Fatalf("kept choice %v of %s, run's baseline %v", sceneIDs(c.Scenes), c.Period, first.ScenesBefore)
+	// In order: January chooses and keeps; February reads January's kept composite.
+	inOrder := t.TempDir()
+	jan := run(inOrder, month("2024-01"), baselineComputed)
+	feb := run(inOrder, month("2024-02"), baselineKept)
+	if !slices.Equal(jan.ScenesBefore, feb.ScenesBefore) {
+		t.Fatalf("february's baseline %v, january's %v: the test needs a choice that serves both", feb.ScenesBefore, jan.ScenesBefore)
 	}
-	// The choice is of the year's last months: a window without January still holds it.
-	if c.Scenes[0].Date.Month() == time.January {
-		t.Fatalf("choice %v starts in January: the test needs a later one", sceneIDs(c.Scenes))
+	// February first, then January: the same scenes.
+	reversed := t.TempDir()
+	feb2 := run(reversed, month("2024-02"), baselineComputed)
+	jan2 := run(reversed, month("2024-01"), baselineKept)
+	if !slices.Equal(feb2.ScenesBefore, feb.ScenesBefore) || !slices.Equal(jan2.ScenesBefore, jan.ScenesBefore) {
+		t.Errorf("in reverse order february %v, january %v; in order %v, %v", feb2.ScenesBefore, jan2.ScenesBefore,
+			feb.ScenesBefore, jan.ScenesBefore)
 	}
-	later := run("2023-02-01/2023-12-31", baselineKept)
-	if !slices.Equal(later.ScenesBefore, first.ScenesBefore) {
-		t.Errorf("baseline %v, want the kept choice %v", later.ScenesBefore, first.ScenesBefore)
-	}
-
-	// A window that ends before the choice's last scene: ranked anew, and kept.
-	last := c.Scenes[len(c.Scenes)-1].Date
-	end := time.Date(last.Year(), last.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
-	short := run("2023-01-01/"+end.Format(time.DateOnly), baselineComputed)
-	if slices.Equal(short.ScenesBefore, first.ScenesBefore) {
-		t.Errorf("baseline %v: the kept choice, though %s is outside", short.ScenesBefore, last.Format(time.DateOnly))
-	}
-	if got := readKept(); !slices.Equal(sceneIDs(got.Scenes), short.ScenesBefore) {
-		t.Errorf("kept choice %v, want the new %v", sceneIDs(got.Scenes), short.ScenesBefore)
-	}
-
-	// The bucket is untrusted: a choice naming a scene with another href, or that is not
-	// JSON, or of another AOI, is not used (the run ranks anew and keeps its choice).
-	run("2023-01-01/2023-12-31", baselineKept) // back to the first choice, kept
-	for _, tamper := range []func(c *keptChoice) []byte{
-		func(c *keptChoice) []byte {
-			for k := range c.Scenes[0].Hrefs {
-				c.Scenes[0].Hrefs[k] = "/etc/passwd"
-			}
-			data, _ := json.Marshal(c)
-			return data
-		},
-		func(c *keptChoice) []byte { c.Key = strings.Repeat("0", 64); data, _ := json.Marshal(c); return data },
-		func(*keptChoice) []byte { return []byte("{not json") },
-	} {
-		c := readKept()
-		if err := os.WriteFile(choiceFile, tamper(&c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		sum := run("2023-01-01/2023-12-31", baselineKept) // the same ranking, so the kept composite
-		if !slices.Equal(sum.ScenesBefore, first.ScenesBefore) {
-			t.Errorf("baseline %v, want %v", sum.ScenesBefore, first.ScenesBefore)
-		}
-		if got := readKept(); got.Key != choiceKey(mustPlan(t, p, s, out)) || got.Scenes[0].Hrefs["red"] == "/etc/passwd" {
-			t.Errorf("the tampered choice was kept: %+v", got)
-		}
-	}
-}
-
-// mustPlan parses the monthly request of out.
-func mustPlan(t *testing.T, p *Pipeline, s *synth.Result, out string) *plan {
-	t.Helper()
-	pl, err := p.parse(monthlyRequest(t, s, s.Root, out))
+	// Outside the ledger layout the period is ranked on its own.
+	req := month("2024-02")
+	req.Output = t.TempDir() + "/plain"
+	sum, err := (&Pipeline{WorkDir: t.TempDir()}).Detect(ctx, req, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pl
+	if sum.Baseline != "" {
+		t.Errorf("baseline %q outside the ledger layout", sum.Baseline)
+	}
 }

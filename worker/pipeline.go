@@ -182,10 +182,7 @@ func (p *Pipeline) plan(ctx context.Context, req jobs.DetectRequest) (*plan, err
 	defer cancel()
 	var errBefore, errAfter error
 	var wg sync.WaitGroup
-	var ch *choice
-	if p.choiceStore(req.Output) != nil {
-		ch = &choice{kept: p.loadChoice(ctx, req.Output, pl)}
-	}
+	ch := p.baselineChain(req)
 	wg.Go(func() {
 		if pl.before, errBefore = p.scenes(sctx, cat, pl, req.Before, "before", ch); errBefore != nil {
 			cancel()
@@ -391,9 +388,6 @@ func (p *Pipeline) publishResult(ctx context.Context, req jobs.DetectRequest, pl
 	if err := pub.publish(ctx, stage, files); err != nil {
 		return nil, fmt.Errorf("publish to %s: %w", req.Output, err)
 	}
-	// A new choice of baseline scenes is kept once the run is published (a failed run
-	// leaves nothing behind), also by the merge of a fanned-out run.
-	p.keepChoice(ctx, req.Output, pl, req.Before)
 	if root, ok := treeRoot(req, pl.area.ID); ok {
 		if err := p.updateTree(ctx, root, pl.area.ID); err != nil {
 			return nil, fmt.Errorf("publish to %s: %w", req.Output, err)
@@ -444,6 +438,9 @@ func (p *Pipeline) catalog(root string) (stac.Searcher, error) {
 	return cat, nil
 }
 
+// acqDate is the date of an acquisition.
+func acqDate(a *acquisition) time.Time { return a.items[0].Datetime }
+
 // acquisition is one candidate acquisition of a period.
 type acquisition struct {
 	items    []stac.Item
@@ -453,25 +450,25 @@ type acquisition struct {
 	clear    []bool // coarse pixels seen clear
 }
 
-// choice is a run's use of the AOI's kept choice of baseline scenes (see keptChoice).
-type choice struct {
-	kept *keptChoice // the AOI's kept choice, nil when there is none
-}
-
 // scenes searches one period and keeps the best opts.MaxScenes acquisitions, in date
-// order. With ch (the before period of a run that keeps its baseline), the kept choice
-// is used when it still serves the period, and a new choice is made from the most recent
-// months of the period that suffice (recentSpan). An acquisition is every tile of one platform on one day (an AOI across MGRS tiles,
-// possibly in two UTM zones, is read from all of them into one observation). Acquisitions
+// order. With ch (the baseline of a monthly run, see baselineChain), the choice is the
+// chain's: the windows of ch's months are searched and ranked too, and the scenes are the
+// choice the chain holds at the period. An acquisition is every tile of one platform on
+// one day (an AOI across MGRS tiles, possibly in two UTM zones, is read from all of them
+// into one observation). Acquisitions
 // are ranked by the share of the AOI they show clear, from their SCL over the AOI on a grid
 // 8 times coarser (their overviews: a few reads each), not by the tile-wide
 // eo:cloud_cover; without masking, by the share of the AOI their footprints cover. Shares
 // within 1 % are equal; then the lower cloud cover wins.
-func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per jobs.Period, name string, ch *choice) ([]raster.Scene, error) {
+func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per jobs.Period, name string, ch *chain) ([]raster.Scene, error) {
 	area, opts := pl.area, pl.opts
+	searched := per
+	if ch != nil {
+		searched.Start = ch.window(ch.first).Start
+	}
 	items, err := cat.Search(ctx, stac.Query{
 		Bound: area.Bound(), Intersects: area.Geometry,
-		Start: per.Start, End: per.Last(), Collections: []string{"sentinel-2-l2a"},
+		Start: searched.Start, End: searched.Last(), Collections: []string{"sentinel-2-l2a"},
 		MaxCloudCover: opts.MaxCloud, Assets: assetKeys(opts),
 	})
 	if err != nil {
@@ -506,18 +503,6 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 		if err := p.checkScenes(pl.catalog, []raster.Scene{a.scene}); err != nil {
 			return nil, fmt.Errorf("%s period: %w", name, err)
 		}
-	}
-	if ch != nil && ch.kept != nil {
-		found := make([]raster.Scene, len(acqs))
-		for i, a := range acqs {
-			found[i] = a.scene
-		}
-		scenes, why := ch.kept.reuse(per, found)
-		if scenes != nil {
-			p.logger().Info("baseline scenes from the kept choice", "aoi_id", area.ID, "scenes", sceneIDs(scenes))
-			return scenes, nil
-		}
-		p.logger().Info("kept baseline choice no longer serves: ranking the scenes anew", "aoi_id", area.ID, "why", why)
 	}
 	if !opts.NoMask {
 		// The clear masks are read side by side (a few overview reads each, mostly waiting
@@ -559,16 +544,26 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 		}
 		return acqs[i].cloud < acqs[j].cloud
 	})
-	if inAOI != nil && ch != nil {
-		acqs = recentSpan(acqs, per, func(a *acquisition) time.Time { return a.items[0].Datetime },
-			func(a *acquisition) []bool { return a.clear }, inAOI, opts.MaxScenes, max(opts.MinClear, clearTargetOf(per)))
-	} else {
-		if len(acqs) > opts.MaxScenes {
-			acqs = acqs[:opts.MaxScenes]
+	choose := func(ranked []*acquisition, per jobs.Period) []*acquisition {
+		target := max(opts.MinClear, clearTargetOf(per))
+		if inAOI != nil && ch != nil {
+			return recentSpan(ranked, per, acqDate, func(a *acquisition) []bool { return a.clear }, inAOI, opts.MaxScenes, target)
 		}
+		ranked = ranked[:min(len(ranked), opts.MaxScenes)]
 		if inAOI != nil {
-			acqs = acqs[:enough(len(acqs), func(i int) []bool { return acqs[i].clear }, inAOI, max(opts.MinClear, clearTargetOf(per)))]
+			ranked = ranked[:enough(len(ranked), func(i int) []bool { return ranked[i].clear }, inAOI, target)]
 		}
+		return ranked
+	}
+	if ch != nil {
+		acqs = chainChoice(ch, acqs, acqDate, choose)
+		if len(acqs) == 0 {
+			return nil, fmt.Errorf("%s period %s: %w over aoi %s", name, per, ErrNoScenes, area.ID)
+		}
+		p.logger().Info("baseline scenes of the chain", "aoi_id", area.ID, "from", ch.first.Format("2006-01"),
+			"chosen_in", ch.chosenIn.Format("2006-01"), "scenes", len(acqs))
+	} else {
+		acqs = choose(acqs, per)
 	}
 	sort.SliceStable(acqs, func(i, j int) bool { return acqs[i].items[0].Datetime.Before(acqs[j].items[0].Datetime) })
 	out := make([]raster.Scene, len(acqs))
@@ -597,14 +592,14 @@ func clearTargetOf(per jobs.Period) int {
 	return clearTarget
 }
 
-// recentSpan returns the acquisitions a kept baseline is made of, from ranked (best
-// first): the shortest span of the period's last months (one month, two, ..., the whole
-// period) whose best maxScenes acquisitions give every AOI pixel target clear
-// observations, and of those as many as enough takes, in rank order. A choice is kept
-// while all its scenes are inside the next runs' periods, which slide a month a run, so
-// one from the last months serves the longest (from a year's window, a choice of its last
-// three months serves the nine months after); when no span suffices it is the choice
-// from the whole period, as for a period that is not kept.
+// recentSpan returns a new choice of the baseline chain, from ranked (the acquisitions of
+// period per, best first): the shortest span of the period's last months (one month, two,
+// ..., the whole period) whose best maxScenes acquisitions give every AOI pixel target
+// clear observations, and of those as many as enough takes, in rank order. The chain
+// keeps a choice while all its scenes are inside the next months' windows, which slide a
+// month a run, so one from the last months serves the longest (from a year's window, a
+// choice of its last three months serves the nine months after); when no span suffices it
+// is the choice from the whole period, as for a period outside a chain.
 func recentSpan[A any](ranked []A, per jobs.Period, date func(A) time.Time, clear func(A) []bool, inAOI []bool, maxScenes, target int) []A {
 	for m := 1; ; m++ {
 		start := time.Date(per.End.Year(), per.End.Month()-time.Month(m-1), 1, 0, 0, 0, 0, time.UTC)
