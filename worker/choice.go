@@ -56,13 +56,17 @@ func (c *chain) window(m time.Time) jobs.Period {
 
 // chainChoice runs chain c over ranked (every acquisition of the months searched, best
 // first) and returns the choice it holds at the run's month; choose makes a new choice
-// from a window's ranked acquisitions.
-func chainChoice[A any](c *chain, ranked []A, date func(A) time.Time, choose func([]A, jobs.Period) []A) []A {
+// from a window's ranked acquisitions and says whether it is enough (every AOI pixel seen
+// clear as often as a baseline needs). A choice that is not enough (a window of the
+// chain's first months may hold few scenes, as at the start of a catalog) is not kept:
+// the next month chooses again.
+func chainChoice[A any](c *chain, ranked []A, date func(A) time.Time, choose func([]A, jobs.Period) ([]A, bool)) []A {
 	var cur []A
+	enough := false
 	for m := c.first; !m.After(c.month); m = m.AddDate(0, 1, 0) {
 		w := c.window(m)
 		in := func(a A) bool { d := date(a); return !d.Before(w.Start) && !d.After(w.Last()) }
-		if len(cur) > 0 && allOf(cur, in) {
+		if enough && allOf(cur, in) {
 			continue
 		}
 		var cand []A
@@ -71,7 +75,8 @@ func chainChoice[A any](c *chain, ranked []A, date func(A) time.Time, choose fun
 				cand = append(cand, a)
 			}
 		}
-		cur, c.chosenIn = choose(cand, w), m
+		cur, enough = choose(cand, w)
+		c.chosenIn = m
 	}
 	return cur
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,8 +37,11 @@ func TestRecentSpan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := recentSpan(tt.ranked, per, func(a acq) time.Time { return a.date }, func(a acq) []bool { return a.clear },
+			got, met := recentSpan(tt.ranked, per, func(a acq) time.Time { return a.date }, func(a acq) []bool { return a.clear },
 				[]bool{true, true}, tt.maxScenes, tt.target)
+			if met != !strings.HasPrefix(tt.name, "never enough") {
+				t.Errorf("enough %v", met)
+			}
 			var names []string
 			for _, a := range got {
 				names = append(names, a.name)
@@ -64,7 +68,7 @@ func TestBaselineChain(t *testing.T) {
 		d := day(2023, m, 10)
 		ranked = append(ranked, acq{d.Format("2006-01"), d})
 	}
-	pick2 := func(cand []acq, _ jobs.Period) []acq { return cand[:min(2, len(cand))] }
+	pick2 := func(cand []acq, _ jobs.Period) ([]acq, bool) { return cand[:min(2, len(cand))], len(cand) >= 2 }
 	tests := []struct {
 		month      string
 		want       []string
@@ -97,8 +101,18 @@ func TestBaselineChain(t *testing.T) {
 			}
 		})
 	}
+	// At the start of the catalog (nothing before January 2023) the first months' windows
+	// hold too few scenes: their choices are not kept, March's is the first enough.
+	c0 := &chain{first: day(2023, 1, 1), month: day(2023, 3, 1), months: 12}
+	var first []string
+	for _, a := range chainChoice(c0, ranked, func(a acq) time.Time { return a.date }, pick2) {
+		first = append(first, a.name)
+	}
+	if !slices.Equal(first, []string{"2023-02", "2023-01"}) || c0.chosenIn.Month() != time.March {
+		t.Errorf("chose %v in %s, want 2023-02 2023-01 in 2023-03", first, c0.chosenIn.Format("2006-01"))
+	}
 	// A choice whose scene leaves the window is made again from the month's window.
-	oldest := func(cand []acq, _ jobs.Period) []acq { return cand[len(cand)-2:] } // the window's two oldest
+	oldest := func(cand []acq, _ jobs.Period) ([]acq, bool) { return cand[len(cand)-2:], true } // the window's two oldest
 	m := day(2024, 3, 1)
 	c := &chain{first: day(2024, 1, 1), month: m, months: 12}
 	var names []string

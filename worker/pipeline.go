@@ -544,16 +544,20 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 		}
 		return acqs[i].cloud < acqs[j].cloud
 	})
-	choose := func(ranked []*acquisition, per jobs.Period) []*acquisition {
+	// choose returns the choice from a period's ranked acquisitions, and whether it is
+	// enough: every AOI pixel seen clear as often as the period needs (without masking,
+	// opts.MaxScenes acquisitions).
+	choose := func(ranked []*acquisition, per jobs.Period) ([]*acquisition, bool) {
 		target := max(opts.MinClear, clearTargetOf(per))
 		if inAOI != nil && ch != nil {
 			return recentSpan(ranked, per, acqDate, func(a *acquisition) []bool { return a.clear }, inAOI, opts.MaxScenes, target)
 		}
 		ranked = ranked[:min(len(ranked), opts.MaxScenes)]
-		if inAOI != nil {
-			ranked = ranked[:enough(len(ranked), func(i int) []bool { return ranked[i].clear }, inAOI, target)]
+		if inAOI == nil {
+			return ranked, len(ranked) == opts.MaxScenes
 		}
-		return ranked
+		k, met := enoughMet(len(ranked), func(i int) []bool { return ranked[i].clear }, inAOI, target)
+		return ranked[:k], met
 	}
 	if ch != nil {
 		acqs = chainChoice(ch, acqs, acqDate, choose)
@@ -563,7 +567,7 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 		p.logger().Info("baseline scenes of the chain", "aoi_id", area.ID, "from", ch.first.Format("2006-01"),
 			"chosen_in", ch.chosenIn.Format("2006-01"), "scenes", len(acqs))
 	} else {
-		acqs = choose(acqs, per)
+		acqs, _ = choose(acqs, per)
 	}
 	sort.SliceStable(acqs, func(i, j int) bool { return acqs[i].items[0].Datetime.Before(acqs[j].items[0].Datetime) })
 	out := make([]raster.Scene, len(acqs))
@@ -600,7 +604,7 @@ func clearTargetOf(per jobs.Period) int {
 // month a run, so one from the last months serves the longest (from a year's window, a
 // choice of its last three months serves the nine months after); when no span suffices it
 // is the choice from the whole period, as for a period outside a chain.
-func recentSpan[A any](ranked []A, per jobs.Period, date func(A) time.Time, clear func(A) []bool, inAOI []bool, maxScenes, target int) []A {
+func recentSpan[A any](ranked []A, per jobs.Period, date func(A) time.Time, clear func(A) []bool, inAOI []bool, maxScenes, target int) ([]A, bool) {
 	for m := 1; ; m++ {
 		start := time.Date(per.End.Year(), per.End.Month()-time.Month(m-1), 1, 0, 0, 0, 0, time.UTC)
 		whole := !start.After(per.Start)
@@ -612,7 +616,7 @@ func recentSpan[A any](ranked []A, per jobs.Period, date func(A) time.Time, clea
 		}
 		k, met := enoughMet(len(cand), func(i int) []bool { return clear(cand[i]) }, inAOI, target)
 		if met || whole {
-			return cand[:k]
+			return cand[:k], met
 		}
 	}
 }
