@@ -162,8 +162,9 @@ func TestEnoughScenes(t *testing.T) {
 		{9, 4}, // never enough: read them all
 	}
 	for _, tt := range tests {
-		if got := enough(len(masks), func(i int) []bool { return masks[i] }, in, tt.target); got != tt.want {
-			t.Errorf("target %d: %d scenes, want %d", tt.target, got, tt.want)
+		got, met := enoughMet(len(masks), func(i int) []bool { return masks[i] }, in, tt.target)
+		if got != tt.want || met != (tt.target <= 3) {
+			t.Errorf("target %d: %d scenes (enough %v), want %d", tt.target, got, met, tt.want)
 		}
 	}
 }

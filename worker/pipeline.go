@@ -455,11 +455,10 @@ type acquisition struct {
 // chain's: the windows of ch's months are searched and ranked too, and the scenes are the
 // choice the chain holds at the period. An acquisition is every tile of one platform on
 // one day (an AOI across MGRS tiles, possibly in two UTM zones, is read from all of them
-// into one observation). Acquisitions
-// are ranked by the share of the AOI they show clear, from their SCL over the AOI on a grid
-// 8 times coarser (their overviews: a few reads each), not by the tile-wide
-// eo:cloud_cover; without masking, by the share of the AOI their footprints cover. Shares
-// within 1 % are equal; then the lower cloud cover wins.
+// into one observation). Acquisitions are ranked by the share of the AOI they show clear,
+// from their SCL over the AOI on a grid 8 times coarser (their overviews: a few reads
+// each), not by the tile-wide eo:cloud_cover; without masking, by the share of the AOI
+// their footprints cover. Shares within 1 % are equal; then the lower cloud cover wins.
 func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per jobs.Period, name string, ch *chain) ([]raster.Scene, error) {
 	area, opts := pl.area, pl.opts
 	searched := per
@@ -621,14 +620,9 @@ func recentSpan[A any](ranked []A, per jobs.Period, date func(A) time.Time, clea
 	}
 }
 
-// enough returns how many of the ranked acquisitions to read: in rank order, until every
-// AOI pixel (of the coarse clear masks) has target clear observations, or all n are taken.
-func enough(n int, clear func(int) []bool, inAOI []bool, target int) int {
-	k, _ := enoughMet(n, clear, inAOI, target)
-	return k
-}
-
-// enoughMet is enough, and whether the target was met.
+// enoughMet returns how many of the ranked acquisitions to read: in rank order, until
+// every AOI pixel (of the coarse clear masks) has target clear observations, or all n are
+// taken; and whether the target was met.
 func enoughMet(n int, clear func(int) []bool, inAOI []bool, target int) (int, bool) {
 	counts := make([]uint8, len(inAOI)) // up to target (at most 16): a byte per pixel
 	short := 0
