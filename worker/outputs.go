@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/changewatch/changewatch/internal/atomicfile"
 	"github.com/changewatch/changewatch/jobs"
 	"github.com/changewatch/changewatch/raster"
 )
@@ -135,22 +136,7 @@ func hashFile(dir, name string) (ManifestEntry, error) {
 // rename, so concurrent writers of the same file (publishes rewriting the STAC tree) each
 // leave a whole file.
 func writeFileAtomic(p string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(p), err)
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), p)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := atomicfile.Write(p, data); err != nil {
 		return fmt.Errorf("write %s: %w", filepath.Base(p), err)
 	}
 	return nil
