@@ -213,12 +213,11 @@ func Monthly(ctx context.Context, c MonthlyConfig, log *slog.Logger) (*MonthlyRe
 func monthlySequenceRuns(rep *MonthlyReport, req jobs.DetectRequest, reqPath, keptDir string, run func(string) (MonthlyRun, error)) error {
 	root := filepath.Dir(filepath.Dir(req.Output))
 	month := func(i int, kind string) (MonthlyRun, error) {
-		after := jobs.Period{Start: time.Date(2024, time.Month(1+i), 1, 0, 0, 0, 0, time.UTC)}
-		after.End = after.Start.AddDate(0, 1, -1)
+		start := time.Date(2024, time.Month(1+i), 1, 0, 0, 0, 0, time.UTC)
 		r := req
-		r.After = jobs.Period{Start: after.Start, End: after.End}
-		r.Before = jobs.Period{Start: after.Start.AddDate(-1, 0, 0), End: after.Start.AddDate(0, 0, -1)}
-		m := after.Start.Format("2006-01")
+		r.After = jobs.Period{Start: start, End: start.AddDate(0, 1, -1)}
+		r.Before = jobs.Period{Start: start.AddDate(-1, 0, 0), End: start.AddDate(0, 0, -1)}
+		m := rep.Sequence[i].Month
 		r.Output = filepath.Join(root, monthlyAOI, m+"_"+m)
 		data, err := json.Marshal(r)
 		if err != nil {
@@ -230,6 +229,9 @@ func monthlySequenceRuns(rep *MonthlyReport, req jobs.DetectRequest, reqPath, ke
 		return run(m + " " + kind)
 	}
 	rep.Sequence = make([]MonthlyStep, monthlySequence)
+	for i := range rep.Sequence {
+		rep.Sequence[i].Month = time.Date(2024, time.Month(1+i), 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
+	}
 	for i := range monthlySequence {
 		if err := os.RemoveAll(keptDir); err != nil {
 			return fmt.Errorf("bench: %w", err)
@@ -238,7 +240,7 @@ func monthlySequenceRuns(rep *MonthlyReport, req jobs.DetectRequest, reqPath, ke
 		if err != nil {
 			return err
 		}
-		rep.Sequence[i] = MonthlyStep{Month: time.Date(2024, time.Month(1+i), 1, 0, 0, 0, 0, time.UTC).Format("2006-01"), Cold: r}
+		rep.Sequence[i].Cold = r
 	}
 	if err := os.RemoveAll(keptDir); err != nil {
 		return fmt.Errorf("bench: %w", err)

@@ -65,19 +65,6 @@ func (s *s3Workspace) remove(ctx context.Context, name string) error {
 
 func (s *s3Workspace) local(string) string { return "" }
 
-// keptStore returns the store of window folder sub of a kept baseline folder, or nil
-// when it is in a bucket and no object storage is configured.
-func (p *Pipeline) keptStore(folder, sub string) keptStore {
-	if strings.HasPrefix(folder, "s3://") {
-		if p.Store == nil {
-			return nil
-		}
-		bucket, prefix, _ := strings.Cut(strings.TrimPrefix(folder, "s3://"), "/")
-		return &s3Workspace{store: p.Store, bucket: bucket, prefix: path.Join(prefix, sub) + "/"}
-	}
-	return &dirWorkspace{dir: filepath.Join(folder, sub)}
-}
-
 // keptBaseline is one Detect's use of the kept baseline of its window.
 type keptBaseline struct {
 	p            *Pipeline
@@ -106,9 +93,15 @@ func (p *Pipeline) keptBaseline(output string, pl *plan, params *raster.DetectPa
 		return nil
 	}
 	sub := fmt.Sprintf("%d_%d_%dx%d", win.Col, win.Row, win.Width, win.Height)
-	st := p.keptStore(folder, sub)
-	if st == nil {
-		return nil
+	var st keptStore
+	if strings.HasPrefix(folder, "s3://") {
+		if p.Store == nil {
+			return nil
+		}
+		bucket, prefix, _ := strings.Cut(strings.TrimPrefix(folder, "s3://"), "/")
+		st = &s3Workspace{store: p.Store, bucket: bucket, prefix: path.Join(prefix, sub) + "/"}
+	} else {
+		st = &dirWorkspace{dir: filepath.Join(folder, sub)}
 	}
 	key := baseline.Key(baseline.KeyParts{AOI: geom, Grid: pl.grid, Window: win, Scenes: params.Before,
 		Mask: params.Mask, MaskBuffer: params.MaskBuffer})

@@ -11,8 +11,8 @@ import (
 // scenes than the month before, so that the next run cannot reuse the kept composite
 // (its key names the scenes). So a monthly run's baseline scenes are the chain's: from
 // the first month of the run's year on, month by month, the previous month's choice is
-// kept while all its scenes are inside the month's window, and otherwise a new one is
-// made from that window (recentSpan: from its most recent months that suffice, so that
+// kept while all its scenes are inside the month's window (and it was enough), and
+// otherwise a new one is made from that window (recentSpan: from its most recent months that suffice, so that
 // it serves the most months). The run's baseline is the choice the chain holds at the
 // run's month.
 //
@@ -24,10 +24,9 @@ import (
 
 // chain is the baseline chain of one monthly run.
 type chain struct {
-	first    time.Time // the chain's first month (January of the run's year)
-	month    time.Time // the run's month: the first day of its after period
-	months   int       // the length of a baseline window in months
-	chosenIn time.Time // the month whose window the run's choice was made from (set by choose)
+	first  time.Time // the chain's first month (January of the run's year)
+	month  time.Time // the run's month: the first day of its after period
+	months int       // the length of a baseline window in months
 }
 
 // baselineChain returns the chain of req's baseline, or nil when req is not a monthly
@@ -55,13 +54,15 @@ func (c *chain) window(m time.Time) jobs.Period {
 }
 
 // chainChoice runs chain c over ranked (every acquisition of the months searched, best
-// first) and returns the choice it holds at the run's month; choose makes a new choice
+// first) and returns the choice it holds at the run's month and the month whose window
+// it was made from; choose makes a new choice
 // from a window's ranked acquisitions and says whether it is enough (every AOI pixel seen
 // clear as often as a baseline needs). A choice that is not enough (a window of the
 // chain's first months may hold few scenes, as at the start of a catalog) is not kept:
 // the next month chooses again.
-func chainChoice[A any](c *chain, ranked []A, date func(A) time.Time, choose func([]A, jobs.Period) ([]A, bool)) []A {
+func chainChoice[A any](c *chain, ranked []A, date func(A) time.Time, choose func([]A, jobs.Period) ([]A, bool)) ([]A, time.Time) {
 	var cur []A
+	var chosenIn time.Time
 	enough := false
 	for m := c.first; !m.After(c.month); m = m.AddDate(0, 1, 0) {
 		w := c.window(m)
@@ -76,9 +77,9 @@ func chainChoice[A any](c *chain, ranked []A, date func(A) time.Time, choose fun
 			}
 		}
 		cur, enough = choose(cand, w)
-		c.chosenIn = m
+		chosenIn = m
 	}
-	return cur
+	return cur, chosenIn
 }
 
 func allOf[A any](xs []A, f func(A) bool) bool {

@@ -93,11 +93,12 @@ func TestBaselineChain(t *testing.T) {
 				t.Errorf("window %s, want %s", got, tt.wantWindow)
 			}
 			var names []string
-			for _, a := range chainChoice(c, ranked, func(a acq) time.Time { return a.date }, pick2) {
+			got, chosenIn := chainChoice(c, ranked, func(a acq) time.Time { return a.date }, pick2)
+			for _, a := range got {
 				names = append(names, a.name)
 			}
-			if !slices.Equal(names, tt.want) || c.chosenIn.Format("2006-01") != tt.chosenIn {
-				t.Errorf("chose %v in %s, want %v in %s", names, c.chosenIn.Format("2006-01"), tt.want, tt.chosenIn)
+			if !slices.Equal(names, tt.want) || chosenIn.Format("2006-01") != tt.chosenIn {
+				t.Errorf("chose %v in %s, want %v in %s", names, chosenIn.Format("2006-01"), tt.want, tt.chosenIn)
 			}
 		})
 	}
@@ -105,24 +106,26 @@ func TestBaselineChain(t *testing.T) {
 	// hold too few scenes: their choices are not kept, March's is the first enough.
 	c0 := &chain{first: day(2023, 1, 1), month: day(2023, 3, 1), months: 12}
 	var first []string
-	for _, a := range chainChoice(c0, ranked, func(a acq) time.Time { return a.date }, pick2) {
+	got0, in0 := chainChoice(c0, ranked, func(a acq) time.Time { return a.date }, pick2)
+	for _, a := range got0 {
 		first = append(first, a.name)
 	}
-	if !slices.Equal(first, []string{"2023-02", "2023-01"}) || c0.chosenIn.Month() != time.March {
-		t.Errorf("chose %v in %s, want 2023-02 2023-01 in 2023-03", first, c0.chosenIn.Format("2006-01"))
+	if !slices.Equal(first, []string{"2023-02", "2023-01"}) || in0.Month() != time.March {
+		t.Errorf("chose %v in %s, want 2023-02 2023-01 in 2023-03", first, in0.Format("2006-01"))
 	}
 	// A choice whose scene leaves the window is made again from the month's window.
 	oldest := func(cand []acq, _ jobs.Period) ([]acq, bool) { return cand[len(cand)-2:], true } // the window's two oldest
 	m := day(2024, 3, 1)
 	c := &chain{first: day(2024, 1, 1), month: m, months: 12}
 	var names []string
-	for _, a := range chainChoice(c, ranked, func(a acq) time.Time { return a.date }, oldest) {
+	got, chosenIn := chainChoice(c, ranked, func(a acq) time.Time { return a.date }, oldest)
+	for _, a := range got {
 		names = append(names, a.name)
 	}
 	// January: 2023-02, 2023-01; February: January 2023 left, 2023-03, 2023-02;
 	// March: February 2023 left, 2023-04, 2023-03.
-	if !slices.Equal(names, []string{"2023-04", "2023-03"}) || !c.chosenIn.Equal(m) {
-		t.Errorf("chose %v in %s, want 2023-04 2023-03 in 2024-03", names, c.chosenIn.Format("2006-01"))
+	if !slices.Equal(names, []string{"2023-04", "2023-03"}) || !chosenIn.Equal(m) {
+		t.Errorf("chose %v in %s, want 2023-04 2023-03 in 2024-03", names, chosenIn.Format("2006-01"))
 	}
 }
 

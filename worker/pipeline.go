@@ -559,12 +559,13 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 		return ranked[:k], met
 	}
 	if ch != nil {
-		acqs = chainChoice(ch, acqs, acqDate, choose)
+		var chosenIn time.Time
+		acqs, chosenIn = chainChoice(ch, acqs, acqDate, choose)
 		if len(acqs) == 0 {
 			return nil, fmt.Errorf("%s period %s: %w over aoi %s", name, per, ErrNoScenes, area.ID)
 		}
 		p.logger().Info("baseline scenes of the chain", "aoi_id", area.ID, "from", ch.first.Format("2006-01"),
-			"chosen_in", ch.chosenIn.Format("2006-01"), "scenes", len(acqs))
+			"chosen_in", chosenIn.Format("2006-01"), "scenes", len(acqs))
 	} else {
 		acqs, _ = choose(acqs, per)
 	}
