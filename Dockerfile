@@ -10,7 +10,7 @@
 
 FROM golang:1.26-bookworm AS builder
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libgdal-dev g++ pkg-config \
+ && apt-get install -y --no-install-recommends libgdal-dev libjpeg-dev g++ pkg-config \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Modules first, so this layer is reused until go.mod/go.sum change.
@@ -22,7 +22,7 @@ RUN --mount=type=cache,target=/root/.cache/go-build \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libgdal32 ca-certificates \
+ && apt-get install -y --no-install-recommends libgdal32 libjpeg62-turbo ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 # Fixed uid/gid so volumes and Kubernetes securityContext can refer to them.
 RUN groupadd --system --gid 10001 changewatch \

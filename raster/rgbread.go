@@ -19,9 +19,13 @@ type RGBWindow struct {
 	Grid Grid
 }
 
-// NoDataColor paints pixels that are 0 in all three bands (no clear observation,
-// outside the AOI).
+// NoDataColor paints the pixels the raster's mask band says are not valid (no clear
+// observation, outside the AOI): the internal mask of a JPEG composite, or, for a
+// DEFLATE one, its nodata value 0.
 var NoDataColor = color.RGBA{200, 200, 200, 255}
+
+// gmfPerDataset is GDAL's GMF_PER_DATASET mask flag (gdal.h): one mask for all bands.
+const gmfPerDataset = 0x02
 
 // MaxRGBSide bounds the side of an RGBWindow, in pixels.
 const MaxRGBSide = 4096
@@ -91,11 +95,21 @@ func ReadRGB(ctx context.Context, path string, box [4]float64, side int) (*RGBWi
 	if err := ds.Read(c0, r0, buf, ow, oh, godal.Window(w, h), godal.Bands(0, 1, 2), godal.Resampling(alg)); err != nil {
 		return nil, fmt.Errorf("read rgb %s: %w", path, err)
 	}
+	// A per-dataset mask (a JPEG composite's internal mask), resampled alike: a pixel any
+	// valid pixel went into is valid. Without one, nodata is 0 in all three bands (each
+	// band's own nodata mask would hide pure colours).
+	var mask []uint8
+	if band := ds.Bands()[0]; band.MaskFlags()&gmfPerDataset != 0 {
+		mask = make([]uint8, ow*oh)
+		if err := band.MaskBand().Read(c0, r0, mask, ow, oh, godal.Window(w, h), godal.Resampling(alg)); err != nil {
+			return nil, fmt.Errorf("read rgb %s: mask: %w", path, err)
+		}
+	}
 	img := image.NewRGBA(image.Rect(0, 0, ow, oh))
 	for i := 0; i < ow*oh; i++ {
 		r, g, b := buf[3*i], buf[3*i+1], buf[3*i+2]
 		p := img.Pix[4*i : 4*i+4 : 4*i+4]
-		if r == 0 && g == 0 && b == 0 {
+		if mask != nil && mask[i] == 0 || mask == nil && r == 0 && g == 0 && b == 0 {
 			p[0], p[1], p[2], p[3] = NoDataColor.R, NoDataColor.G, NoDataColor.B, 255
 			continue
 		}

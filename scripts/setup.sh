@@ -17,7 +17,9 @@ run_only=false
 
 VERSITYGW_VERSION=v1.8.0
 STATICCHECK_VERSION=v0.8.2
-APT_PACKAGES=(libgdal-dev gdal-bin python3-gdal redis-server g++ pkg-config)
+# libjpeg-dev: raster/cog encodes the true-colour composites' JPEG tiles with libjpeg-turbo
+# (libgdal-dev pulls it in too).
+APT_PACKAGES=(libgdal-dev libjpeg-dev gdal-bin python3-gdal redis-server g++ pkg-config)
 # Node.js and npm (build the front end) and chromium (the browser test), unless some
 # install of them is already on PATH.
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)

@@ -189,7 +189,7 @@ func (p *Pipeline) chunk(ctx context.Context, c jobs.ChunkRequest, ws workspace,
 			sink.discard()
 		}
 		var err error
-		if sink, err = newCOGSink(p.WorkDir, g); err != nil {
+		if sink, err = newCOGSink(p.WorkDir, g, true); err != nil {
 			return nil, err
 		}
 		return sink.rows, nil

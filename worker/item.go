@@ -164,8 +164,10 @@ func itemAssets(dir string, g raster.Grid) (map[string]any, map[string]ManifestE
 // rasterBand is the raster extension's band object of a layer's band.
 func rasterBand(g raster.Grid, sample any, o cog.Options) map[string]any {
 	types := map[string]string{"[]uint8": "uint8", "[]uint16": "uint16", "[]int16": "int16", "[]int32": "int32", "[]float32": "float32"}
-	b := map[string]any{"data_type": types[fmt.Sprintf("%T", sample)], "nodata": o.NoData,
-		"spatial_resolution": g.Res, "sampling": "area"}
+	b := map[string]any{"data_type": types[fmt.Sprintf("%T", sample)], "spatial_resolution": g.Res, "sampling": "area"}
+	if o.JPEGQuality == 0 { // a JPEG layer's nodata is its internal mask, not a value
+		b["nodata"] = o.NoData
+	}
 	if o.Unit != "" {
 		b["unit"] = o.Unit
 	}

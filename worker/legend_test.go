@@ -13,7 +13,7 @@ import (
 // checkRasterLegends opens the published rasters as gdalinfo (and so QGIS, through GDAL)
 // does: change_class.tif is a palette with the quicklook's colours and the class names
 // as categories; every single-band raster says what its band holds and in which unit;
-// the true-colour composites are red, green and blue bands of nodata 0.
+// the true-colour composites are red, green and blue bands with an internal mask.
 func checkRasterLegends(t *testing.T, out string) {
 	t.Helper()
 	for _, l := range rasterLayers {
@@ -27,8 +27,11 @@ func checkRasterLegends(t *testing.T, out string) {
 				Unit                string   `json:"unit"`
 				ColorInterpretation string   `json:"colorInterpretation"`
 				NoDataValue         *float64 `json:"noDataValue"`
-				Categories          []string `json:"categories"`
-				ColorTable          *struct {
+				Mask                struct {
+					Flags []string `json:"flags"`
+				} `json:"mask"`
+				Categories []string `json:"categories"`
+				ColorTable *struct {
 					Entries [][4]uint8 `json:"entries"`
 				} `json:"colorTable"`
 			} `json:"bands"`
@@ -41,8 +44,10 @@ func checkRasterLegends(t *testing.T, out string) {
 				t.Fatalf("%s: %d bands, want 3", l.file, len(info.Bands))
 			}
 			for i, b := range info.Bands {
-				if want := []string{"Red", "Green", "Blue"}[i]; b.ColorInterpretation != want || b.NoDataValue == nil || *b.NoDataValue != 0 {
-					t.Errorf("%s band %d: %s, nodata %v, want %s, nodata 0", l.file, i+1, b.ColorInterpretation, b.NoDataValue, want)
+				// JPEG: no nodata value, the internal mask instead.
+				if want := []string{"Red", "Green", "Blue"}[i]; b.ColorInterpretation != want || b.NoDataValue != nil ||
+					len(b.Mask.Flags) != 1 || b.Mask.Flags[0] != "PER_DATASET" {
+					t.Errorf("%s band %d: %s, nodata %v, mask %v, want %s, no nodata, a PER_DATASET mask", l.file, i+1, b.ColorInterpretation, b.NoDataValue, b.Mask.Flags, want)
 				}
 				if want := l.opts.Description + ": " + []string{"red", "green", "blue"}[i]; b.Description != want || b.Unit != l.opts.Unit {
 					t.Errorf("%s band %d: description %q unit %q, want %q %q", l.file, i+1, b.Description, b.Unit, want, l.opts.Unit)

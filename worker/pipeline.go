@@ -312,7 +312,7 @@ func (p *Pipeline) detectPlanned(ctx context.Context, req jobs.DetectRequest, pl
 			sink.discard()
 		}
 		var err error
-		if sink, err = newCOGSink(p.WorkDir, pl.grid); err != nil {
+		if sink, err = newCOGSink(p.WorkDir, pl.grid, false); err != nil {
 			return nil, err
 		}
 		return sink.rows, nil

@@ -15,13 +15,17 @@ import (
 // cogTestRGB is a w x h true-colour image, 3 interleaved bytes a pixel: smooth fields with
 // noise in 1..255, pixels of no observation (0 0 0) in a patch and here and there, and a
 // few pixels where a single band is 0 (nodata for that band only, as GDAL reads it).
-func cogTestRGB(w, h int, seed uint64) []uint8 {
+func cogTestRGB(w, h int, seed uint64) []uint8 { return cogTestRGBNoise(w, h, seed, 0.4) }
+
+// cogTestRGBNoise is cogTestRGB with noise of amplitude noise (0.4 in cogTestRGB: 36
+// levels from pixel to pixel, in each band on its own).
+func cogTestRGBNoise(w, h int, seed uint64, noise float64) []uint8 {
 	rng := rand.New(rand.NewPCG(seed, 5))
 	b := make([]uint8, 3*w*h)
 	for i := range w * h {
 		x, y := float64(i%w), float64(i/w)
 		for c := range 3 {
-			f := math.Sin(x/(30+float64(10*c)))*math.Cos(y/45) + 0.4*rng.Float64()
+			f := math.Sin(x/(30+float64(10*c)))*math.Cos(y/45) + noise*rng.Float64()
 			b[3*i+c] = uint8(max(1, min(255, 128+90*f)))
 		}
 		switch {

@@ -19,6 +19,8 @@ const (
 	tagTileOffsets        = 324
 	tagTileByteCounts     = 325
 	tagSampleFormat       = 339
+	tagYCbCrSubSampling   = 530
+	tagReferenceBW        = 532
 	tagModelPixelScale    = 33550
 	tagModelTiepoint      = 33922
 	tagGeoKeyDirectory    = 34735
@@ -27,6 +29,7 @@ const (
 	compressionNone       = 1
 	compressionDeflate    = 8
 	compressionDeflateOld = 32946
+	compressionJPEG       = 7 // TIFF Technical Note 2, "new-style" JPEG
 	predictorNone         = 1
 	predictorHorizontal   = 2
 	predictorFloat        = 3

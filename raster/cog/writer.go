@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 	"runtime"
 	"slices"
@@ -23,7 +24,8 @@ import (
 
 // The COG writer streams a band into a Cloud Optimized GeoTIFF without GDAL's COG driver.
 // The full resolution is encoded one row of 512x512 tiles at a time (predictor, DEFLATE
-// through libdeflate on every core) by a background goroutine, which downsamples each row
+// through libdeflate on every core; or, for true colour, JPEG through libjpeg-turbo with
+// an internal mask) by a background goroutine, which downsamples each row
 // of tiles into the next overview level as it goes, so every level streams and memory
 // holds a few rows of tiles whatever the grid size. The rows of tiles come from WriteRows
 // as soon as each is complete, so the encoding overlaps the caller's work; a writer whose
@@ -74,6 +76,17 @@ type Options struct {
 	// and the overviews are resampled band by band. The horizontal predictor differences
 	// each sample with the same band of the pixel to its left (TIFF 6.0 section 14).
 	RGB bool
+	// JPEGQuality, with RGB, compresses the tiles as JPEG at this quality (1-100,
+	// libjpeg's scale; 0 is DEFLATE) instead of DEFLATE, as GDAL's COG driver writes
+	// visual imagery (COMPRESS=JPEG): each tile a baseline JPEG stream in YCbCr with the
+	// chroma subsampled 2x2 (TIFF Technical Note 2; Photometric YCbCr, YCbCrSubSampling
+	// 2,2), about ten times smaller than DEFLATE and seven times faster to encode. A lossy
+	// tile cannot keep a nodata value, so the pixels whose three samples are NoData go
+	// into an internal mask instead (GDAL's GDAL_TIFF_INTERNAL_MASK layout: a 1-bit
+	// DEFLATE subfile per level, NewSubfileType 4, or 5 for an overview's, each mask tile
+	// right after its image tile), and the file has no GDAL_NODATA tag: GDAL reports the
+	// mask as the bands' per-dataset mask band.
+	JPEGQuality int
 }
 
 // Writer writes one band of a grid as a COG, row by row. Create it with NewWriter,
@@ -158,6 +171,12 @@ func newCOGWriter(path string, g Grid, typ cogType, o Options) (*Writer, error) 
 	}
 	if o.RGB && len(o.Classes) > 0 {
 		return nil, fmt.Errorf("cog %s: classes: a colour table needs a single band, not rgb", path)
+	}
+	if o.JPEGQuality < 0 || o.JPEGQuality > 100 {
+		return nil, fmt.Errorf("cog %s: jpeg quality %d: want 0 (deflate) to 100", path, o.JPEGQuality)
+	}
+	if o.JPEGQuality > 0 && !o.RGB {
+		return nil, fmt.Errorf("cog %s: jpeg compression needs rgb samples", path)
 	}
 	if o.Level < 0 || o.Level > 9 {
 		return nil, fmt.Errorf("cog %s: deflate level %d: want 0 (default) to 9", path, o.Level)
@@ -436,9 +455,10 @@ func (t cogType) predictor() uint16 {
 }
 
 // predictor is the TIFF predictor of w's samples. True colour is imagery, not runs:
-// it gets the horizontal predictor (as GDAL's PREDICTOR=YES gave it before this writer).
+// it gets the horizontal predictor (as GDAL's PREDICTOR=YES gave it before this writer),
+// unless it is JPEG.
 func (w *Writer) predictor() uint16 {
-	if w.o.NoPredictor {
+	if w.o.NoPredictor || w.masked() {
 		return predictorNone
 	}
 	if w.o.RGB {
@@ -485,6 +505,9 @@ func (t cogType) noDataBytes(nd float64) []byte {
 	}
 	return b[:t.size()]
 }
+
+// masked tells whether w writes JPEG tiles with an internal mask (Options.JPEGQuality).
+func (w *Writer) masked() bool { return w.o.JPEGQuality > 0 }
 
 // cogLittleEndian: samples are handed to the encoder and to the raw files in memory
 // order, which must be the file's (little-endian, "II").
@@ -554,6 +577,9 @@ type cogLevel struct {
 	size    int64    // bytes written to f
 	offsets []uint64 // offset in f of each tile's stream (after its leader), row major
 	counts  []uint64 // size of each tile's stream
+	// The mask tiles of a JPEG level (Options.JPEGQuality), each right after its image
+	// tile in f, as GDAL's COG driver interleaves them.
+	maskOffsets, maskCounts []uint64
 }
 
 // cogEncoder runs a writer's cogBlockEncoder on a goroutine: it encodes the full-resolution
@@ -702,6 +728,12 @@ type cogEngine[T cogSample] struct {
 	out     [][]byte // compressed tiles of the block row being encoded, by tile column
 	outN    []int
 	uniform cogUniformTiles
+	// JPEG tiles with an internal mask (Options.JPEGQuality > 0, T uint8, 3 samples).
+	jpeg        int
+	maskScratch [][]byte // a mask tile per worker, 1 bit a pixel
+	maskOut     [][]byte // compressed mask tiles, by tile column
+	maskN       []int
+	maskUniform cogUniformTiles
 }
 
 // newCOGEngine creates the level files of w and an engine to encode them.
@@ -714,6 +746,7 @@ func newCOGEngine[T cogSample](w *Writer) (cogBlockEncoder, error) {
 		level:   max(1, w.o.Level),
 		mode:    w.resampling,
 		spp:     w.spp,
+		jpeg:    w.o.JPEGQuality,
 		workers: max(1, runtime.GOMAXPROCS(0)),
 	}
 	sizes := cogLevelSizes(w.g.Width, w.g.Height)
@@ -725,9 +758,13 @@ func newCOGEngine[T cogSample](w *Writer) (cogBlockEncoder, error) {
 			return nil, err
 		}
 		tx, ty := (s[0]+cogBlockSize-1)/cogBlockSize, (s[1]+cogBlockSize-1)/cogBlockSize
-		e.levels = append(e.levels, &cogLevel{w: s[0], h: s[1], tilesX: tx, f: f,
+		lv := &cogLevel{w: s[0], h: s[1], tilesX: tx, f: f,
 			bw:      bufio.NewWriterSize(f, 1<<20),
-			offsets: make([]uint64, 0, tx*ty), counts: make([]uint64, 0, tx*ty)})
+			offsets: make([]uint64, 0, tx*ty), counts: make([]uint64, 0, tx*ty)}
+		if e.jpeg > 0 {
+			lv.maskOffsets, lv.maskCounts = make([]uint64, 0, tx*ty), make([]uint64, 0, tx*ty)
+		}
+		e.levels = append(e.levels, lv)
 		if l > 0 {
 			e.buf[l] = make([]T, min(cogBlockSize, s[1])*s[0]*e.spp)
 		}
@@ -739,6 +776,16 @@ func newCOGEngine[T cogSample](w *Writer) (cogBlockEncoder, error) {
 		e.scratch = append(e.scratch, make([]T, tile))
 	}
 	bound := zlibBound(tile * int(unsafe.Sizeof(zero)))
+	if e.jpeg > 0 {
+		bound = jpegBound(cogBlockSize, cogBlockSize)
+		for range e.workers {
+			e.maskScratch = append(e.maskScratch, make([]byte, cogMaskTileBytes))
+		}
+		for range e.levels[0].tilesX {
+			e.maskOut = append(e.maskOut, make([]byte, zlibBound(cogMaskTileBytes)))
+		}
+		e.maskN = make([]int, e.levels[0].tilesX)
+	}
 	for range e.levels[0].tilesX {
 		e.out = append(e.out, make([]byte, bound))
 	}
@@ -801,18 +848,20 @@ func (e *cogEngine[T]) encode(l int, src []T) error {
 	if err != nil {
 		return err
 	}
-	var lead [4]byte
 	for i := range lv.tilesX {
-		data := e.out[i][:e.outN[i]]
-		binary.LittleEndian.PutUint32(lead[:], uint32(len(data)))
-		lv.bw.Write(lead[:])
-		lv.bw.Write(data)
-		if _, err := lv.bw.Write(data[len(data)-4:]); err != nil {
+		off, err := lv.writeTile(e.out[i][:e.outN[i]])
+		if err != nil {
 			return err
 		}
-		lv.offsets = append(lv.offsets, uint64(lv.size)+4)
-		lv.counts = append(lv.counts, uint64(len(data)))
-		lv.size += int64(len(data)) + 8
+		lv.offsets = append(lv.offsets, off)
+		lv.counts = append(lv.counts, uint64(e.outN[i]))
+		if e.jpeg > 0 {
+			if off, err = lv.writeTile(e.maskOut[i][:e.maskN[i]]); err != nil {
+				return err
+			}
+			lv.maskOffsets = append(lv.maskOffsets, off)
+			lv.maskCounts = append(lv.maskCounts, uint64(e.maskN[i]))
+		}
 	}
 	e.done[l] += n
 	if next == nil {
@@ -826,6 +875,22 @@ func (e *cogEngine[T]) encode(l int, src []T) error {
 	return nil
 }
 
+// writeTile appends a tile's stream to the level file as GDAL's COG driver lays it out
+// (its size as a leader, the stream, its last 4 bytes repeated) and returns the stream's
+// offset in the file.
+func (lv *cogLevel) writeTile(data []byte) (uint64, error) {
+	var lead [4]byte
+	binary.LittleEndian.PutUint32(lead[:], uint32(len(data)))
+	lv.bw.Write(lead[:])
+	lv.bw.Write(data)
+	if _, err := lv.bw.Write(data[len(data)-4:]); err != nil {
+		return 0, err
+	}
+	off := uint64(lv.size) + 4
+	lv.size += int64(len(data)) + 8
+	return off, nil
+}
+
 // encodeTile cuts tile column tx out of the n rows src (w wide), pads it to a full
 // 512x512 tile with nodata (TIFF 6.0 section 15: tiles are always full, the padding is
 // ignored by readers), applies the predictor and compresses it into e.out[tx].
@@ -834,6 +899,9 @@ func (e *cogEngine[T]) encodeTile(worker, tx int, src []T, w, n int) error {
 	tile := e.scratch[worker]
 	x0 := tx * ts
 	cw := min(ts, w-x0)
+	if e.jpeg > 0 {
+		return e.encodeJPEGTile(worker, tx, any(src).([]uint8), w, n)
+	}
 	if e.spp > 1 {
 		e.predictSamples(tile, src, w, x0, cw, n)
 	} else if e.raw {
@@ -872,26 +940,139 @@ func (e *cogEngine[T]) encodeTile(worker, tx int, src []T, w, n int) error {
 		}
 	}
 	tb := cogSliceBytes(tile)
-	row := tb[:len(tb)/ts]
-	uniform := cogRowsRepeat(tb, len(row))
-	if uniform {
-		if k := e.uniform.get(row, e.out[tx]); k > 0 {
-			e.outN[tx] = k
-			return nil
+	var err error
+	e.outN[tx], err = cogCompressOnce(&e.uniform, e.out[tx], tb, len(tb)/ts, func() (int, error) {
+		return zlibDeflate(e.out[tx], tb, e.level)
+	})
+	return err
+}
+
+// cogMaskTileBytes is the size of a mask tile: 1 bit a pixel, rows of whole bytes.
+const cogMaskTileBytes = cogBlockSize * cogBlockSize / 8
+
+// encodeJPEGTile is encodeTile for JPEG tiles (Options.JPEGQuality): tile column tx of
+// the n RGB rows src (w pixels wide) is compressed as JPEG into e.out[tx], its mask
+// (the pixels not nodata in all three samples) as DEFLATE into e.maskOut[tx]. The padding
+// of a partial tile repeats the last column and row, which the mask hides, so the JPEG
+// blocks along the grid's edges hold no false edge to ring around.
+func (e *cogEngine[T]) encodeJPEGTile(worker, tx int, src []uint8, w, n int) error {
+	const ts = cogBlockSize
+	tile := any(e.scratch[worker]).([]uint8)
+	mask := e.maskScratch[worker]
+	nd := any(e.nd).(uint8)
+	x0 := tx * ts
+	cw := min(ts, w-x0)
+	rs, mrs := 3*ts, ts/8 // a tile row in bytes, a mask row in bytes
+	for r := range ts {
+		d := tile[r*rs : (r+1)*rs]
+		m := mask[r*mrs : (r+1)*mrs]
+		if r >= n {
+			copy(d, tile[(n-1)*rs:n*rs])
+			clear(m)
+			continue
+		}
+		row := src[3*(r*w+x0) : 3*(r*w+x0+cw)]
+		copy(d, row)
+		for i := 3 * cw; i < rs; i += 3 {
+			d[i], d[i+1], d[i+2] = row[3*cw-3], row[3*cw-2], row[3*cw-1]
+		}
+		if valid := cogMaskRow(m, row, nd); valid < cw {
+			cogFillMasked(d, m, valid, r, rs, tile)
 		}
 	}
-	k, err := zlibDeflate(e.out[tx], tb, e.level)
-	if err != nil {
+	var err error
+	if e.outN[tx], err = cogCompressOnce(&e.uniform, e.out[tx], tile, rs, func() (int, error) {
+		return jpegEncode(e.out[tx], tile, ts, ts, e.jpeg)
+	}); err != nil {
 		return err
 	}
+	e.maskN[tx], err = cogCompressOnce(&e.maskUniform, e.maskOut[tx], mask, mrs, func() (int, error) {
+		return zlibDeflate(e.maskOut[tx], mask, 2)
+	})
+	return err
+}
+
+// cogCompressOnce returns the length of the stream compress writes into dst for tile
+// (rows of rowLen bytes), taken from u when every row of tile repeats the first and u
+// has such a tile's stream (and kept in u when it has not). A stream is at least 4 bytes:
+// its trailer repeats them.
+func cogCompressOnce(u *cogUniformTiles, dst, tile []byte, rowLen int, compress func() (int, error)) (int, error) {
+	uniform := cogRowsRepeat(tile, rowLen)
+	if uniform {
+		if k := u.get(tile[:rowLen], dst); k > 0 {
+			return k, nil
+		}
+	}
+	k, err := compress()
+	if err != nil {
+		return 0, err
+	}
 	if k < 4 {
-		return errors.New("deflate: stream shorter than its trailer")
+		return 0, errors.New("compressed stream shorter than its trailer")
 	}
 	if uniform {
-		e.uniform.put(row, e.out[tx][:k])
+		u.put(tile[:rowLen], dst[:k])
 	}
-	e.outN[tx] = k
-	return nil
+	return k, nil
+}
+
+// cogMaskRow sets the bits of mask row m (most significant bit first, TIFF 6.0 section
+// 8's FillOrder 1; 1 = valid, as GDAL's masks) for the RGB pixels of row whose samples
+// are not all nd, and returns how many there are; the bits past the row stay 0.
+func cogMaskRow(m, row []uint8, nd uint8) int {
+	clear(m)
+	np, valid := len(row)/3, 0
+	// nz is 1 when a pixel differs from nd (v <= 255: v+255 carries into bit 8 iff v > 0).
+	nz := func(p []uint8) uint8 { return uint8((uint32((p[0]^nd)|(p[1]^nd)|(p[2]^nd)) + 0xFF) >> 8) }
+	i := 0
+	for ; i+8 <= np; i += 8 { // 8 pixels a mask byte, without branches
+		p := row[3*i : 3*i+24 : 3*i+24]
+		b := nz(p[0:3])<<7 | nz(p[3:6])<<6 | nz(p[6:9])<<5 | nz(p[9:12])<<4 |
+			nz(p[12:15])<<3 | nz(p[15:18])<<2 | nz(p[18:21])<<1 | nz(p[21:24])
+		m[i>>3] = b
+		valid += bits.OnesCount8(b)
+	}
+	for ; i < np; i++ {
+		if nz(row[3*i:3*i+3]) != 0 {
+			m[i>>3] |= 0x80 >> (i & 7)
+			valid++
+		}
+	}
+	return valid
+}
+
+// cogFillMasked paints the masked pixels of tile row r, d (rs bytes, m its mask, valid
+// pixels of it set), with their nearest valid neighbour to the left (to the right for a
+// leading run), or, when none is valid, with the row above: the mask hides them, and a
+// JPEG block that meets nodata then has no edge between dark nodata and the ground to
+// ring around (with black left there, valid pixels next to nodata came back up to 55
+// levels darker at quality 85; with the fill, as far as elsewhere).
+func cogFillMasked(d, m []uint8, valid, r, rs int, tile []uint8) {
+	if valid == 0 {
+		if r > 0 {
+			copy(d, tile[(r-1)*rs:r*rs])
+		}
+		return
+	}
+	np := rs / 3
+	last := -1 // the last valid pixel so far
+	for i := 0; i < np; i++ {
+		if m[i>>3]&(0x80>>(i&7)) != 0 {
+			if last < i-1 { // the run last+1..i-1 is masked
+				src := i
+				for j := last + 1; j < i; j++ {
+					if last >= 0 {
+						src = last
+					}
+					copy(d[3*j:3*j+3], d[3*src:3*src+3])
+				}
+			}
+			last = i
+		}
+	}
+	for j := last + 1; j < np; j++ {
+		copy(d[3*j:3*j+3], d[3*last:3*last+3])
+	}
 }
 
 // predictSamples is encodeTile's copy of a tile column for pixels of e.spp samples: the
@@ -1027,6 +1208,60 @@ func cogPredictFloat(tile, src []float32, w, x0, cw, n int, nd float32) {
 // windows over the whole level (ratio n/(n/2)): the two differ by at most one pixel of
 // that level, towards the right and bottom edges. A level 1 pixel wide or high gives 1.
 func (e *cogEngine[T]) downsample(dst, src []T, w, n, ow, y0, y1 int) {
+	if e.spp == 3 && e.mode == "AVERAGE" {
+		if d, ok := any(dst).([]uint8); ok {
+			cogDownsampleRGB(d, any(src).([]uint8), w, n, ow, y0, y1, any(e.nd).(uint8))
+			return
+		}
+	}
+	e.downsampleSamples(dst, src, w, n, ow, y0, y1)
+}
+
+// cogDownsampleRGB is downsample for true colour, AVERAGE: whole pixels at a time, the
+// same values as downsampleSamples (which takes the windows it cannot: clipped ones, of a
+// level one pixel wide or high, and those with a nodata sample).
+func cogDownsampleRGB(dst, src []uint8, w, n, ow, y0, y1 int, nd uint8) {
+	slow := &cogEngine[uint8]{nd: nd, spp: 3, mode: "AVERAGE"}
+	if w < 2 {
+		slow.downsampleSamples(dst, src, w, n, ow, y0, y1)
+		return
+	}
+	for y := y0; y < y1; y++ {
+		if 2*y+1 >= n { // one source row: a clipped window
+			slow.downsampleSamples(dst, src, w, n, ow, y, y+1)
+			continue
+		}
+		d := dst[3*y*ow : 3*(y+1)*ow]
+		r0 := src[3*2*y*w : 3*(2*y+1)*w]
+		r1 := src[3*(2*y+1)*w : 3*(2*y+2)*w]
+		for x := range ow { // 2x+1 < w: levels are halved rounding down
+			a, b := r0[6*x:6*x+6:6*x+6], r1[6*x:6*x+6:6*x+6]
+			for k := range 3 {
+				p, q, u, v := a[k], a[3+k], b[k], b[3+k]
+				if p != nd && q != nd && u != nd && v != nd {
+					d[3*x+k] = uint8((uint(p) + uint(q) + uint(u) + uint(v) + 2) / 4)
+					continue
+				}
+				s, c := uint(0), uint(0) // the valid samples of the window
+				for _, t := range [4]uint8{p, q, u, v} {
+					if t != nd {
+						s += uint(t)
+						c++
+					}
+				}
+				if c == 0 {
+					d[3*x+k] = nd
+				} else {
+					d[3*x+k] = uint8((2*s + c) / (2 * c)) // math.Round(s/c): s, c > 0
+				}
+			}
+		}
+	}
+}
+
+// downsampleSamples is downsample sample by sample, any type, resampling and samples a
+// pixel.
+func (e *cogEngine[T]) downsampleSamples(dst, src []T, w, n, ow, y0, y1 int) {
 	nd := e.nd
 	s := e.spp // pixels of s samples: widths in samples, and a window's columns s apart
 	w, ow = w*s, ow*s
@@ -1177,16 +1412,59 @@ const cogGhostBody = "LAYOUT=IFDS_BEFORE_DATA\n" +
 	"KNOWN_INCOMPATIBLE_EDITION=NO\n" +
 	" "
 
-// cogGhost is the ghost area with its size line.
-var cogGhost = fmt.Sprintf("GDAL_STRUCTURAL_METADATA_SIZE=%06d bytes\n", len(cogGhostBody)) + cogGhostBody
+// cogGhost is the ghost area with its size line; cogGhostMasked that of a file with
+// internal masks, whose mask tiles follow their image tiles (as GDAL 3.6 writes it).
+var (
+	cogGhost       = cogGhostArea(cogGhostBody)
+	cogGhostMasked = cogGhostArea(cogGhostBody + "MASK_INTERLEAVED_WITH_IMAGERY=YES\n")
+)
+
+func cogGhostArea(body string) string {
+	return fmt.Sprintf("GDAL_STRUCTURAL_METADATA_SIZE=%06d bytes\n", len(body)) + body
+}
+
+// ghost is the ghost area of w's file.
+func (w *Writer) ghost() string {
+	if w.masked() {
+		return cogGhostMasked
+	}
+	return cogGhost
+}
+
+// cogIFD is one IFD of the file: the image of level l, or its mask.
+type cogIFD struct {
+	l    int
+	mask bool
+}
+
+// ifds lists the IFDs of a file of n levels in GDAL's order: the full resolution and its
+// mask, the overviews by decreasing size, then their masks.
+func (w *Writer) ifds(n int) []cogIFD {
+	out := []cogIFD{{0, false}}
+	if w.masked() {
+		out = append(out, cogIFD{0, true})
+	}
+	for l := 1; l < n; l++ {
+		out = append(out, cogIFD{l, false})
+	}
+	if w.masked() {
+		for l := 1; l < n; l++ {
+			out = append(out, cogIFD{l, true})
+		}
+	}
+	return out
+}
 
 // TIFF and GeoTIFF values the writer uses beyond tifftags.go.
 const (
 	cogPhotometricBlackIsZero = 1 // TIFF 6.0 section 3
 	cogPhotometricPalette     = 3 // TIFF 6.0 section 5
 	cogPhotometricRGB         = 2 // TIFF 6.0 section 6
+	cogPhotometricMask        = 4 // TIFF 6.0 section 8, transparency mask
+	cogPhotometricYCbCr       = 6 // TIFF 6.0 section 21
 	cogPlanarChunky           = 1 // TIFF 6.0 section 8, PlanarConfiguration
 	cogSubfileReduced         = 1 // TIFF 6.0 section 8, NewSubfileType bit 0: reduced resolution
+	cogSubfileMask            = 4 // bit 2: a transparency mask for another image of the file
 	// GeoTIFF 1.1 (OGC 19-008r4) section 7, GeoKeys.
 	cogKeyModelType      = 1024
 	cogKeyRasterType     = 1025
@@ -1239,19 +1517,21 @@ func (w *Writer) assemble(levels []*cogLevel) error {
 	return err
 }
 
-// layout places the IFDs (each followed by its values) after the header and the ghost
-// area, then the levels' data from the smallest overview to the full resolution.
+// layout places the IFDs (each followed by its values; w.ifds' order, ifdAt holds their
+// offsets) after the header and the ghost area, then the levels' data from the smallest
+// overview to the full resolution.
 func (w *Writer) layout(levels []*cogLevel, big bool) (ifdAt, dataAt []uint64, end uint64) {
 	pos := uint64(cogClassicHeader)
 	if big {
 		pos = cogBigHeader
 	}
-	pos += uint64(len(cogGhost))
+	pos += uint64(len(w.ghost()))
 	pos += pos % cogWordAlign // TIFF 6.0 section 2: an IFD begins on a word boundary
-	ifdAt = make([]uint64, len(levels))
-	for l, lv := range levels {
-		ifdAt[l] = pos
-		pos += uint64(len(cogEncodeIFD(w.ifdFields(l, lv, 0, big), 0, 0, big)))
+	ifds := w.ifds(len(levels))
+	ifdAt = make([]uint64, len(ifds))
+	for i, d := range ifds {
+		ifdAt[i] = pos
+		pos += uint64(len(cogEncodeIFD(w.ifdFields(d, levels[d.l], 0, big), 0, 0, big)))
 	}
 	dataAt = make([]uint64, len(levels))
 	for l := len(levels) - 1; l >= 0; l-- {
@@ -1279,20 +1559,20 @@ func (w *Writer) writeCOG(f *os.File, levels []*cogLevel, big bool, ifdAt, dataA
 		binary.LittleEndian.PutUint32(h[4:], uint32(ifdAt[0]))
 		bw.Write(h[:])
 	}
-	bw.WriteString(cogGhost)
-	pos := uint64(len(cogGhost)) + cogClassicHeader
+	bw.WriteString(w.ghost())
+	pos := uint64(len(w.ghost())) + cogClassicHeader
 	if big {
 		pos += cogBigHeader - cogClassicHeader
 	}
 	if pos%cogWordAlign != 0 {
 		bw.WriteByte(0)
 	}
-	for l, lv := range levels {
+	for i, d := range w.ifds(len(levels)) {
 		var next uint64
-		if l+1 < len(levels) {
-			next = ifdAt[l+1]
+		if i+1 < len(ifdAt) {
+			next = ifdAt[i+1]
 		}
-		bw.Write(cogEncodeIFD(w.ifdFields(l, lv, dataAt[l], big), ifdAt[l], next, big))
+		bw.Write(cogEncodeIFD(w.ifdFields(d, levels[d.l], dataAt[d.l], big), ifdAt[i], next, big))
 	}
 	if err := bw.Flush(); err != nil {
 		return err
@@ -1320,11 +1600,38 @@ func (w *Writer) writeCOG(f *os.File, levels []*cogLevel, big bool, ifdAt, dataA
 	return nil
 }
 
-// ifdFields are the tags of level l, whose data starts at base in the file.
-func (w *Writer) ifdFields(l int, lv *cogLevel, base uint64, big bool) []cogTIFFField {
+// ifdFields are the tags of IFD d, of level lv, whose data starts at base in the file.
+func (w *Writer) ifdFields(d cogIFD, lv *cogLevel, base uint64, big bool) []cogTIFFField {
+	l := d.l
+	if d.mask {
+		return w.maskFields(d, lv, base, big)
+	}
 	var fs []cogTIFFField
 	if l > 0 {
 		fs = append(fs, cogLongs(tagNewSubfileType, cogSubfileReduced))
+	}
+	if w.masked() {
+		// TIFF Technical Note 2: each tile a complete JPEG stream (no JPEGTables), the
+		// chroma subsampled 2x2, ReferenceBlackWhite that of JPEG's full-range YCbCr
+		// (TIFF 6.0 section 21), as libtiff writes it.
+		fs = append(fs,
+			cogLongs(tagImageWidth, uint32(lv.w)),
+			cogLongs(tagImageLength, uint32(lv.h)),
+			cogShorts(tagBitsPerSample, w.perSample(8)...),
+			cogShorts(tagCompression, compressionJPEG),
+			cogShorts(tagPhotometric, cogPhotometricYCbCr),
+			cogShorts(tagSamplesPerPixel, uint16(w.spp)),
+			cogShorts(tagPlanarConfig, cogPlanarChunky),
+			cogShorts(tagTileWidth, cogBlockSize),
+			cogShorts(tagTileLength, cogBlockSize),
+			cogShorts(tagYCbCrSubSampling, 2, 2),
+			cogRationals(tagReferenceBW, 0, 255, 128, 255, 128, 255))
+		fs = append(fs, w.tileFields(lv.offsets, lv.counts, base, big)...)
+		fs = append(fs, cogShorts(tagSampleFormat, w.perSample(sampleFormatUint)...))
+		if l == 0 {
+			fs = append(fs, w.geoFields()...)
+		}
+		return fs
 	}
 	fs = append(fs,
 		cogLongs(tagImageWidth, uint32(lv.w)),
@@ -1338,40 +1645,75 @@ func (w *Writer) ifdFields(l int, lv *cogLevel, base uint64, big bool) []cogTIFF
 		cogShorts(tagTileWidth, cogBlockSize),
 		cogShorts(tagTileLength, cogBlockSize),
 	)
-	offsets := make([]uint64, len(lv.offsets))
-	for i, o := range lv.offsets {
-		offsets[i] = base + o
-	}
-	if big {
-		fs = append(fs, cogLong8s(tagTileOffsets, offsets...), cogLong8s(tagTileByteCounts, lv.counts...))
-	} else {
-		fs = append(fs, cogLongs(tagTileOffsets, cogNarrow(offsets)...), cogLongs(tagTileByteCounts, cogNarrow(lv.counts)...))
-	}
+	fs = append(fs, w.tileFields(lv.offsets, lv.counts, base, big)...)
 	fs = append(fs, cogShorts(tagSampleFormat, w.perSample(w.typ.sampleFormat())...))
 	if len(w.o.Classes) > 0 {
 		fs = append(fs, cogShorts(tagColorMap, colorMap(w.o.Classes)...))
 	}
 	if l == 0 {
-		// GeoTIFF 1.1 sections 7.2 and 7.3: one tie point at the top-left corner of pixel
-		// (0,0) (raster type PixelIsArea) and the pixel size; the CRS by its EPSG code.
-		g := w.g
-		fs = append(fs,
-			cogDoubles(tagModelPixelScale, g.Res, g.Res, 0),
-			cogDoubles(tagModelTiepoint, 0, 0, 0, g.X0, g.Y0, 0))
-		model, crsKey := uint16(cogModelProjected), uint16(cogKeyProjectedType)
-		if w.geographic {
-			model, crsKey = cogModelGeographic, cogKeyGeographicType
-		}
-		fs = append(fs, cogShorts(tagGeoKeyDirectory,
-			cogKeyDirVersion, cogKeyRevision, cogKeyMinorRevision, 3,
-			cogKeyModelType, 0, 1, model,
-			cogKeyRasterType, 0, 1, cogRasterPixelIsArea,
-			crsKey, 0, 1, uint16(g.EPSG)))
-		if md := gdalMetadataXML(w.o); md != "" {
-			fs = append(fs, cogASCII(tagGDALMetadata, md))
-		}
+		fs = append(fs, w.geoFields()...)
 	}
 	return append(fs, cogASCII(tagGDALNoData, gdalNoDataString(w.o.NoData)))
+}
+
+// maskFields are the tags of the mask of level d.l (Options.JPEGQuality): 1 bit a pixel,
+// DEFLATE, Photometric transparency mask, as GDAL writes its internal masks.
+func (w *Writer) maskFields(d cogIFD, lv *cogLevel, base uint64, big bool) []cogTIFFField {
+	sub := uint32(cogSubfileMask)
+	if d.l > 0 {
+		sub |= cogSubfileReduced
+	}
+	fs := []cogTIFFField{
+		cogLongs(tagNewSubfileType, sub),
+		cogLongs(tagImageWidth, uint32(lv.w)),
+		cogLongs(tagImageLength, uint32(lv.h)),
+		cogShorts(tagBitsPerSample, 1),
+		cogShorts(tagCompression, compressionDeflate),
+		cogShorts(tagPhotometric, cogPhotometricMask),
+		cogShorts(tagSamplesPerPixel, 1),
+		cogShorts(tagPlanarConfig, cogPlanarChunky),
+		cogShorts(tagPredictor, predictorNone),
+		cogShorts(tagTileWidth, cogBlockSize),
+		cogShorts(tagTileLength, cogBlockSize),
+	}
+	fs = append(fs, w.tileFields(lv.maskOffsets, lv.maskCounts, base, big)...)
+	return append(fs, cogShorts(tagSampleFormat, sampleFormatUint))
+}
+
+// tileFields are the TileOffsets and TileByteCounts of tiles at offsets (from base) with
+// sizes counts.
+func (w *Writer) tileFields(offs, counts []uint64, base uint64, big bool) []cogTIFFField {
+	offsets := make([]uint64, len(offs))
+	for i, o := range offs {
+		offsets[i] = base + o
+	}
+	if big {
+		return []cogTIFFField{cogLong8s(tagTileOffsets, offsets...), cogLong8s(tagTileByteCounts, counts...)}
+	}
+	return []cogTIFFField{cogLongs(tagTileOffsets, cogNarrow(offsets)...), cogLongs(tagTileByteCounts, cogNarrow(counts)...)}
+}
+
+// geoFields are the georeferencing and GDAL metadata tags of the full resolution.
+// GeoTIFF 1.1 sections 7.2 and 7.3: one tie point at the top-left corner of pixel (0,0)
+// (raster type PixelIsArea) and the pixel size; the CRS by its EPSG code.
+func (w *Writer) geoFields() []cogTIFFField {
+	g := w.g
+	fs := []cogTIFFField{
+		cogDoubles(tagModelPixelScale, g.Res, g.Res, 0),
+		cogDoubles(tagModelTiepoint, 0, 0, 0, g.X0, g.Y0, 0)}
+	model, crsKey := uint16(cogModelProjected), uint16(cogKeyProjectedType)
+	if w.geographic {
+		model, crsKey = cogModelGeographic, cogKeyGeographicType
+	}
+	fs = append(fs, cogShorts(tagGeoKeyDirectory,
+		cogKeyDirVersion, cogKeyRevision, cogKeyMinorRevision, 3,
+		cogKeyModelType, 0, 1, model,
+		cogKeyRasterType, 0, 1, cogRasterPixelIsArea,
+		crsKey, 0, 1, uint16(g.EPSG)))
+	if md := gdalMetadataXML(w.o); md != "" {
+		fs = append(fs, cogASCII(tagGDALMetadata, md))
+	}
+	return fs
 }
 
 // perSample is v once per sample of a pixel (BitsPerSample and SampleFormat have one
@@ -1421,6 +1763,17 @@ func cogLongs(tag uint16, v ...uint32) cogTIFFField  { return cogField(tag, tiff
 func cogLong8s(tag uint16, v ...uint64) cogTIFFField { return cogField(tag, tiffLong8, v) }
 func cogDoubles(tag uint16, v ...float64) cogTIFFField {
 	return cogField(tag, tiffDouble, v)
+}
+
+// cogRationals is a field of whole numbers as TIFF RATIONALs (each v/1).
+func cogRationals(tag uint16, v ...uint32) cogTIFFField {
+	r := make([]uint32, 0, 2*len(v))
+	for _, x := range v {
+		r = append(r, x, 1)
+	}
+	f := cogField(tag, tiffRational, r)
+	f.count = uint64(len(v))
+	return f
 }
 
 // cogField is a field of values of a fixed-size type, little-endian.

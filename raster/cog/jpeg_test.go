@@ -1,0 +1,186 @@
+package cog
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/airbusgeo/godal"
+)
+
+// checkJPEGFile reads the JPEG true-colour COG at path back with GDAL and compares it
+// with rgb (0 0 0 = nodata): structure, YCbCr JPEG, no nodata value but a per-dataset
+// mask, exactly the valid pixels at full resolution and, in every overview, those whose
+// 2x2 window holds one (as the AVERAGE overviews leave nodata only where none is); the
+// colours of valid pixels within maxMean on average (JPEG is lossy), band by band, at
+// full resolution and in every overview against cogRefDownsample.
+func checkJPEGFile(t *testing.T, path string, g Grid, rgb []uint8, maxMean float64) {
+	t.Helper()
+	ds, err := godal.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	st := ds.Structure()
+	if st.SizeX != g.Width || st.SizeY != g.Height || st.NBands != 3 || st.DataType != godal.Byte {
+		t.Fatalf("structure %+v, want %dx%d, 3 Byte bands", st, g.Width, g.Height)
+	}
+	if gt, err := ds.GeoTransform(); err != nil || gt != g.GeoTransform() {
+		t.Errorf("geotransform %v (%v), want %v", gt, err, g.GeoTransform())
+	}
+	for key, want := range map[string]string{"LAYOUT": "COG", "COMPRESSION": "YCbCr JPEG", "INTERLEAVE": "PIXEL"} {
+		if got := ds.Metadata(key, godal.Domain("IMAGE_STRUCTURE")); got != want {
+			t.Errorf("%s=%q, want %q", key, got, want)
+		}
+	}
+	// The valid pixels, as a band of 0 (nodata) and 1, downsampled like the image.
+	valid := make([]float64, g.Pixels())
+	for i := range valid {
+		if rgb[3*i] != 0 || rgb[3*i+1] != 0 || rgb[3*i+2] != 0 {
+			valid[i] = 1
+		}
+	}
+	wantSizes := gdalCOGSizes(t, g.Width, g.Height)
+	for c, band := range ds.Bands() {
+		if want := []godal.ColorInterp{godal.CIRed, godal.CIGreen, godal.CIBlue}[c]; band.ColorInterp() != want {
+			t.Errorf("band %d colour %v, want %v", c+1, band.ColorInterp(), want)
+		}
+		if nd, ok := band.NoData(); ok {
+			t.Errorf("band %d has nodata %v: the mask says what is valid", c+1, nd)
+		}
+		if f := band.MaskFlags(); f != 0x02 { // GMF_PER_DATASET
+			t.Fatalf("band %d mask flags %#x, want GMF_PER_DATASET", c+1, f)
+		}
+		ovrs, movrs := band.Overviews(), band.MaskBand().Overviews()
+		if len(ovrs) != len(wantSizes) || len(movrs) != len(wantSizes) {
+			t.Fatalf("band %d: %d overviews and %d of the mask, gdal makes %d (%v)", c+1, len(ovrs), len(movrs), len(wantSizes), wantSizes)
+		}
+		vals, vmask, w, h := cogBand(rgb, c), valid, g.Width, g.Height
+		for lv := 0; lv <= len(ovrs); lv++ {
+			img, mask := band, band.MaskBand()
+			if lv > 0 {
+				img, mask = ovrs[lv-1], movrs[lv-1]
+				vals, _, _ = cogRefDownsample(vals, w, h, "AVERAGE", 0, false)
+				vmask, w, h = cogRefDownsample(vmask, w, h, "AVERAGE", 0, false)
+			}
+			what := fmt.Sprintf("band %d level %d", c+1, lv)
+			if ost := img.Structure(); ost.SizeX != w || ost.SizeY != h {
+				t.Fatalf("%s: %dx%d, want %dx%d", what, ost.SizeX, ost.SizeY, w, h)
+			}
+			got, gotMask := make([]float64, w*h), make([]float64, w*h)
+			if err := img.Read(0, 0, got, w, h); err != nil {
+				t.Fatal(err)
+			}
+			if err := mask.Read(0, 0, gotMask, w, h); err != nil {
+				t.Fatal(err)
+			}
+			var sum float64
+			n := 0
+			for i := range got {
+				if want := 255 * float64(min(1, int(vmask[i]))); gotMask[i] != want {
+					t.Fatalf("%s: mask at %d,%d is %v, want %v", what, i%w, i/w, gotMask[i], want)
+				}
+				// A pixel valid but 0 in this band (nodata of no band here) compares with
+				// the band's average of its non-zero samples only where it has some.
+				if vmask[i] != 0 && vals[i] != 0 {
+					sum += math.Abs(got[i] - vals[i])
+					n++
+				}
+			}
+			if mean := sum / float64(max(1, n)); mean > maxMean {
+				t.Errorf("%s: mean error %.2f over %d valid pixels, want at most %.2f", what, mean, n, maxMean)
+			}
+		}
+	}
+}
+
+func TestCOGWriterJPEG(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name     string
+		w, h     int
+		deferred bool
+	}{
+		{"1100x1030", 1100, 1030, false},
+		{"513x700-deferred", 513, 700, true},
+		{"1x600", 1, 600, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := cogTestGrid(32635, c.w, c.h)
+			rgb := cogTestRGBNoise(c.w, c.h, 1, 0.05)
+			path := filepath.Join(dir, c.name+".tif")
+			w, err := NewWriter(path, g, []uint8(nil), Options{RGB: true, Resampling: "AVERAGE", Deferred: c.deferred, JPEGQuality: 85})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Discard()
+			for r, i := 0, 0; r < c.h; i++ {
+				n := min([]int{1, 7, 300, 511, 2}[i%5], c.h-r)
+				if err := w.WriteRows(rgb[3*r*c.w : 3*(r+n)*c.w]); err != nil {
+					t.Fatal(err)
+				}
+				r += n
+			}
+			if err := w.Finish(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			cogOnlyFile(t, dir, path)
+			// Fields with a little noise, the nodata pixels here and there (the worst
+			// case for the JPEG blocks around them); a composite's come back within 1.5.
+			checkJPEGFile(t, path, g, rgb, 2.5)
+			validateCOGFile(t, path)
+		})
+	}
+	for _, o := range []Options{{RGB: true, JPEGQuality: 101}, {RGB: true, JPEGQuality: -1}, {JPEGQuality: 85}} {
+		if _, err := NewWriter(filepath.Join(dir, "x.tif"), cogTestGrid(32635, 10, 10), []uint8(nil), o); err == nil {
+			t.Errorf("a writer with %+v was created", o)
+		}
+	}
+}
+
+// TestMosaicJPEG: windows of true colour assembled into a JPEG COG, the pixels no window
+// covers masked.
+func TestMosaicJPEG(t *testing.T) {
+	g := cogTestGrid(32635, 1300, 1100)
+	path := filepath.Join(t.TempDir(), "mosaic.tif")
+	m, err := NewMosaic(path, g, []uint8(nil), Options{RGB: true, Resampling: "AVERAGE", JPEGQuality: 85})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Discard()
+	want := make([]uint8, 3*g.Pixels())
+	for k, win := range [][4]int{{600, 0, 700, 500}, {0, 900, 300, 200}, {0, 0, 600, 900}} {
+		ww, wh := win[2], win[3]
+		part := cogTestRGBNoise(ww, wh, uint64(10+k), 0.05)
+		if err := m.Write(win[0], win[1], ww, wh, part); err != nil {
+			t.Fatal(err)
+		}
+		for y := range wh {
+			copy(want[3*((win[1]+y)*g.Width+win[0]):], part[3*y*ww:3*(y+1)*ww])
+		}
+	}
+	if err := m.Finish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkJPEGFile(t, path, g, want, 2.5)
+	validateCOGFile(t, path)
+}
+
+// TestJPEGEncodeErrors: libjpeg's errors come back as errors (not libjpeg's exit).
+func TestJPEGEncodeErrors(t *testing.T) {
+	tile := cogTestRGB(64, 64, 3)
+	out := make([]byte, jpegBound(64, 64))
+	n, err := jpegEncode(out, tile, 64, 64, 85)
+	if err != nil || n < 100 || out[0] != 0xFF || out[1] != 0xD8 || out[n-2] != 0xFF || out[n-1] != 0xD9 {
+		t.Fatalf("encode: %d bytes, %v, want a JPEG stream (SOI ... EOI)", n, err)
+	}
+	if _, err := jpegEncode(out[:200], tile, 64, 64, 85); err == nil || !strings.Contains(err.Error(), "buffer") {
+		t.Errorf("a stream larger than its buffer: %v", err)
+	}
+	if _, err := jpegEncode(out, tile, 64, 65536, 85); err == nil {
+		t.Error("a tile larger than its pixels was encoded")
+	}
+}
