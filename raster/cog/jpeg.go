@@ -87,21 +87,21 @@ import (
 	"unsafe"
 )
 
-// jpegEncode compresses a w x h tile of interleaved red, green, blue bytes (3*w bytes a
-// row) into dst as a complete baseline JPEG stream (tables included, so a TIFF needs no
+// jpegEncode compresses a w x h tile of interleaved red, green, blue bytes (rows stride
+// bytes apart) into dst as a complete baseline JPEG stream (tables included, so a TIFF needs no
 // JPEGTables tag: TIFF Technical Note 2, "new-style" JPEG, Compression 7), converted to
 // YCbCr with the chroma subsampled 2x2 (the TIFF's YCbCrSubSampling 2,2), at quality
 // 1-100 (libjpeg's scale). It returns the bytes written; dst should have room for
 // jpegBound(w, h).
-func jpegEncode(dst, rgb []byte, w, h, quality int) (int, error) {
-	if w <= 0 || h <= 0 || len(rgb) < 3*w*h {
-		return 0, fmt.Errorf("jpeg: %d bytes for a %dx%d tile", len(rgb), w, h)
+func jpegEncode(dst, rgb []byte, w, h, stride, quality int) (int, error) {
+	if w <= 0 || h <= 0 || stride < 3*w || len(rgb) < stride*(h-1)+3*w {
+		return 0, fmt.Errorf("jpeg: %d bytes for a %dx%d tile, rows %d bytes apart", len(rgb), w, h, stride)
 	}
 	if len(dst) == 0 {
 		return 0, errors.New("jpeg: no room for the stream")
 	}
 	var msg [C.JMSG_LENGTH_MAX]C.char
-	n := C.cw_jpeg_encode((*C.uchar)(unsafe.Pointer(&rgb[0])), C.int(w), C.int(h), C.int(3*w), C.int(quality),
+	n := C.cw_jpeg_encode((*C.uchar)(unsafe.Pointer(&rgb[0])), C.int(w), C.int(h), C.int(stride), C.int(quality),
 		(*C.uchar)(unsafe.Pointer(&dst[0])), C.size_t(len(dst)), &msg[0], C.size_t(len(msg)))
 	if n == 0 {
 		return 0, fmt.Errorf("jpeg: %s", C.GoString(&msg[0]))

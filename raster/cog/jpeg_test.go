@@ -103,14 +103,27 @@ func TestCOGWriterJPEG(t *testing.T) {
 		name     string
 		w, h     int
 		deferred bool
+		gaps     bool // nodata pixels scattered everywhere, else in cogTestRGB's patch only
 	}{
-		{"1100x1030", 1100, 1030, false},
-		{"513x700-deferred", 513, 700, true},
-		{"1x600", 1, 600, false},
+		{"1100x1030", 1100, 1030, false, true},
+		{"1100x1030-whole-tiles", 1100, 1030, false, false},
+		{"513x700-deferred", 513, 700, true, true},
+		{"1x600", 1, 600, false, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			g := cogTestGrid(32635, c.w, c.h)
 			rgb := cogTestRGBNoise(c.w, c.h, 1, 0.05)
+			if !c.gaps { // tiles without nodata, encoded from the rows in place
+				for i := 1; i < c.w*c.h; i++ {
+					if x, y := i%c.w, i/c.w; !(x > 100 && x < 700 && y > 30 && y < 90) {
+						for k := range 3 {
+							if rgb[3*i+k] == 0 { // the field's value, as the pixel to the left
+								rgb[3*i+k] = max(1, rgb[3*(i-1)+k])
+							}
+						}
+					}
+				}
+			}
 			path := filepath.Join(dir, c.name+".tif")
 			w, err := NewWriter(path, g, []uint8(nil), Options{RGB: true, Resampling: "AVERAGE", Deferred: c.deferred, JPEGQuality: 85})
 			if err != nil {
@@ -173,14 +186,14 @@ func TestMosaicJPEG(t *testing.T) {
 func TestJPEGEncodeErrors(t *testing.T) {
 	tile := cogTestRGB(64, 64, 3)
 	out := make([]byte, jpegBound(64, 64))
-	n, err := jpegEncode(out, tile, 64, 64, 85)
+	n, err := jpegEncode(out, tile, 64, 64, 192, 85)
 	if err != nil || n < 100 || out[0] != 0xFF || out[1] != 0xD8 || out[n-2] != 0xFF || out[n-1] != 0xD9 {
 		t.Fatalf("encode: %d bytes, %v, want a JPEG stream (SOI ... EOI)", n, err)
 	}
-	if _, err := jpegEncode(out[:200], tile, 64, 64, 85); err == nil || !strings.Contains(err.Error(), "buffer") {
+	if _, err := jpegEncode(out[:200], tile, 64, 64, 192, 85); err == nil || !strings.Contains(err.Error(), "buffer") {
 		t.Errorf("a stream larger than its buffer: %v", err)
 	}
-	if _, err := jpegEncode(out, tile, 64, 65536, 85); err == nil {
+	if _, err := jpegEncode(out, tile, 64, 65536, 192, 85); err == nil {
 		t.Error("a tile larger than its pixels was encoded")
 	}
 }

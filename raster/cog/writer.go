@@ -963,28 +963,40 @@ func (e *cogEngine[T]) encodeJPEGTile(worker, tx int, src []uint8, w, n int) err
 	x0 := tx * ts
 	cw := min(ts, w-x0)
 	rs, mrs := 3*ts, ts/8 // a tile row in bytes, a mask row in bytes
-	for r := range ts {
-		d := tile[r*rs : (r+1)*rs]
-		m := mask[r*mrs : (r+1)*mrs]
-		if r >= n {
-			copy(d, tile[(n-1)*rs:n*rs])
-			clear(m)
-			continue
-		}
-		row := src[3*(r*w+x0) : 3*(r*w+x0+cw)]
-		copy(d, row)
-		for i := 3 * cw; i < rs; i += 3 {
-			d[i], d[i+1], d[i+2] = row[3*cw-3], row[3*cw-2], row[3*cw-1]
-		}
-		if valid := cogMaskRow(m, row, nd); valid < cw {
-			cogFillMasked(d, m, valid, r, rs, tile)
-		}
+	var valid [ts]int     // valid pixels of each row
+	full := n == ts && cw == ts
+	for r := range n {
+		valid[r] = cogMaskRow(mask[r*mrs:(r+1)*mrs], src[3*(r*w+x0):3*(r*w+x0+cw)], nd)
+		full = full && valid[r] == ts
 	}
+	clear(mask[n*mrs:])
 	var err error
-	if e.outN[tx], err = cogCompressOnce(&e.uniform, e.out[tx], tile, rs, func() (int, error) {
-		return jpegEncode(e.out[tx], tile, ts, ts, e.jpeg)
-	}); err != nil {
-		return err
+	if full {
+		// A whole tile of valid pixels (most of them): encoded from the rows in place.
+		if e.outN[tx], err = jpegEncode(e.out[tx], src[3*x0:], ts, ts, 3*w, e.jpeg); err != nil {
+			return err
+		}
+	} else {
+		for r := range ts {
+			d := tile[r*rs : (r+1)*rs]
+			if r >= n {
+				copy(d, tile[(n-1)*rs:n*rs])
+				continue
+			}
+			row := src[3*(r*w+x0) : 3*(r*w+x0+cw)]
+			copy(d, row)
+			for i := 3 * cw; i < rs; i += 3 {
+				d[i], d[i+1], d[i+2] = row[3*cw-3], row[3*cw-2], row[3*cw-1]
+			}
+			if valid[r] < cw {
+				cogFillMasked(d, mask[r*mrs:(r+1)*mrs], valid[r], r, rs, tile)
+			}
+		}
+		if e.outN[tx], err = cogCompressOnce(&e.uniform, e.out[tx], tile, rs, func() (int, error) {
+			return jpegEncode(e.out[tx], tile, ts, ts, rs, e.jpeg)
+		}); err != nil {
+			return err
+		}
 	}
 	e.maskN[tx], err = cogCompressOnce(&e.maskUniform, e.maskOut[tx], mask, mrs, func() (int, error) {
 		return zlibDeflate(e.maskOut[tx], mask, 2)
