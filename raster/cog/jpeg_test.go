@@ -197,3 +197,35 @@ func TestJPEGEncodeErrors(t *testing.T) {
 		t.Error("a tile larger than its pixels was encoded")
 	}
 }
+
+// TestCOGMaskRow: the mask bits and count of rows of every length up to 40 pixels, with
+// nodata 0 and 7, against a pixel-by-pixel reference.
+func TestCOGMaskRow(t *testing.T) {
+	for _, nd := range []uint8{0, 7} {
+		for np := 0; np <= 40; np++ {
+			row := make([]uint8, 3*np)
+			for i := range row {
+				if (i*7+np)%5 != 0 {
+					row[i] = nd
+				} else {
+					row[i] = nd + 1
+				}
+			}
+			m := make([]uint8, (np+7)/8+1)
+			got := cogMaskRow(m, row, nd)
+			want := 0
+			for i := range np {
+				v := row[3*i] != nd || row[3*i+1] != nd || row[3*i+2] != nd
+				if v {
+					want++
+				}
+				if bit := m[i>>3]&(0x80>>(i&7)) != 0; bit != v {
+					t.Fatalf("nd %d, %d pixels: bit %d is %v, want %v", nd, np, i, bit, v)
+				}
+			}
+			if got != want || m[len(m)-1] != 0 && np%8 == 0 {
+				t.Fatalf("nd %d, %d pixels: %d valid, want %d (mask %x)", nd, np, got, want, m)
+			}
+		}
+	}
+}

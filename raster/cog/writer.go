@@ -1034,18 +1034,23 @@ func cogCompressOnce(u *cogUniformTiles, dst, tile []byte, rowLen int, compress 
 func cogMaskRow(m, row []uint8, nd uint8) int {
 	clear(m)
 	np, valid := len(row)/3, 0
-	// nz is 1 when a pixel differs from nd (v <= 255: v+255 carries into bit 8 iff v > 0).
-	nz := func(p []uint8) uint8 { return uint8((uint32((p[0]^nd)|(p[1]^nd)|(p[2]^nd)) + 0xFF) >> 8) }
+	// A pixel's three samples as the low 24 bits of a word, XOR nd in each: 1 when it is
+	// not 0 (v < 1<<24: v + 0xFFFFFF carries into bit 24 iff v > 0). Four bytes are read
+	// from the pixel's first, so the last pixel is left to the loop after.
+	ndw := uint32(nd) * 0x010101
+	nz := func(p []uint8) uint8 {
+		return uint8(((binary.LittleEndian.Uint32(p)&0xFFFFFF ^ ndw) + 0xFFFFFF) >> 24)
+	}
 	i := 0
-	for ; i+8 <= np; i += 8 { // 8 pixels a mask byte, without branches
-		p := row[3*i : 3*i+24 : 3*i+24]
-		b := nz(p[0:3])<<7 | nz(p[3:6])<<6 | nz(p[6:9])<<5 | nz(p[9:12])<<4 |
-			nz(p[12:15])<<3 | nz(p[15:18])<<2 | nz(p[18:21])<<1 | nz(p[21:24])
+	for ; i+8 <= np && 3*i+25 <= len(row); i += 8 { // 8 pixels a mask byte, without branches
+		p := row[3*i : 3*i+25 : 3*i+25]
+		b := nz(p[0:])<<7 | nz(p[3:])<<6 | nz(p[6:])<<5 | nz(p[9:])<<4 |
+			nz(p[12:])<<3 | nz(p[15:])<<2 | nz(p[18:])<<1 | nz(p[21:])
 		m[i>>3] = b
 		valid += bits.OnesCount8(b)
 	}
 	for ; i < np; i++ {
-		if nz(row[3*i:3*i+3]) != 0 {
+		if p := row[3*i : 3*i+3]; p[0] != nd || p[1] != nd || p[2] != nd {
 			m[i>>3] |= 0x80 >> (i & 7)
 			valid++
 		}
