@@ -42,6 +42,10 @@ type DetectParams struct {
 	// not grow with the window. The change classes it sees are before the minimum mapping
 	// unit: Result.Dropped lists the pixels to clear.
 	Rows func(Rows) error
+	// RowBuffers, when set with Rows, gives the buffers each strip of h rows is classified
+	// into (Detect writes every pixel of them) before Rows receives them, so that the
+	// receiver can lend its own memory (the COG writers' block rows) and copy nothing.
+	RowBuffers func(h int) (Rows, error)
 	// Progress, when set, is told the stage and fraction done.
 	Progress func(stage string, frac float64)
 	// KeepBefore, when set, receives the before period's composite strip by strip, top to
@@ -351,6 +355,12 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 			return nil, err
 		}
 		row, h := st.row, st.h
+		if p.Rows != nil && p.RowBuffers != nil {
+			var err error
+			if out, err = p.RowBuffers(h); err != nil {
+				return nil, err
+			}
+		}
 		out.Row, out.Height = row-win.Row, h
 		if p.Rows == nil {
 			i0, i1 := out.Row*w, (out.Row+h)*w

@@ -304,19 +304,19 @@ func (p *Pipeline) keptBaselines() int { return max(1, cmp.Or(p.KeptBaselines, 2
 
 // detectKept runs raster.Detect with the kept baseline of window win of the run to
 // output: read from it when there is a usable one (computed when it fails), else computed
-// and kept. newRows returns the receiver of an attempt's rows (none: nil); an attempt
-// that failed on the kept composite is started again with a fresh one.
+// and kept. newSink returns the receiver of an attempt's rows; an attempt that failed on
+// the kept composite is started again with a fresh one.
 func (p *Pipeline) detectKept(ctx context.Context, output string, pl *plan, params raster.DetectParams, win raster.Window,
-	newRows func() (func(raster.Rows) error, error)) (*raster.Result, string, error) {
+	newSink func() (*cogSink, error)) (*raster.Result, string, error) {
 	kb := p.keptBaseline(output, pl, &params, win)
 	defer kb.close()
 	kb.use(ctx, &params)
 	for {
-		rows, err := newRows()
+		sink, err := newSink()
 		if err != nil {
 			return nil, "", err
 		}
-		params.Rows = rows
+		params.Rows, params.RowBuffers = sink.rows, sink.buffers
 		res, err := raster.Detect(ctx, params)
 		if err != nil {
 			if kb.retry(ctx, err, &params) {

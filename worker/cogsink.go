@@ -103,10 +103,24 @@ func newCOGSink(workDir string, g raster.Grid, chunk bool) (*cogSink, error) {
 	return s, nil
 }
 
-// rows is a raster.DetectParams.Rows function.
+// buffers is a raster.DetectParams.RowBuffers function: the next h rows of each COG, in
+// its writer's memory (cog.Writer.NextRows).
+func (s *cogSink) buffers(h int) (raster.Rows, error) {
+	var b [6]any
+	for i, w := range s.w {
+		var err error
+		if b[i], err = w.NextRows(h); err != nil {
+			return raster.Rows{}, fmt.Errorf("%s: %w", rasterLayers[i].file, err)
+		}
+	}
+	return raster.Rows{Height: h, Class: b[0].([]uint8), DNDVI: b[1].([]int16), ClearBefore: b[2].([]uint8),
+		ClearAfter: b[3].([]uint8), BeforeRGB: b[4].([]uint8), AfterRGB: b[5].([]uint8)}, nil
+}
+
+// rows is a raster.DetectParams.Rows function: it appends the rows buffers lent.
 func (s *cogSink) rows(r raster.Rows) error {
-	for i, data := range []any{r.Class, r.DNDVI, r.ClearBefore, r.ClearAfter, r.BeforeRGB, r.AfterRGB} {
-		if err := s.w[i].WriteRows(data); err != nil {
+	for i, w := range s.w {
+		if err := w.CommitRows(r.Height); err != nil {
 			return fmt.Errorf("%s: %w", rasterLayers[i].file, err)
 		}
 	}

@@ -184,15 +184,13 @@ func (p *Pipeline) chunk(ctx context.Context, c jobs.ChunkRequest, ws workspace,
 			sink.discard()
 		}
 	}()
-	res, _, err := p.detectKept(ctx, c.Request.Output, pl, params, params.Window, func() (func(raster.Rows) error, error) {
+	res, _, err := p.detectKept(ctx, c.Request.Output, pl, params, params.Window, func() (*cogSink, error) {
 		if sink != nil {
 			sink.discard()
 		}
 		var err error
-		if sink, err = newCOGSink(p.WorkDir, g, true); err != nil {
-			return nil, err
-		}
-		return sink.rows, nil
+		sink, err = newCOGSink(p.WorkDir, g, true)
+		return sink, err
 	})
 	if err != nil {
 		return 0, err

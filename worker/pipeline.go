@@ -307,15 +307,13 @@ func (p *Pipeline) detectPlanned(ctx context.Context, req jobs.DetectRequest, pl
 			sink.discard()
 		}
 	}()
-	res, kept, err := p.detectKept(ctx, req.Output, pl, pl.params(progress), raster.Window{}, func() (func(raster.Rows) error, error) {
+	res, kept, err := p.detectKept(ctx, req.Output, pl, pl.params(progress), raster.Window{}, func() (*cogSink, error) {
 		if sink != nil {
 			sink.discard()
 		}
 		var err error
-		if sink, err = newCOGSink(p.WorkDir, pl.grid, false); err != nil {
-			return nil, err
-		}
-		return sink.rows, nil
+		sink, err = newCOGSink(p.WorkDir, pl.grid, false)
+		return sink, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)

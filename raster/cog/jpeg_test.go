@@ -1,9 +1,11 @@
 package cog
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -226,6 +228,69 @@ func TestCOGMaskRow(t *testing.T) {
 			if got != want || m[len(m)-1] != 0 && np%8 == 0 {
 				t.Fatalf("nd %d, %d pixels: %d valid, want %d (mask %x)", nd, np, got, want, m)
 			}
+		}
+	}
+}
+
+// TestCOGWriterLendRows: rows filled in the buffers NextRows lends (in the block row when
+// they fit, else in a scratch buffer) make the same file as WriteRows, streaming and
+// deferred; misuse is refused.
+func TestCOGWriterLendRows(t *testing.T) {
+	dir := t.TempDir()
+	w, h := 700, 1100
+	g := cogTestGrid(32635, w, h)
+	rgb := cogTestRGBNoise(w, h, 2, 0.05)
+	for _, deferred := range []bool{false, true} {
+		o := Options{RGB: true, Resampling: "AVERAGE", JPEGQuality: 85, Deferred: deferred}
+		ref := filepath.Join(dir, fmt.Sprintf("ref-%v.tif", deferred))
+		wr, err := NewWriter(ref, g, []uint8(nil), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := wr.WriteRows(rgb); err != nil {
+			t.Fatal(err)
+		}
+		if err := wr.Finish(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		lent := filepath.Join(dir, fmt.Sprintf("lent-%v.tif", deferred))
+		wl, err := NewWriter(lent, g, []uint8(nil), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r, i := 0, 0; r < h; i++ {
+			n := min([]int{128, 7, 300, 77, 128}[i%5], h-r) // some cross a block row's end
+			buf, err := wl.NextRows(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				if err := wl.WriteRows(rgb[:3*w]); err == nil {
+					t.Error("WriteRows while rows are lent was accepted")
+				}
+				if _, err := wl.NextRows(1); err == nil {
+					t.Error("a second lend before the commit was accepted")
+				}
+			}
+			copy(buf.([]uint8), rgb[3*r*w:3*(r+n)*w])
+			if err := wl.CommitRows(n); err != nil {
+				t.Fatal(err)
+			}
+			r += n
+		}
+		if err := wl.CommitRows(1); err == nil {
+			t.Error("a commit without a lend was accepted")
+		}
+		if _, err := wl.NextRows(1); err == nil {
+			t.Error("rows past the grid were lent")
+		}
+		if err := wl.Finish(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		a, errA := os.ReadFile(ref)
+		b, errB := os.ReadFile(lent)
+		if errA != nil || errB != nil || !bytes.Equal(a, b) {
+			t.Errorf("deferred %v: the file from lent rows differs from WriteRows' (%v %v)", deferred, errA, errB)
 		}
 	}
 }

@@ -108,7 +108,10 @@ type Writer struct {
 	enc       *cogEncoder  // the background encoder, from NewWriter (streaming) or Finish
 	block     []byte       // streaming: the block row being filled, fill bytes of it so far
 	fill      int
-	rows      int // rows appended by WriteRows so far
+	rows      int    // rows appended by WriteRows so far
+	lent      []byte // the rows NextRows lent, until CommitRows
+	lentBlock bool   // lent is part of block (else of scratch)
+	scratch   []byte
 	finished  bool
 	discarded bool
 }
@@ -214,6 +217,9 @@ func (w *Writer) WriteRows(data any) error {
 	if w.finished || w.discarded {
 		return fmt.Errorf("cog %s: write after finish or discard", w.path)
 	}
+	if w.lent != nil {
+		return fmt.Errorf("cog %s: rows lent and not committed", w.path)
+	}
 	if w.enc != nil {
 		if err := w.enc.failed(); err != nil {
 			return fmt.Errorf("cog %s: %w", w.path, err)
@@ -250,6 +256,62 @@ func (w *Writer) WriteRows(data any) error {
 			w.enc.push(w.block)
 			w.block = nil
 		}
+	}
+	return nil
+}
+
+// NextRows returns a buffer for the next n rows (a slice of the writer's sample type, n
+// rows of samples) for the caller to fill and append with CommitRows(n); WriteRows may
+// not be called in between. A streaming writer lends the block row being filled when the
+// n rows fit in it, so they are not copied.
+func (w *Writer) NextRows(n int) (any, error) {
+	if w.finished || w.discarded {
+		return nil, fmt.Errorf("cog %s: write after finish or discard", w.path)
+	}
+	if w.lent != nil {
+		return nil, fmt.Errorf("cog %s: rows lent and not committed", w.path)
+	}
+	if n <= 0 || w.rows+n > w.g.Height {
+		return nil, fmt.Errorf("cog %s: %d rows past the %d of the grid", w.path, w.rows+n, w.g.Height)
+	}
+	if w.enc != nil {
+		if err := w.enc.failed(); err != nil {
+			return nil, fmt.Errorf("cog %s: %w", w.path, err)
+		}
+	}
+	size := n * w.rowBytes()
+	if w.raw == nil {
+		if w.block == nil {
+			w.block = w.enc.buffer()[:min(cogBlockSize, w.g.Height-w.rows)*w.rowBytes()]
+			w.fill = 0
+		}
+		if w.fill+size <= len(w.block) {
+			w.lent, w.lentBlock = w.block[w.fill:w.fill+size], true
+			return w.typ.slice(w.lent), nil
+		}
+	}
+	if cap(w.scratch) < size {
+		w.scratch = make([]byte, size)
+	}
+	w.lent, w.lentBlock = w.scratch[:size], false
+	return w.typ.slice(w.lent), nil
+}
+
+// CommitRows appends the n rows NextRows lent.
+func (w *Writer) CommitRows(n int) error {
+	lent := w.lent
+	if lent == nil || len(lent) != n*w.rowBytes() {
+		return fmt.Errorf("cog %s: commit of %d rows that were not lent", w.path, n)
+	}
+	w.lent = nil
+	if !w.lentBlock {
+		return w.WriteRows(w.typ.slice(lent))
+	}
+	w.fill += len(lent)
+	w.rows += n
+	if w.fill == len(w.block) {
+		w.enc.push(w.block)
+		w.block = nil
 	}
 	return nil
 }
@@ -427,6 +489,23 @@ func (t cogType) String() string {
 }
 
 func (t cogType) size() int { return [...]int{0, 1, 2, 2, 4, 4}[t] }
+
+// slice is b, the memory of samples of type t, as a slice of that type.
+func (t cogType) slice(b []byte) any {
+	switch t {
+	case cogUint8:
+		return b
+	case cogUint16:
+		return cogBytesAs[uint16](b)
+	case cogInt16:
+		return cogBytesAs[int16](b)
+	case cogInt32:
+		return cogBytesAs[int32](b)
+	case cogFloat32:
+		return cogBytesAs[float32](b)
+	}
+	return nil
+}
 
 // sampleFormat is the TIFF SampleFormat of t (TIFF 6.0 section 19).
 func (t cogType) sampleFormat() uint16 {
