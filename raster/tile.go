@@ -66,9 +66,14 @@ func RenderTile(ctx context.Context, src string, kind TileKind, z, x, y int) ([]
 	}
 	sw := []string{"-of", "MEM", "-t_srs", "EPSG:3857", "-r", resampling,
 		"-te", ftoa(b[0]), ftoa(b[1]), ftoa(b[2]), ftoa(b[3]), "-ts", "256", "256", "-dstalpha"}
-	if kind == TileClass {
+	switch {
+	case kind == TileClass:
 		sw = append(sw, "-srcnodata", "255")
-	} else {
+	case len(ds.Bands()) > 0 && ds.Bands()[0].MaskFlags()&gmfPerDataset != 0:
+		// A JPEG composite: the warper takes its internal mask for the alpha. With a
+		// nodata value as well, the filler under the mask showed on the map when zoomed out
+		// (the browser test's screenshots: strips beside the AOI).
+	default:
 		sw = append(sw, "-srcnodata", "0")
 	}
 	out, err := ds.Warp("", sw)
