@@ -21,23 +21,8 @@ import (
 // full resolution and in every overview against cogRefDownsample.
 func checkJPEGFile(t *testing.T, path string, g Grid, rgb []uint8, maxMean float64) {
 	t.Helper()
-	ds, err := godal.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := openRGBFile(t, path, g, map[string]string{"LAYOUT": "COG", "COMPRESSION": "YCbCr JPEG", "INTERLEAVE": "PIXEL"})
 	defer ds.Close()
-	st := ds.Structure()
-	if st.SizeX != g.Width || st.SizeY != g.Height || st.NBands != 3 || st.DataType != godal.Byte {
-		t.Fatalf("structure %+v, want %dx%d, 3 Byte bands", st, g.Width, g.Height)
-	}
-	if gt, err := ds.GeoTransform(); err != nil || gt != g.GeoTransform() {
-		t.Errorf("geotransform %v (%v), want %v", gt, err, g.GeoTransform())
-	}
-	for key, want := range map[string]string{"LAYOUT": "COG", "COMPRESSION": "YCbCr JPEG", "INTERLEAVE": "PIXEL"} {
-		if got := ds.Metadata(key, godal.Domain("IMAGE_STRUCTURE")); got != want {
-			t.Errorf("%s=%q, want %q", key, got, want)
-		}
-	}
 	// The valid pixels, as a band of 0 (nodata) and 1, downsampled like the image.
 	valid := make([]float64, g.Pixels())
 	for i := range valid {

@@ -38,6 +38,33 @@ func cogTestRGBNoise(w, h int, seed uint64, noise float64) []uint8 {
 	return b
 }
 
+// openRGBFile opens the true-colour COG at path and checks its structure (3 Byte bands of
+// grid g's size), georeferencing and the IMAGE_STRUCTURE metadata want.
+func openRGBFile(t *testing.T, path string, g Grid, want map[string]string) *godal.Dataset {
+	t.Helper()
+	ds, err := godal.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := ds.Structure()
+	if st.SizeX != g.Width || st.SizeY != g.Height || st.NBands != 3 || st.DataType != godal.Byte {
+		ds.Close()
+		t.Fatalf("structure %+v, want %dx%d, 3 Byte bands", st, g.Width, g.Height)
+	}
+	if gt, err := ds.GeoTransform(); err != nil || gt != g.GeoTransform() {
+		t.Errorf("geotransform %v (%v), want %v", gt, err, g.GeoTransform())
+	}
+	if code := fileEPSG(ds.SpatialRef()); code != g.EPSG {
+		t.Errorf("epsg %d, want %d", code, g.EPSG)
+	}
+	for key, w := range want {
+		if got := ds.Metadata(key, godal.Domain("IMAGE_STRUCTURE")); got != w {
+			t.Errorf("%s=%q, want %q", key, got, w)
+		}
+	}
+	return ds
+}
+
 // cogBand is band c of interleaved rgb as values.
 func cogBand(rgb []uint8, c int) []float64 {
 	out := make([]float64, len(rgb)/3)
@@ -52,26 +79,8 @@ func cogBand(rgb []uint8, c int) []float64 {
 // overview, band by band, with cogRefDownsample (AVERAGE ignoring 0).
 func checkRGBFile(t *testing.T, path string, g Grid, rgb []uint8) {
 	t.Helper()
-	ds, err := godal.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ds := openRGBFile(t, path, g, map[string]string{"LAYOUT": "COG", "COMPRESSION": "DEFLATE", "PREDICTOR": "2", "INTERLEAVE": "PIXEL"})
 	defer ds.Close()
-	st := ds.Structure()
-	if st.SizeX != g.Width || st.SizeY != g.Height || st.NBands != 3 || st.DataType != godal.Byte {
-		t.Fatalf("structure %+v, want %dx%d, 3 Byte bands", st, g.Width, g.Height)
-	}
-	if gt, err := ds.GeoTransform(); err != nil || gt != g.GeoTransform() {
-		t.Errorf("geotransform %v (%v), want %v", gt, err, g.GeoTransform())
-	}
-	if code := fileEPSG(ds.SpatialRef()); code != g.EPSG {
-		t.Errorf("epsg %d, want %d", code, g.EPSG)
-	}
-	for key, want := range map[string]string{"LAYOUT": "COG", "COMPRESSION": "DEFLATE", "PREDICTOR": "2", "INTERLEAVE": "PIXEL"} {
-		if got := ds.Metadata(key, godal.Domain("IMAGE_STRUCTURE")); got != want {
-			t.Errorf("%s=%q, want %q", key, got, want)
-		}
-	}
 	wantSizes := gdalCOGSizes(t, g.Width, g.Height)
 	for c, band := range ds.Bands() {
 		if want := []godal.ColorInterp{godal.CIRed, godal.CIGreen, godal.CIBlue}[c]; band.ColorInterp() != want {
