@@ -27,6 +27,13 @@ var NoDataColor = color.RGBA{200, 200, 200, 255}
 // gmfPerDataset is GDAL's GMF_PER_DATASET mask flag (gdal.h): one mask for all bands.
 const gmfPerDataset = 0x02
 
+// datasetMask tells whether ds's bands share a per-dataset mask (a JPEG composite's
+// internal mask) rather than a nodata value.
+func datasetMask(ds *godal.Dataset) bool {
+	bands := ds.Bands()
+	return len(bands) > 0 && bands[0].MaskFlags()&gmfPerDataset != 0
+}
+
 // MaxRGBSide bounds the side of an RGBWindow, in pixels.
 const MaxRGBSide = 4096
 
@@ -99,9 +106,9 @@ func ReadRGB(ctx context.Context, path string, box [4]float64, side int) (*RGBWi
 	// valid pixel went into is valid. Without one, nodata is 0 in all three bands (each
 	// band's own nodata mask would hide pure colours).
 	var mask []uint8
-	if band := ds.Bands()[0]; band.MaskFlags()&gmfPerDataset != 0 {
+	if datasetMask(ds) {
 		mask = make([]uint8, ow*oh)
-		if err := band.MaskBand().Read(c0, r0, mask, ow, oh, godal.Window(w, h), godal.Resampling(alg)); err != nil {
+		if err := ds.Bands()[0].MaskBand().Read(c0, r0, mask, ow, oh, godal.Window(w, h), godal.Resampling(alg)); err != nil {
 			return nil, fmt.Errorf("read rgb %s: mask: %w", path, err)
 		}
 	}

@@ -69,7 +69,7 @@ func RenderTile(ctx context.Context, src string, kind TileKind, z, x, y int) ([]
 	switch {
 	case kind == TileClass:
 		sw = append(sw, "-srcnodata", "255")
-	case len(ds.Bands()) > 0 && ds.Bands()[0].MaskFlags()&gmfPerDataset != 0:
+	case datasetMask(ds):
 		// A JPEG composite: the warper takes its internal mask for the alpha. With a
 		// nodata value as well, the filler under the mask showed on the map when zoomed out
 		// (the browser test's screenshots: strips beside the AOI).

@@ -52,8 +52,11 @@ func checkClasses(typ cogType, cs []Class) error {
 }
 
 // photometric is the TIFF photometric interpretation of the writer's band: palette with
-// classes, RGB for true colour, else BlackIsZero.
+// classes, RGB for true colour (YCbCr when it is JPEG), else BlackIsZero.
 func (w *Writer) photometric() uint16 {
+	if w.masked() {
+		return cogPhotometricYCbCr // the JPEG streams' colour space
+	}
 	if w.o.RGB {
 		return cogPhotometricRGB
 	}

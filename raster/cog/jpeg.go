@@ -43,7 +43,6 @@ static size_t cw_jpeg_encode(const unsigned char *rgb, int w, int h, int stride,
 	struct jpeg_compress_struct c;
 	cw_jpeg_err err;
 	struct jpeg_destination_mgr d;
-	volatile size_t n = 0;
 	memset(&c, 0, sizeof c);
 	c.err = jpeg_std_error(&err.pub);
 	err.pub.error_exit = cw_jpeg_error_exit;
@@ -74,7 +73,7 @@ static size_t cw_jpeg_encode(const unsigned char *rgb, int w, int h, int stride,
 		jpeg_write_scanlines(&c, &row, 1);
 	}
 	jpeg_finish_compress(&c);
-	n = cap - d.free_in_buffer;
+	size_t n = cap - d.free_in_buffer;
 	jpeg_destroy_compress(&c);
 	return n;
 }

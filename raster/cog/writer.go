@@ -244,20 +244,31 @@ func (w *Writer) WriteRows(data any) error {
 		return nil
 	}
 	for len(b) > 0 {
-		if w.block == nil {
-			w.block = w.enc.buffer()[:min(cogBlockSize, w.g.Height-w.rows)*rowBytes]
-			w.fill = 0
-		}
+		w.openBlock()
 		k := copy(w.block[w.fill:], b)
 		b = b[k:]
-		w.fill += k
-		w.rows += k / rowBytes
-		if w.fill == len(w.block) {
-			w.enc.push(w.block)
-			w.block = nil
-		}
+		w.filled(k)
 	}
 	return nil
+}
+
+// openBlock starts the next block row of a streaming writer, unless one is being filled.
+func (w *Writer) openBlock() {
+	if w.block == nil {
+		w.block = w.enc.buffer()[:min(cogBlockSize, w.g.Height-w.rows)*w.rowBytes()]
+		w.fill = 0
+	}
+}
+
+// filled counts k more bytes (whole rows) of the block row, and hands it to the encoder
+// once complete.
+func (w *Writer) filled(k int) {
+	w.fill += k
+	w.rows += k / w.rowBytes()
+	if w.fill == len(w.block) {
+		w.enc.push(w.block)
+		w.block = nil
+	}
 }
 
 // NextRows returns a buffer for the next n rows (a slice of the writer's sample type, n
@@ -281,10 +292,7 @@ func (w *Writer) NextRows(n int) (any, error) {
 	}
 	size := n * w.rowBytes()
 	if w.raw == nil {
-		if w.block == nil {
-			w.block = w.enc.buffer()[:min(cogBlockSize, w.g.Height-w.rows)*w.rowBytes()]
-			w.fill = 0
-		}
+		w.openBlock()
 		if w.fill+size <= len(w.block) {
 			w.lent, w.lentBlock = w.block[w.fill:w.fill+size], true
 			return w.typ.slice(w.lent), nil
@@ -307,12 +315,7 @@ func (w *Writer) CommitRows(n int) error {
 	if !w.lentBlock {
 		return w.WriteRows(w.typ.slice(lent))
 	}
-	w.fill += len(lent)
-	w.rows += n
-	if w.fill == len(w.block) {
-		w.enc.push(w.block)
-		w.block = nil
-	}
+	w.filled(len(lent))
 	return nil
 }
 
@@ -533,11 +536,11 @@ func (t cogType) predictor() uint16 {
 	return predictorHorizontal
 }
 
-// predictor is the TIFF predictor of w's samples. True colour is imagery, not runs:
-// it gets the horizontal predictor (as GDAL's PREDICTOR=YES gave it before this writer),
-// unless it is JPEG.
+// predictor is the TIFF predictor of w's DEFLATE samples. True colour is imagery, not
+// runs: it gets the horizontal predictor (as GDAL's PREDICTOR=YES gave it before this
+// writer).
 func (w *Writer) predictor() uint16 {
-	if w.o.NoPredictor || w.masked() {
+	if w.o.NoPredictor {
 		return predictorNone
 	}
 	if w.o.RGB {
@@ -974,13 +977,13 @@ func (lv *cogLevel) writeTile(data []byte) (uint64, error) {
 // 512x512 tile with nodata (TIFF 6.0 section 15: tiles are always full, the padding is
 // ignored by readers), applies the predictor and compresses it into e.out[tx].
 func (e *cogEngine[T]) encodeTile(worker, tx int, src []T, w, n int) error {
+	if e.jpeg > 0 {
+		return e.encodeJPEGTile(worker, tx, any(src).([]uint8), w, n)
+	}
 	const ts = cogBlockSize
 	tile := e.scratch[worker]
 	x0 := tx * ts
 	cw := min(ts, w-x0)
-	if e.jpeg > 0 {
-		return e.encodeJPEGTile(worker, tx, any(src).([]uint8), w, n)
-	}
 	if e.spp > 1 {
 		e.predictSamples(tile, src, w, x0, cw, n)
 	} else if e.raw {
@@ -1155,11 +1158,11 @@ func cogFillMasked(d, m []uint8, valid, r, rs int, tile []uint8) {
 	for i := 0; i < np; i++ {
 		if m[i>>3]&(0x80>>(i&7)) != 0 {
 			if last < i-1 { // the run last+1..i-1 is masked
-				src := i
+				src := last
+				if last < 0 { // a leading run
+					src = i
+				}
 				for j := last + 1; j < i; j++ {
-					if last >= 0 {
-						src = last
-					}
 					copy(d[3*j:3*j+3], d[3*src:3*src+3])
 				}
 			}
@@ -1306,7 +1309,8 @@ func cogPredictFloat(tile, src []float32, w, x0, cw, n int, nd float32) {
 func (e *cogEngine[T]) downsample(dst, src []T, w, n, ow, y0, y1 int) {
 	if e.spp == 3 && e.mode == "AVERAGE" {
 		if d, ok := any(dst).([]uint8); ok {
-			cogDownsampleRGB(d, any(src).([]uint8), w, n, ow, y0, y1, any(e.nd).(uint8))
+			cogDownsampleRGB(d, any(src).([]uint8), w, n, ow, y0, y1, any(e.nd).(uint8),
+				func(y0, y1 int) { e.downsampleSamples(dst, src, w, n, ow, y0, y1) })
 			return
 		}
 	}
@@ -1314,17 +1318,16 @@ func (e *cogEngine[T]) downsample(dst, src []T, w, n, ow, y0, y1 int) {
 }
 
 // cogDownsampleRGB is downsample for true colour, AVERAGE: whole pixels at a time, the
-// same values as downsampleSamples (which takes the windows it cannot: clipped ones, of a
-// level one pixel wide or high, and those with a nodata sample).
-func cogDownsampleRGB(dst, src []uint8, w, n, ow, y0, y1 int, nd uint8) {
-	slow := &cogEngine[uint8]{nd: nd, spp: 3, mode: "AVERAGE"}
+// same values as downsampleSamples, which slow runs for output rows y0..y1-1 where this
+// cannot: a level one pixel wide, or a row whose windows are clipped to one source row.
+func cogDownsampleRGB(dst, src []uint8, w, n, ow, y0, y1 int, nd uint8, slow func(y0, y1 int)) {
 	if w < 2 {
-		slow.downsampleSamples(dst, src, w, n, ow, y0, y1)
+		slow(y0, y1)
 		return
 	}
 	for y := y0; y < y1; y++ {
 		if 2*y+1 >= n { // one source row: a clipped window
-			slow.downsampleSamples(dst, src, w, n, ow, y, y+1)
+			slow(y, y+1)
 			continue
 		}
 		d := dst[3*y*ow : 3*(y+1)*ow]
@@ -1698,56 +1701,46 @@ func (w *Writer) writeCOG(f *os.File, levels []*cogLevel, big bool, ifdAt, dataA
 
 // ifdFields are the tags of IFD d, of level lv, whose data starts at base in the file.
 func (w *Writer) ifdFields(d cogIFD, lv *cogLevel, base uint64, big bool) []cogTIFFField {
-	l := d.l
 	if d.mask {
 		return w.maskFields(d, lv, base, big)
 	}
 	var fs []cogTIFFField
-	if l > 0 {
+	if d.l > 0 {
 		fs = append(fs, cogLongs(tagNewSubfileType, cogSubfileReduced))
 	}
+	compression := uint16(compressionDeflate)
 	if w.masked() {
-		// TIFF Technical Note 2: each tile a complete JPEG stream (no JPEGTables), the
-		// chroma subsampled 2x2, ReferenceBlackWhite that of JPEG's full-range YCbCr
-		// (TIFF 6.0 section 21), as libtiff writes it.
-		fs = append(fs,
-			cogLongs(tagImageWidth, uint32(lv.w)),
-			cogLongs(tagImageLength, uint32(lv.h)),
-			cogShorts(tagBitsPerSample, w.perSample(8)...),
-			cogShorts(tagCompression, compressionJPEG),
-			cogShorts(tagPhotometric, cogPhotometricYCbCr),
-			cogShorts(tagSamplesPerPixel, uint16(w.spp)),
-			cogShorts(tagPlanarConfig, cogPlanarChunky),
-			cogShorts(tagTileWidth, cogBlockSize),
-			cogShorts(tagTileLength, cogBlockSize),
-			cogShorts(tagYCbCrSubSampling, 2, 2),
-			cogRationals(tagReferenceBW, 0, 255, 128, 255, 128, 255))
-		fs = append(fs, w.tileFields(lv.offsets, lv.counts, base, big)...)
-		fs = append(fs, cogShorts(tagSampleFormat, w.perSample(sampleFormatUint)...))
-		if l == 0 {
-			fs = append(fs, w.geoFields()...)
-		}
-		return fs
+		compression = compressionJPEG
 	}
 	fs = append(fs,
 		cogLongs(tagImageWidth, uint32(lv.w)),
 		cogLongs(tagImageLength, uint32(lv.h)),
 		cogShorts(tagBitsPerSample, w.perSample(uint16(8*w.typ.size()))...),
-		cogShorts(tagCompression, compressionDeflate),
+		cogShorts(tagCompression, compression),
 		cogShorts(tagPhotometric, w.photometric()),
 		cogShorts(tagSamplesPerPixel, uint16(w.spp)),
 		cogShorts(tagPlanarConfig, cogPlanarChunky),
-		cogShorts(tagPredictor, w.predictor()),
 		cogShorts(tagTileWidth, cogBlockSize),
 		cogShorts(tagTileLength, cogBlockSize),
 	)
+	if w.masked() {
+		// TIFF Technical Note 2: each tile a complete JPEG stream (no JPEGTables), the
+		// chroma subsampled 2x2, ReferenceBlackWhite that of JPEG's full-range YCbCr
+		// (TIFF 6.0 section 21), as libtiff writes it; no predictor.
+		fs = append(fs, cogShorts(tagYCbCrSubSampling, 2, 2), cogRationals(tagReferenceBW, 0, 255, 128, 255, 128, 255))
+	} else {
+		fs = append(fs, cogShorts(tagPredictor, w.predictor()))
+	}
 	fs = append(fs, w.tileFields(lv.offsets, lv.counts, base, big)...)
 	fs = append(fs, cogShorts(tagSampleFormat, w.perSample(w.typ.sampleFormat())...))
 	if len(w.o.Classes) > 0 {
 		fs = append(fs, cogShorts(tagColorMap, colorMap(w.o.Classes)...))
 	}
-	if l == 0 {
+	if d.l == 0 {
 		fs = append(fs, w.geoFields()...)
+	}
+	if w.masked() {
+		return fs // the mask says what is nodata
 	}
 	return append(fs, cogASCII(tagGDALNoData, gdalNoDataString(w.o.NoData)))
 }
