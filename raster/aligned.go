@@ -154,9 +154,13 @@ func (a *alignment) readTiles(c *tileCache, col, row, w, h int, dst any, nearest
 // upsampleBilinear would have written, for the pixels that need it only.
 type lazyBand struct {
 	src    []uint16
-	sw     int
+	sw, sh int
 	tx, ty []tap
 	nx, ny []int // nearest source column / row of each window column / row, -1 outside
+	// hi, when set by bound, is the maximum of each source pixel's 3x3 neighbourhood
+	// (clipped at the window's edges), row by row as src; tmp its scratch.
+	hi, tmp []uint16
+	txKey   [4]int // the columns tx and nx are of: col, w, sx0, sw (the same on every strip)
 }
 
 // readSource loads the source window under the grid window at (col,row) of w x h from the
@@ -165,22 +169,14 @@ func (a *alignment) readSource(c *tileCache, col, row, w, h int, lb *lazyBand) e
 	sx0, sy0, sx1, sy1 := a.srcWindow(col, row, w, h, false)
 	lb.sw = max(0, sx1-sx0+1)
 	sh := max(0, sy1-sy0+1)
+	lb.sh = sh
 	lb.src = grow(&lb.src, lb.sw*sh)
-	lb.tx, lb.ty = bilinearTaps(a, col, row, w, h, sx0, sy0, lb.sw, sh)
-	nearest := func(t []tap, n *[]int) {
-		*n = grow(n, len(t))
-		for i, v := range t {
-			switch {
-			case !v.inside:
-				(*n)[i] = -1
-			case v.f >= 0.5:
-				(*n)[i] = v.i1
-			default:
-				(*n)[i] = v.i0
-			}
-		}
+	lb.hi = lb.hi[:0]
+	if key := [4]int{col, w, sx0, lb.sw}; lb.tx == nil || lb.txKey != key {
+		lb.tx, lb.txKey = axisTaps(&lb.tx, a, col, w, sx0, lb.sw, false), key
+		nearest(lb.tx, &lb.nx)
 	}
-	nearest(lb.tx, &lb.nx)
+	lb.ty = axisTaps(&lb.ty, a, row, h, sy0, sh, true)
 	nearest(lb.ty, &lb.ny)
 	if lb.sw == 0 || sh == 0 {
 		return nil
@@ -193,11 +189,61 @@ func (a *alignment) readSource(c *tileCache, col, row, w, h int, lb *lazyBand) e
 	return nil
 }
 
-// lazyRow is one window row of a lazyBand: its two source rows and their weights.
+// bound sets lb.hi to the 3x3 maximum filter of the source window (clipped at its
+// edges): an upper bound of the value at gives anywhere in the source pixel's grid
+// pixels, whose taps are the nearest source pixel and a neighbour of it (bilinear weights
+// are not negative and sum to 1; the nodata fallback takes one of the taps).
+func (lb *lazyBand) bound() {
+	sw, sh := lb.sw, lb.sh
+	lb.hi, lb.tmp = grow(&lb.hi, sw*sh), grow(&lb.tmp, sw*sh)
+	if sw == 0 || sh == 0 {
+		return
+	}
+	for y := range sh { // along the rows into tmp
+		s, d := lb.src[y*sw:(y+1)*sw], lb.tmp[y*sw:(y+1)*sw]
+		d[0] = s[0]
+		for x := 1; x < sw; x++ {
+			d[x] = max(s[x-1], s[x])
+			d[x-1] = max(d[x-1], s[x])
+		}
+	}
+	for y := range sh { // then down the columns into hi
+		d := lb.hi[y*sw : (y+1)*sw]
+		copy(d, lb.tmp[y*sw:(y+1)*sw])
+		for _, ny := range [2]int{y - 1, y + 1} {
+			if ny < 0 || ny >= sh {
+				continue
+			}
+			for x, v := range lb.tmp[ny*sw : (ny+1)*sw] {
+				d[x] = max(d[x], v)
+			}
+		}
+	}
+}
+
+// nearest sets n to the nearest source pixel of each tap, -1 outside the source.
+func nearest(t []tap, n *[]int) {
+	*n = grow(n, len(t))
+	for i, v := range t {
+		switch {
+		case !v.inside:
+			(*n)[i] = -1
+		case v.f >= 0.5:
+			(*n)[i] = v.i1
+		default:
+			(*n)[i] = v.i0
+		}
+	}
+}
+
+// lazyRow is one window row of a lazyBand: its two source rows and their weights, and
+// the bound's row of the nearest source row when the band has one.
 type lazyRow struct {
 	r0, r1 []uint16
 	vy     tap
 	tx     []tap
+	hi     []uint16
+	nx     []int
 }
 
 // row returns window row y of lb.
@@ -206,7 +252,24 @@ func (lb *lazyBand) row(y int) lazyRow {
 	if !vy.inside {
 		return lazyRow{vy: vy}
 	}
-	return lazyRow{r0: lb.src[vy.i0*lb.sw : (vy.i0+1)*lb.sw], r1: lb.src[vy.i1*lb.sw : (vy.i1+1)*lb.sw], vy: vy, tx: lb.tx}
+	l := lazyRow{r0: lb.src[vy.i0*lb.sw : (vy.i0+1)*lb.sw], r1: lb.src[vy.i1*lb.sw : (vy.i1+1)*lb.sw], vy: vy, tx: lb.tx}
+	if ny := lb.ny[y]; len(lb.hi) > 0 && ny >= 0 {
+		l.hi, l.nx = lb.hi[ny*lb.sw:(ny+1)*lb.sw], lb.nx
+	}
+	return l
+}
+
+// upper returns a value at least at(x) when the band has a bound (lazyBand.bound) and x
+// is inside the source.
+func (l *lazyRow) upper(x int) (uint16, bool) {
+	if l.hi == nil {
+		return 0, false
+	}
+	n := l.nx[x]
+	if n < 0 {
+		return 0, false
+	}
+	return l.hi[n], true
 }
 
 // at is the bilinear value at window column x of the row: upsampleBilinear2's formula for
@@ -322,21 +385,34 @@ func upsampleBilinear(dst, src []uint16, a *alignment, col, row, w, h, sx0, sy0,
 // bilinearTaps returns the taps of the grid window's columns and rows in the source
 // window at (sx0, sy0) of sw x sh pixels.
 func bilinearTaps(a *alignment, col, row, w, h, sx0, sy0, sw, sh int) ([]tap, []tap) {
-	k := float64(a.k)
-	taps := func(start, off, n, s0, sn, full int) []tap {
-		t := make([]tap, n)
-		for i := range t {
-			g := start + i - off // grid pixel relative to the source origin
-			u := (float64(g)+0.5)/k - 0.5
-			i0 := int(math.Floor(u))
-			f := float32(u - float64(i0))
-			src := floorDiv(g, a.k) // the source pixel containing the grid pixel
-			c0, c1 := min(max(i0, 0), full-1)-s0, min(max(i0+1, 0), full-1)-s0
-			t[i] = tap{c0, c1, f, uint32(f * 4), src >= 0 && src < full && c0 >= 0 && c1 < sn}
-		}
-		return t
+	return axisTaps(nil, a, col, w, sx0, sw, false), axisTaps(nil, a, row, h, sy0, sh, true)
+}
+
+// axisTaps returns, in dst's memory when it is large enough, the taps of n grid columns
+// (or, with rows, rows) from start in the source window's columns (rows) from s0, sn of
+// them.
+func axisTaps(dst *[]tap, a *alignment, start, n, s0, sn int, rows bool) []tap {
+	off, full := a.ox, a.sw
+	if rows {
+		off, full = a.oy, a.sh
 	}
-	return taps(col, a.ox, w, sx0, sw, a.sw), taps(row, a.oy, h, sy0, sh, a.sh)
+	var t []tap
+	if dst != nil {
+		t = grow(dst, n)
+	} else {
+		t = make([]tap, n)
+	}
+	k := float64(a.k)
+	for i := range t {
+		g := start + i - off // grid pixel relative to the source origin
+		u := (float64(g)+0.5)/k - 0.5
+		i0 := int(math.Floor(u))
+		f := float32(u - float64(i0))
+		src := floorDiv(g, a.k) // the source pixel containing the grid pixel
+		c0, c1 := min(max(i0, 0), full-1)-s0, min(max(i0+1, 0), full-1)-s0
+		t[i] = tap{c0, c1, f, uint32(f * 4), src >= 0 && src < full && c0 >= 0 && c1 < sn}
+	}
+	return t
 }
 
 // upsampleBilinearFloat is upsampleBilinear for any k.

@@ -306,6 +306,7 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 	free := make(chan strip, 2)
 	for range 2 {
 		st := strip{ca: newChunkBuffers(after, c1-c0, p.ChunkRows+2*halo)}
+		st.ca.boundSWIR22 = true
 		if p.BeforeFrom != nil {
 			st.cb = newKeptBuffers(p.Before, c1-c0, p.ChunkRows+2*halo)
 		} else {
@@ -346,7 +347,7 @@ func Detect(ctx context.Context, p DetectParams) (*Result, error) {
 			}
 		}
 	}()
-	var recs []pixelRec
+	var recs [][]pixelRec // each part's records, in raster order
 	for st := range ready {
 		if st.err != nil {
 			return nil, st.err
@@ -422,7 +423,10 @@ type chunkBuffers struct {
 	// pixels per pixel instead of every scene's); otherwise dn holds them upsampled.
 	swir [][2]lazyBand
 	lazy [][2]bool
-	scl  [][]uint8
+	// boundSWIR22 (the after period's) gives a lazy SWIR2 band its bound, for the burn
+	// test's shortcut in classifyRows.
+	boundSWIR22 bool
+	scl         [][]uint8
 	// sclSrc holds, per scene, the SCL at its source resolution when sclLazy is set for it
 	// (sclmask.go); otherwise scl holds it upsampled.
 	sclSrc  []classBand
@@ -558,6 +562,9 @@ func loadBand(ctx context.Context, c *chunkBuffers, r *sceneReader, i, b int, sc
 		s := b - 4
 		lazy, err := r.readSource(b, col, row, w, h, &c.swir[i][s])
 		c.lazy[i][s] = lazy
+		if lazy && b == 5 && c.boundSWIR22 && err == nil {
+			c.swir[i][s].bound()
+		}
 		if lazy || err != nil {
 			return err
 		}
@@ -714,6 +721,9 @@ func (c *chunkBuffers) rowViews(rs []sceneRow, y, bw int) []sceneRow {
 				s.lazy[b-4] = c.swir[i][b-4].row(y)
 			}
 		}
+		if s.scale <= 0 {
+			s.lazy[1].hi = nil // reflectance not rising with the DN: no bound to try
+		}
 		rs = append(rs, s)
 	}
 	return rs
@@ -843,8 +853,9 @@ type classified struct {
 
 // classifyParallel classifies rows [row,row+h) of a loaded chunk on every core: the rows
 // are split at multiples of the quicklook's cell height, so each goroutine writes its own
-// pixels and quicklook cells; records come back in raster order.
-func (p *DetectParams) classifyParallel(res *Result, out *Rows, aoiMask []bool, cb, ca *chunkBuffers, win Window, row, h, rowOff, colOff, bw int, recs []pixelRec) []pixelRec {
+// pixels and quicklook cells; each part's records are appended to recs as they are (not
+// copied into one slice: a 10980 px scene has millions), so recs stays in raster order.
+func (p *DetectParams) classifyParallel(res *Result, out *Rows, aoiMask []bool, cb, ca *chunkBuffers, win Window, row, h, rowOff, colOff, bw int, recs [][]pixelRec) [][]pixelRec {
 	step := res.Quicklook.step
 	n := runtime.GOMAXPROCS(0)
 	per := max(step, (h+n-1)/n/step*step)
@@ -869,7 +880,9 @@ func (p *DetectParams) classifyParallel(res *Result, out *Rows, aoiMask []bool, 
 	}
 	wg.Wait()
 	for _, c := range parts {
-		recs = append(recs, c.recs...)
+		if len(c.recs) > 0 {
+			recs = append(recs, c.recs)
+		}
 		res.Observed += c.observed
 		res.NotObserved += c.notObserved
 	}
@@ -964,9 +977,22 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 			if below(numB, sumB, vegBefore) {
 				continue // not vegetated before: no change the rules know
 			}
-			if above(numA, sumA, onlyBurn) && (redA >= burnRed ||
-				ndAbove(nirA, sa.swirRefl(1, bx), burnNBR)) {
-				continue // still green after, and not a dark low-NBR burn: no change
+			if above(numA, sumA, onlyBurn) {
+				if redA >= burnRed {
+					continue // still green after, and not dark: no change
+				}
+				// Nor a low-NBR burn: ndAbove(NIR, SWIR2, burnNBR) is tried first at an upper
+				// bound of SWIR2 (lazyRow.upper, the 3x3 maximum of the 20 m band: no
+				// interpolation, no call in this loop), and only where that fails at the
+				// value. Exact: ndAbove(a, b, t) falls as b rises (each rounded step, a-b,
+				// a+b and (t+margin)*(a+b), is monotone), and its a+b > 0 holds for every
+				// b >= refl(0) once a+refl(0) > 0; so holding at the bound, it holds at b.
+				if h, ok := sa.lazy[1].upper(bx); ok && nirA+sa.refl(0) > 0 && ndAbove(nirA, sa.refl(h), burnNBR) {
+					continue
+				}
+				if ndAbove(nirA, sa.swirRefl(1, bx), burnNBR) {
+					continue
+				}
 			}
 			specB, specA := sb.spectrum(bx), sa.spectrum(bx)
 			ib, ia := specB.Index(), specA.Index()
@@ -1010,16 +1036,24 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 	return out
 }
 
-// regions labels the change regions of the records (raster order), drops those under the
-// minimum mapping unit (clearing them in res.Class when it is held) and aggregates the
-// records into region statistics.
-func regions(res *Result, recs []pixelRec, minPixels int, keepEdge bool, before, after []Scene) {
+// regions labels the change regions of the records (parts in raster order), drops those
+// under the minimum mapping unit (clearing them in res.Class when it is held) and
+// aggregates the records into region statistics.
+func regions(res *Result, parts [][]pixelRec, minPixels int, keepEdge bool, before, after []Scene) {
 	g := res.Grid
-	idx := make([]uint32, len(recs))
-	cls := make([]uint8, len(recs))
-	strong := make([]bool, len(recs))
-	for i := range recs {
-		idx[i], cls[i], strong[i] = recs[i].idx, recs[i].cls, recs[i].strong
+	n := 0
+	for _, part := range parts {
+		n += len(part)
+	}
+	idx := make([]uint32, n)
+	cls := make([]uint8, n)
+	strong := make([]bool, n)
+	i := 0
+	for _, part := range parts {
+		for _, r := range part {
+			idx[i], cls[i], strong[i] = r.idx, r.cls, r.strong
+			i++
+		}
 	}
 	labels, comps, sizes, seeds := labelSparse(idx, cls, strong, g.Width, g.Height, max(1, minPixels), keepEdge)
 	regs := make([]Region, len(comps))
@@ -1033,32 +1067,37 @@ func regions(res *Result, recs []pixelRec, minPixels int, keepEdge bool, before,
 	}
 	res.pix = make([]uint32, res.start[len(comps)])
 	next := slices.Clone(res.start[:len(comps)])
-	for i, r := range recs {
-		l := labels[i]
-		if l == 0 {
-			res.Dropped = append(res.Dropped, r.idx)
-			if res.Class != nil {
-				res.Class[r.idx] = ClassNone
+	labels = labels[:n]
+	for _, part := range parts {
+		for i := range part {
+			r := &part[i]
+			l := labels[i]
+			if l == 0 {
+				res.Dropped = append(res.Dropped, r.idx)
+				if res.Class != nil {
+					res.Class[r.idx] = ClassNone
+				}
+				continue
 			}
-			continue
+			res.pix[next[l-1]] = r.idx
+			next[l-1]++
+			rg := &regs[l-1]
+			if rg.Class == 0 {
+				x, y := int(r.idx)%g.Width, int(r.idx)/g.Width
+				rg.AnchorX = g.X0 + (float64(x)+0.5)*g.Res
+				rg.AnchorY = g.Y0 - (float64(y)+0.5)*g.Res
+				rg.Class = r.cls
+			}
+			rg.Confidence += float64(r.conf)
+			rg.DNDVI += float64(r.dndvi)
+			rg.DNBR += float64(r.dnbr)
+			rg.DMNDWI += float64(r.dmndwi)
+			rg.DBSI += float64(r.dbsi)
+			rg.ClearBefore += float64(r.nb)
+			rg.ClearAfter += float64(r.na)
+			bits[l-1] |= r.bits
 		}
-		res.pix[next[l-1]] = r.idx
-		next[l-1]++
-		rg := &regs[l-1]
-		if rg.Class == 0 {
-			x, y := int(r.idx)%g.Width, int(r.idx)/g.Width
-			rg.AnchorX = g.X0 + (float64(x)+0.5)*g.Res
-			rg.AnchorY = g.Y0 - (float64(y)+0.5)*g.Res
-			rg.Class = r.cls
-		}
-		rg.Confidence += float64(r.conf)
-		rg.DNDVI += float64(r.dndvi)
-		rg.DNBR += float64(r.dnbr)
-		rg.DMNDWI += float64(r.dmndwi)
-		rg.DBSI += float64(r.dbsi)
-		rg.ClearBefore += float64(r.nb)
-		rg.ClearAfter += float64(r.na)
-		bits[l-1] |= r.bits
+		labels = labels[len(part):]
 	}
 	for i := range regs {
 		rg := &regs[i]

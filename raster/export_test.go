@@ -32,6 +32,7 @@ func NewKernelStrip(p DetectParams, rows int) (*KernelStrip, error) {
 	}
 	k.cb = newChunkBuffers(k.before, k.w, rows)
 	k.ca = newChunkBuffers(k.after, k.w, rows)
+	k.ca.boundSWIR22 = true
 	if err := loadStrip(context.Background(), k.cb, k.before, k.ca, k.after, 0, 0, k.w, rows, p.Mask, p.MaskBuffer); err != nil {
 		return nil, err
 	}
@@ -63,8 +64,11 @@ func (k *KernelStrip) Classify() ([]uint32, []uint8) {
 
 // ClassifyParallel is Classify on every core.
 func (k *KernelStrip) ClassifyParallel() int {
-	recs := k.p.classifyParallel(k.res, &k.out, nil, k.cb, k.ca, Window{0, 0, k.w, k.h}, 0, k.h, 0, 0, k.w, nil)
-	return len(recs)
+	n := 0
+	for _, part := range k.p.classifyParallel(k.res, &k.out, nil, k.cb, k.ca, Window{0, 0, k.w, k.h}, 0, k.h, 0, 0, k.w, nil) {
+		n += len(part)
+	}
+	return n
 }
 
 // LabelSparse exposes labelSparse.

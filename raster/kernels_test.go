@@ -519,3 +519,57 @@ func TestQuantizeDNDVI(t *testing.T) {
 		}
 	}
 }
+
+// TestLazyBandUpper checks that the bound of a band kept at 20 m (the burn test's
+// shortcut) is at least the interpolated value at every pixel it answers for, windows
+// at and across the source edges and nodata included, and that it is tight somewhere.
+func TestLazyBandUpper(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 9))
+	const sw, sh = 170, 23
+	src := make([]uint16, sw*sh)
+	for i := range src {
+		src[i] = uint16(rng.IntN(65536))
+		if rng.IntN(20) == 0 {
+			src[i] = 0
+		}
+	}
+	answered, tight := 0, 0
+	for _, k := range []int{2, 3} {
+		a := &alignment{k: k, ox: 3, oy: -1, sw: sw, sh: sh}
+		for _, win := range [][4]int{{0, 0, 80, 50}, {5, 4, 31, 17}, {-4, -6, 90, 60}, {70, 40, 9, 8}, {-3, 2, 350, 40}} {
+			col, row, w, h := win[0], win[1], win[2], win[3]
+			sx0, sy0, sx1, sy1 := a.srcWindow(col, row, w, h, false)
+			var lb lazyBand
+			lb.sw, lb.sh = sx1-sx0+1, sy1-sy0+1
+			lb.src = make([]uint16, lb.sw*lb.sh)
+			for y := range lb.sh {
+				copy(lb.src[y*lb.sw:], src[(sy0+y)*sw+sx0:(sy0+y)*sw+sx0+lb.sw])
+			}
+			lb.tx, lb.ty = bilinearTaps(a, col, row, w, h, sx0, sy0, lb.sw, lb.sh)
+			nearest(lb.tx, &lb.nx)
+			nearest(lb.ty, &lb.ny)
+			lb.bound()
+			for y := range h {
+				r := lb.row(y)
+				for x := range w {
+					u, ok := r.upper(x)
+					if !ok {
+						if lb.tx[x].inside && lb.ty[y].inside {
+							t.Fatalf("k %d window %v pixel %d,%d: no bound inside the source", k, win, x, y)
+						}
+						continue
+					}
+					answered++
+					if v := r.at(x); u < v {
+						t.Fatalf("k %d window %v pixel %d,%d: bound %d below the value %d", k, win, x, y, u, v)
+					} else if u == v {
+						tight++
+					}
+				}
+			}
+		}
+	}
+	if answered == 0 || tight == 0 {
+		t.Fatalf("%d pixels with a bound, %d of them tight", answered, tight)
+	}
+}

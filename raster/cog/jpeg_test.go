@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -212,6 +214,58 @@ func TestCOGMaskRow(t *testing.T) {
 			}
 			if got != want || m[len(m)-1] != 0 && np%8 == 0 {
 				t.Fatalf("nd %d, %d pixels: %d valid, want %d (mask %x)", nd, np, got, want, m)
+			}
+		}
+	}
+	// Rows of imagery: mostly valid, a masked pixel or a sample equal to nd here and
+	// there (the eight-pixel shortcut and its way out), then filled as the encoder does.
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, nd := range []uint8{0, 200} {
+		for _, np := range []int{7, 8, 9, 64, 100, 512} {
+			for trial := range 20 {
+				row := make([]uint8, 3*np)
+				for i := range row {
+					row[i] = uint8(rng.IntN(256))
+				}
+				for range trial % 6 {
+					i := rng.IntN(np)
+					row[3*i], row[3*i+1], row[3*i+2] = nd, nd, nd
+				}
+				if trial%3 == 0 {
+					row[rng.IntN(len(row))] = nd
+				}
+				m := make([]uint8, (np+7)/8)
+				got := cogMaskRow(m, row, nd)
+				want, last := 0, -1
+				fill := slices.Clone(row)
+				for i := range np {
+					v := row[3*i] != nd || row[3*i+1] != nd || row[3*i+2] != nd
+					if bit := m[i>>3]&(0x80>>(i&7)) != 0; bit != v {
+						t.Fatalf("nd %d, %d pixels, trial %d: bit %d is %v, want %v", nd, np, trial, i, bit, v)
+					}
+					if v {
+						want++
+						if last < 0 { // a leading masked run takes the first valid pixel
+							for j := range i {
+								copy(fill[3*j:3*j+3], row[3*i:3*i+3])
+							}
+						}
+						last = i
+					} else if last >= 0 {
+						copy(fill[3*i:3*i+3], row[3*last:3*last+3])
+					}
+				}
+				if got != want {
+					t.Fatalf("nd %d, %d pixels, trial %d: %d valid, want %d", nd, np, trial, got, want)
+				}
+				if want == 0 {
+					continue
+				}
+				d := slices.Clone(row)
+				cogFillMasked(d, m, got, 0, len(d), d)
+				if !slices.Equal(d, fill) {
+					t.Fatalf("nd %d, %d pixels, trial %d: filled %v, want %v", nd, np, trial, d, fill)
+				}
 			}
 		}
 	}

@@ -1123,9 +1123,20 @@ func cogMaskRow(m, row []uint8, nd uint8) int {
 	nz := func(p []uint8) uint8 {
 		return uint8(((binary.LittleEndian.Uint32(p)&0xFFFFFF ^ ndw) + 0xFFFFFF) >> 24)
 	}
+	// Eight pixels are 24 bytes, three words: when none of their bytes is nd (most
+	// pixels: a sample equal to nd is rare), all eight are valid without looking at each
+	// ("determine if a word has a zero byte": (v - 0x01..01) &^ v & 0x80..80 is 0 iff no
+	// byte of v is 0; Sean Anderson, Bit Twiddling Hacks).
+	ndq := uint64(nd) * 0x0101010101010101
+	zero := func(v uint64) uint64 { v ^= ndq; return (v - 0x0101010101010101) &^ v & 0x8080808080808080 }
 	i := 0
-	for ; i+8 <= np && 3*i+25 <= len(row); i += 8 { // 8 pixels a mask byte, without branches
+	for ; i+8 <= np && 3*i+25 <= len(row); i += 8 { // 8 pixels a mask byte
 		p := row[3*i : 3*i+25 : 3*i+25]
+		if zero(binary.LittleEndian.Uint64(p[0:]))|zero(binary.LittleEndian.Uint64(p[8:]))|zero(binary.LittleEndian.Uint64(p[16:])) == 0 {
+			m[i>>3] = 0xFF
+			valid += 8
+			continue
+		}
 		b := nz(p[0:])<<7 | nz(p[3:])<<6 | nz(p[6:])<<5 | nz(p[9:])<<4 |
 			nz(p[12:])<<3 | nz(p[15:])<<2 | nz(p[18:])<<1 | nz(p[21:])
 		m[i>>3] = b
@@ -1156,6 +1167,11 @@ func cogFillMasked(d, m []uint8, valid, r, rs int, tile []uint8) {
 	np := rs / 3
 	last := -1 // the last valid pixel so far
 	for i := 0; i < np; i++ {
+		if i&7 == 0 && last == i-1 && i+8 <= np && m[i>>3] == 0xFF {
+			last = i + 7 // eight valid pixels after a valid one: nothing to fill
+			i += 7
+			continue
+		}
 		if m[i>>3]&(0x80>>(i&7)) != 0 {
 			if last < i-1 { // the run last+1..i-1 is masked
 				src := last
