@@ -366,6 +366,7 @@ func (p *Pipeline) merge(ctx context.Context, m jobs.MergeRequest, ws workspace,
 	out.rasters = func(ctx context.Context, dir string) error {
 		return mosaicChunks(ctx, dir, pl.grid, chunks, dropped, ws, out.quicklook)
 	}
+	out.rastersFillQuicklook = true
 	sum, err := p.publishResult(ctx, m.Request, pl, out, progress, tm)
 	if err != nil {
 		return nil, err

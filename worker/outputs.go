@@ -33,14 +33,21 @@ func writeOutputs(ctx context.Context, dir string, pl *plan, req jobs.DetectRequ
 	}
 	// Each output is written on its own goroutine (GDAL datasets are independent); the
 	// rasters are mostly waiting for their COGs to be finished. The quicklook comes after
-	// them: a fanned-out run's rasters add the change classes to it.
+	// them when they add the change classes to it (a fanned-out run's merge).
+	quicklook := func() error { return out.quicklook.WritePNG(filepath.Join(dir, "quicklook.png")) }
 	writers := []func() error{
 		func() error {
 			if err := out.rasters(ctx, dir); err != nil {
 				return err
 			}
-			return out.quicklook.WritePNG(filepath.Join(dir, "quicklook.png"))
+			if out.rastersFillQuicklook {
+				return quicklook()
+			}
+			return nil
 		},
+	}
+	if !out.rastersFillQuicklook {
+		writers = append(writers, quicklook)
 	}
 	style := raster.ChangeClassStyle("changes")
 	for _, v := range []struct{ name, format string }{

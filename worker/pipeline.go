@@ -351,6 +351,7 @@ type result struct {
 	quicklook             *raster.Quicklook
 	observed, notObserved int
 	rasters               func(ctx context.Context, dir string) error
+	rastersFillQuicklook  bool // rasters count the change classes into the quicklook
 }
 
 // view returns the shares of the AOI observed and not observed (percent), and whether
@@ -501,7 +502,9 @@ func (p *Pipeline) scenes(ctx context.Context, cat stac.Searcher, pl *plan, per 
 			return nil, fmt.Errorf("%s period: %w", name, err)
 		}
 	}
-	if !opts.NoMask {
+	// The clear masks rank the acquisitions and say how many are enough; a lone one of a
+	// period outside a chain is chosen whatever it shows (a pair's two scenes, 0.1 s).
+	if !opts.NoMask && (len(acqs) > 1 || ch != nil) {
 		// The clear masks are read side by side (a few overview reads each, mostly waiting
 		// on storage for remote scenes).
 		errs := make([]error, len(acqs))
