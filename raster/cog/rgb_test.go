@@ -1,6 +1,7 @@
 package cog
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -324,4 +325,51 @@ func TestMosaicRGB(t *testing.T) {
 	}
 	checkRGBFile(t, path, g, want)
 	validateCOGFile(t, path)
+}
+
+// TestCOGDownsampleRGB checks the whole-pixel true-colour downsample against the
+// sample-by-sample one, on widths odd and even, with nodata sprinkled.
+func TestCOGDownsampleRGB(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, c := range []struct {
+		w, n  int
+		nd    uint8
+		holes float64 // share of nodata samples
+	}{{2, 2, 0, 0}, {3, 3, 0, 0.1}, {7, 4, 0, 0}, {64, 9, 0, 0.02}, {513, 6, 0, 0.3}, {100, 4, 255, 0.05}, {1024, 2, 0, 0}} {
+		src := make([]uint8, 3*c.w*c.n)
+		for i := range src {
+			src[i] = uint8(rng.IntN(256))
+			if rng.Float64() < c.holes {
+				src[i] = c.nd
+			}
+		}
+		ow, oh := c.w/2, (c.n+1)/2
+		e := &cogEngine[uint8]{nd: c.nd, spp: 3, mode: "AVERAGE"}
+		want, got := make([]uint8, 3*ow*oh), make([]uint8, 3*ow*oh)
+		e.downsampleSamples(want, src, c.w, c.n, ow, 0, oh)
+		cogDownsampleRGB(got, src, c.w, c.n, ow, 0, oh, c.nd, func(y0, y1 int) { e.downsampleSamples(got, src, c.w, c.n, ow, y0, y1) })
+		if !bytes.Equal(got, want) {
+			t.Errorf("%dx%d nd %d: whole-pixel downsample differs from the sample-by-sample one", c.w, c.n, c.nd)
+		}
+	}
+}
+
+func BenchmarkCOGDownsampleRGB(b *testing.B) {
+	const w, n = 5490, 64
+	src := cogTestRGB(w, n, 3)
+	ow, oh := w/2, n/2
+	dst := make([]uint8, 3*ow*oh)
+	e := &cogEngine[uint8]{nd: 0, spp: 3, mode: "AVERAGE"}
+	b.Run("whole-pixel", func(b *testing.B) {
+		b.SetBytes(int64(len(src)))
+		for b.Loop() {
+			cogDownsampleRGB(dst, src, w, n, ow, 0, oh, 0, func(y0, y1 int) { e.downsampleSamples(dst, src, w, n, ow, y0, y1) })
+		}
+	})
+	b.Run("sample-by-sample", func(b *testing.B) {
+		b.SetBytes(int64(len(src)))
+		for b.Loop() {
+			e.downsampleSamples(dst, src, w, n, ow, 0, oh)
+		}
+	})
 }

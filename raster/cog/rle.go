@@ -80,7 +80,7 @@ func rleDeflate(dst, src []byte) int {
 	// Bits are gathered least significant first in acc and written out 32 at a time;
 	// acc holds under 32 bits between writes, and a run adds at most 18 + 9.
 	acc, nb := uint64(0b011), uint(3) // BFINAL 1, BTYPE 01 (fixed Huffman codes)
-	s1, s2 := uint64(1), uint64(0)   // Adler-32 sums
+	s1, s2 := uint64(1), uint64(0)    // Adler-32 sums
 	for i := 0; i < len(src); {
 		b := src[i]
 		l := rleLit[b]
