@@ -935,6 +935,10 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 		if aoiMask != nil {
 			inAOI = aoiMask[k0 : k0+w]
 		}
+		if rgbB != nil {
+			rgbRow(rgbB, rb, pb.k[:w], colOff, inAOI)
+			rgbRow(rgbA, ra, pa.k[:w], colOff, inAOI)
+		}
 		idx0 := (row - win.Row + y) * w // the row in the window
 		cellRow := (row + y) / q.step * q.w
 		// The quicklook's colours average one row of pixels per cell row.
@@ -942,19 +946,11 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 		for x := range w {
 			if inAOI != nil && !inAOI[x] {
 				oc[x], od[x], ob[x], oa[x] = ClassNotObserved, DNDVINoData, 0, 0
-				if rgbB != nil {
-					clear(rgbB[3*x : 3*x+3])
-					clear(rgbA[3*x : 3*x+3])
-				}
 				continue
 			}
 			bx := colOff + x
 			nb, na := int(pb.n[x]), int(pa.n[x])
 			ob[x], oa[x] = uint8(nb), uint8(na)
-			if rgbB != nil {
-				putRGB(rgbB[3*x:3*x+3], rb, pb.k[x], bx)
-				putRGB(rgbA[3*x:3*x+3], ra, pa.k[x], bx)
-			}
 			if nb < minClear || na < minClear {
 				oc[x], od[x] = ClassNotObserved, DNDVINoData
 				out.notObserved++

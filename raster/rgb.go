@@ -51,16 +51,37 @@ func rgbTable(off, scale float32) *[1 << 16]uint8 {
 	return got.(*[1 << 16]uint8)
 }
 
-// putRGB writes the true colour of scene k of rows at buffer column x into dst (3 bytes),
-// or 0 0 0 when k < 0 (no clear observation).
-func putRGB(dst []uint8, rows []sceneRow, k int8, x int) {
-	if k < 0 {
-		clear(dst)
+// rgbRow writes into dst (3 bytes a pixel) the true colour of the chosen scenes k of
+// rows, from buffer column x0 on, or 0 0 0 where none is (k < 0) or the pixel is outside
+// the AOI (inAOI false; nil: all inside). A pass of its own over the row, not a step of the
+// rules' pixel loop: three bands read in order and one buffer written stream through the
+// caches, where the pixel loop already walks a dozen rows at once.
+func rgbRow(dst []uint8, rows []sceneRow, k []int8, x0 int, inAOI []bool) {
+	_ = dst[3*len(k)-1]
+	if len(rows) == 1 { // one scene: k is 0 or -1
+		s := &rows[0]
+		t := s.rgb
+		bl, gr, rd := s.dn[0][x0:x0+len(k)], s.dn[1][x0:x0+len(k)], s.dn[2][x0:x0+len(k)]
+		for x, kx := range k {
+			d := dst[3*x : 3*x+3 : 3*x+3]
+			if kx < 0 || inAOI != nil && !inAOI[x] {
+				d[0], d[1], d[2] = 0, 0, 0
+				continue
+			}
+			d[0], d[1], d[2] = t[rd[x]], t[gr[x]], t[bl[x]]
+		}
 		return
 	}
-	s := &rows[k]
-	t := s.rgb
-	dst[0], dst[1], dst[2] = t[s.dn[2][x]], t[s.dn[1][x]], t[s.dn[0][x]]
+	for x, kx := range k {
+		d := dst[3*x : 3*x+3 : 3*x+3]
+		if kx < 0 || inAOI != nil && !inAOI[x] {
+			d[0], d[1], d[2] = 0, 0, 0
+			continue
+		}
+		s := &rows[kx]
+		t, bx := s.rgb, x0+x
+		d[0], d[1], d[2] = t[s.dn[2][bx]], t[s.dn[1][bx]], t[s.dn[0][bx]]
+	}
 }
 
 // ReadRGBPixels reads a whole 3-band Byte raster (a true-colour composite) into interleaved red,
