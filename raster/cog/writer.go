@@ -1345,7 +1345,54 @@ func (e *cogEngine[T]) downsample(dst, src []T, w, n, ow, y0, y1 int) {
 			return
 		}
 	}
+	if e.spp == 1 && e.mode == "AVERAGE" {
+		if d, ok := any(dst).([]int16); ok {
+			cogDownsampleInt16(d, any(src).([]int16), w, n, ow, y0, y1, any(e.nd).(int16),
+				func(y0, y1 int) { e.downsampleSamples(dst, src, w, n, ow, y0, y1) })
+			return
+		}
+	}
 	e.downsampleSamples(dst, src, w, n, ow, y0, y1)
+}
+
+// cogDownsampleInt16 is downsample for one Int16 sample a pixel (dNDVI), AVERAGE: the
+// same values as downsampleSamples, which slow computes for the rows whose windows are
+// clipped to one source row.
+func cogDownsampleInt16(dst, src []int16, w, n, ow, y0, y1 int, nd int16, slow func(y0, y1 int)) {
+	for y := y0; y < y1; y++ {
+		if 2*y+1 >= n {
+			slow(y, y+1)
+			continue
+		}
+		d := dst[y*ow : (y+1)*ow]
+		r0 := src[2*y*w : (2*y+1)*w]
+		r1 := src[(2*y+1)*w : (2*y+2)*w]
+		for x := range d { // 2x+1 < w: levels are halved rounding down
+			a, b, p, q := r0[2*x], r0[2*x+1], r1[2*x], r1[2*x+1]
+			if a != nd && b != nd && p != nd && q != nd {
+				if s := int32(a) + int32(b) + int32(p) + int32(q); s >= 0 {
+					d[x] = int16((s + 2) / 4) // round half away from zero, like math.Round
+				} else {
+					d[x] = int16(-((2 - s) / 4))
+				}
+				continue
+			}
+			// The mean of the valid ones, as downsampleSamples computes it.
+			var sum float64
+			k := 0
+			for _, v := range [4]int16{a, b, p, q} {
+				if v != nd {
+					sum += float64(v)
+					k++
+				}
+			}
+			if k == 0 {
+				d[x] = nd
+			} else {
+				d[x] = int16(math.Round(sum / float64(k)))
+			}
+		}
+	}
 }
 
 // cogDownsampleRGB is downsample for true colour, AVERAGE: whole pixels at a time, the
