@@ -32,8 +32,8 @@ import (
 	"github.com/changewatch/changewatch/worker"
 )
 
-// Redis databases of this package's tests (asynq's key names are fixed): 1-8 are taken
-// by worker, watch and cmd/changewatch.
+// Redis databases of this package's tests (asynq's key names are fixed): 1-10 are taken
+// by worker, watch and cmd/changewatch, 11 by server.
 const (
 	dbDeliver     = 13
 	dbKillRun     = 14

@@ -289,14 +289,15 @@ func TestLedgerWorkerKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for asynq's recoverer (about a minute)")
 	}
-	rdb := testRedis(t)
+	t.Parallel()
+	rdb := testRedisOn(t, killedLedgerDB)
 	ctx := context.Background()
 	client := asynq.NewClientFromRedisClient(rdb)
 	ins := asynq.NewInspectorFromRedisClient(rdb)
 	root := t.TempDir()
 	run0 := publishDir(t, root, "mine", 0)
 	id := enqueueLedger(t, client, root, "mine", run0)
-	child := startLedgerChild(t)
+	child := startLedgerChild(t, killedLedgerDB)
 	keys := ledgerKeys("mine")
 	deadline := time.Now().Add(time.Minute)
 	for rdb.Exists(ctx, keys[0]).Val() == 0 {
@@ -322,9 +323,8 @@ func TestLedgerWorkerKilled(t *testing.T) {
 // childLedgerEnv makes a child worker (see runChildWorker) update ledgers slowly.
 const childLedgerEnv = "CHANGEWATCH_TEST_CHILD_LEDGER"
 
-func startLedgerChild(t *testing.T) *exec.Cmd {
-	t.Setenv(childLedgerEnv, "1")
-	return startChild(t, testRedisDB, false)
+func startLedgerChild(t *testing.T, db int) *exec.Cmd {
+	return startChild(t, db, false, childLedgerEnv+"=1")
 }
 
 // childLedgers configures a child worker's ledger updates when the test asks for them.

@@ -25,9 +25,20 @@ import (
 // fixed, so packages running at once must not share a database).
 const testRedisDB = 1
 
-func testRedis(t *testing.T) *redis.Client {
+// Databases of the tests that wait a minute for asynq's recoverer, in parallel with each
+// other (2 is the benchmarks'; 3-8 and 11-15 are other packages').
+const (
+	killedWorkerDB = 9
+	killedLedgerDB = 10
+)
+
+func testRedis(t *testing.T) *redis.Client { t.Helper(); return testRedisOn(t, testRedisDB) }
+
+// testRedisOn is testRedis on database db: a test of its own database can run in
+// parallel with the others (asynq's key names are fixed).
+func testRedisOn(t *testing.T, db int) *redis.Client {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: testenv.Redis(t), DB: testRedisDB})
+	rdb := redis.NewClient(&redis.Options{Addr: testenv.Redis(t), DB: db})
 	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
 		t.Fatalf("redis: %v", err)
 	}
@@ -277,7 +288,8 @@ func runChildWorker(addr string) {
 // task; once its lease expires another worker takes the task over, and the published
 // result is complete and has no duplicate polygons.
 func TestKilledWorkerTaskIsRetried(t *testing.T) {
-	rdb := testRedis(t)
+	t.Parallel()
+	rdb := testRedisOn(t, killedWorkerDB)
 	client := asynq.NewClientFromRedisClient(rdb)
 	ins := asynq.NewInspectorFromRedisClient(rdb)
 	out := t.TempDir()
@@ -287,7 +299,7 @@ func TestKilledWorkerTaskIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	child := startChild(t, testRedisDB, true)
+	child := startChild(t, killedWorkerDB, true)
 	waitTask(t, ins, info.Queue, info.ID, time.Minute, asynq.TaskStateActive)
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -308,11 +320,13 @@ func TestKilledWorkerTaskIsRetried(t *testing.T) {
 	checkOutputs(t, out, &sum)
 }
 
-// startChild starts this test binary as a worker process on Redis database db.
-func startChild(t testing.TB, db int, slow bool) *exec.Cmd {
+// startChild starts this test binary as a worker process on Redis database db, with the
+// environment variables env (key=value) added.
+func startChild(t testing.TB, db int, slow bool, env ...string) *exec.Cmd {
 	t.Helper()
 	child := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
 	child.Env = append(os.Environ(), childWorkerEnv+"="+testenv.Redis(t), fmt.Sprintf("%s=%d", childDBEnv, db))
+	child.Env = append(child.Env, env...)
 	if slow {
 		child.Env = append(child.Env, childSlowEnv+"=1")
 	}
