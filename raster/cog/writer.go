@@ -60,7 +60,7 @@ type Options struct {
 	// 1, the fastest on noise-like samples (dNDVI: 320 against 160 MB/s at level 2, with
 	// libdeflate, which Debian's GDAL uses). Byte samples without a predictor (classes,
 	// counts) are run-length coded instead (rleDeflate: 6x libdeflate's fastest level on
-	// our change and clear layers, streams about twice as long, still 50-100x smaller
+	// our change and clear layers, files about 1.5x larger, still 30-50x smaller
 	// than the samples); Level applies to the rare tile with too few runs for that.
 	Level int
 	// Description and Unit of the band, written in the GDAL_METADATA tag (GDAL's
