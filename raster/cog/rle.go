@@ -78,61 +78,53 @@ func rleDeflate(dst, src []byte) int {
 	pos := 2
 	limit := len(dst) - 8 // room for a flushed word and the Adler-32 trailer
 	// Bits are gathered least significant first in acc and written out 32 at a time;
-	// acc holds under 32 bits between writes, and a run adds at most 18 + 9.
+	// acc holds under 32 bits between codes, and a code adds at most 18.
 	acc, nb := uint64(0b011), uint(3) // BFINAL 1, BTYPE 01 (fixed Huffman codes)
 	s1, s2 := uint64(1), uint64(0)    // Adler-32 sums
 	for i := 0; i < len(src); {
 		b := src[i]
-		l := rleLit[b]
-		acc |= uint64(l>>5) << nb
-		nb += uint(l & 31)
-		s1 += uint64(b)
-		s2 += s1
 		i++
 		r := rleRun(src[i:], b)
-		if r > 0 {
-			// The run's r copies of b: matches of up to 258, the last of 3 or more (two
-			// bytes left over are literals); Adler-32 over them in closed form,
-			// s1 + k*b for k = 1..r summed into s2.
-			rr := uint64(r)
-			rm := rr % rleAdlerMod
-			s2 += rm*s1 + uint64(b)*(rr*(rr+1)/2%rleAdlerMod)
-			s1 += rm * uint64(b)
-			for r > 0 {
-				var v uint32
-				switch {
-				case r < 3:
-					v, r = l, r-1
-				case r > 258 && r < 261:
-					v, r = rleMatch[r-3], 3
-				default:
-					n := min(r, 258)
-					v, r = rleMatch[n], r-n
-				}
-				acc |= uint64(v>>5) << nb
-				nb += uint(v & 31)
-				if nb >= 32 {
-					if pos > limit {
-						return 0
-					}
-					binary.LittleEndian.PutUint32(dst[pos:], uint32(acc))
-					pos += 4
-					acc >>= 32
-					nb -= 32
-				}
-			}
-			i += int(rr)
-		}
+		// Adler-32 over b and its run's r copies, these in closed form: s1 + k*b for
+		// k = 1..r summed into s2.
+		s1 += uint64(b)
+		s2 += s1
+		rr := uint64(r)
+		rm := rr % rleAdlerMod
+		s2 += rm*s1 + uint64(b)*(rr*(rr+1)/2%rleAdlerMod)
+		s1 += rm * uint64(b)
 		s1 %= rleAdlerMod
 		s2 %= rleAdlerMod
-		if nb >= 32 {
-			if pos > limit {
-				return 0
+		i += r
+		// The codes: b as a literal, then the run as matches of up to 258, the last of
+		// 3 or more (one or two bytes left over are literals).
+		lit := rleLit[b]
+		for v := lit; ; {
+			acc |= uint64(v>>5) << nb
+			nb += uint(v & 31)
+			if nb >= 32 {
+				if pos > limit {
+					return 0
+				}
+				binary.LittleEndian.PutUint32(dst[pos:], uint32(acc))
+				pos += 4
+				acc >>= 32
+				nb -= 32
 			}
-			binary.LittleEndian.PutUint32(dst[pos:], uint32(acc))
-			pos += 4
-			acc >>= 32
-			nb -= 32
+			switch {
+			case r == 0:
+			case r < 3:
+				v, r = lit, r-1
+				continue
+			case r > 258 && r < 261:
+				v, r = rleMatch[r-3], 3
+				continue
+			default:
+				n := min(r, 258)
+				v, r = rleMatch[n], r-n
+				continue
+			}
+			break
 		}
 	}
 	// End of block (symbol 256: seven 0 bits), then the last bits padded to a byte.
