@@ -799,7 +799,7 @@ type cogEngine[T cogSample] struct {
 	nd      T
 	float   bool
 	raw     bool // no predictor
-	runs    bool // Byte samples without predictor: run-length coded (deflateTile)
+	runs    bool // one Byte sample a pixel, no predictor, no JPEG: run-length coded (deflateRuns)
 	level   int  // DEFLATE level
 	mode    string
 	spp     int // samples per pixel
@@ -823,11 +823,12 @@ type cogEngine[T cogSample] struct {
 // newCOGEngine creates the level files of w and an engine to encode them.
 func newCOGEngine[T cogSample](w *Writer) (cogBlockEncoder, error) {
 	var zero T
+	raw := w.predictor() == predictorNone
 	e := &cogEngine[T]{
 		nd:      T(w.o.NoData),
 		float:   w.typ == cogFloat32,
-		raw:     w.predictor() == predictorNone,
-		runs:    w.typ == cogUint8 && w.predictor() == predictorNone && w.spp == 1 && w.o.JPEGQuality == 0,
+		raw:     raw,
+		runs:    raw && w.typ == cogUint8 && w.spp == 1 && w.o.JPEGQuality == 0,
 		level:   max(1, w.o.Level),
 		mode:    w.resampling,
 		spp:     w.spp,
