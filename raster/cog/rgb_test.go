@@ -405,3 +405,36 @@ func TestCOGDownsampleInt16(t *testing.T) {
 		}
 	}
 }
+
+// TestUnpredict16 holds the C predictor loop against the Go one on widths that are and are
+// not multiples of its eight-sample blocks, with sums that wrap.
+func TestUnpredict16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, c := range []struct{ w, n int }{{1, 3}, {7, 2}, {8, 1}, {9, 5}, {512, 5}, {513, 3}, {1000, 2}} {
+		want := make([]uint16, c.w*c.n)
+		for i := range want {
+			want[i] = uint16(rng.IntN(65536))
+		}
+		got := slices.Clone(want)
+		undoPredictor(want, c.w)
+		unpredict16(got, c.w)
+		if !slices.Equal(got, want) {
+			t.Errorf("%dx%d: unpredict16 differs from undoPredictor", c.w, c.n)
+		}
+	}
+}
+
+func BenchmarkUnpredict16(b *testing.B) {
+	p := make([]uint16, 512*512)
+	b.SetBytes(int64(2 * len(p)))
+	b.Run("go", func(b *testing.B) {
+		for b.Loop() {
+			undoPredictor(p, 512)
+		}
+	})
+	b.Run("c", func(b *testing.B) {
+		for b.Loop() {
+			unpredict16(p, 512)
+		}
+	})
+}

@@ -1357,83 +1357,29 @@ func (e *cogEngine[T]) downsample(dst, src []T, w, n, ow, y0, y1 int) {
 }
 
 // cogDownsampleInt16 is downsample for one Int16 sample a pixel (dNDVI), AVERAGE: the
-// same values as downsampleSamples, which slow computes for the rows whose windows are
-// clipped to one source row.
+// same values as downsampleSamples (downInt16, in C), which slow computes for the rows
+// whose windows are clipped to one source row.
 func cogDownsampleInt16(dst, src []int16, w, n, ow, y0, y1 int, nd int16, slow func(y0, y1 int)) {
-	for y := y0; y < y1; y++ {
-		if 2*y+1 >= n {
-			slow(y, y+1)
-			continue
-		}
-		d := dst[y*ow : (y+1)*ow]
-		r0 := src[2*y*w : (2*y+1)*w]
-		r1 := src[(2*y+1)*w : (2*y+2)*w]
-		for x := range d { // 2x+1 < w: levels are halved rounding down
-			a, b, p, q := r0[2*x], r0[2*x+1], r1[2*x], r1[2*x+1]
-			if a != nd && b != nd && p != nd && q != nd {
-				if s := int32(a) + int32(b) + int32(p) + int32(q); s >= 0 {
-					d[x] = int16((s + 2) / 4) // round half away from zero, like math.Round
-				} else {
-					d[x] = int16(-((2 - s) / 4))
-				}
-				continue
-			}
-			// The mean of the valid ones, as downsampleSamples computes it.
-			var sum float64
-			k := 0
-			for _, v := range [4]int16{a, b, p, q} {
-				if v != nd {
-					sum += float64(v)
-					k++
-				}
-			}
-			if k == 0 {
-				d[x] = nd
-			} else {
-				d[x] = int16(math.Round(sum / float64(k)))
-			}
-		}
+	m := min(y1, n/2) // rows below m have two source rows: 2y+1 < n
+	downInt16(dst, src, w, ow, y0, m, nd)
+	if m = max(m, y0); m < y1 {
+		slow(m, y1)
 	}
 }
 
-// cogDownsampleRGB is downsample for true colour, AVERAGE: whole pixels at a time, the
-// same values as downsampleSamples, which slow runs for output rows y0..y1-1 where this
-// cannot: a level one pixel wide, or a row whose windows are clipped to one source row.
+// cogDownsampleRGB is downsample for true colour, AVERAGE: whole pixels at a time (downRGB,
+// in C), the same values as downsampleSamples, which slow runs for output rows y0..y1-1
+// where this cannot: a level one pixel wide, or a row whose windows are clipped to one
+// source row.
 func cogDownsampleRGB(dst, src []uint8, w, n, ow, y0, y1 int, nd uint8, slow func(y0, y1 int)) {
 	if w < 2 {
 		slow(y0, y1)
 		return
 	}
-	for y := y0; y < y1; y++ {
-		if 2*y+1 >= n { // one source row: a clipped window
-			slow(y, y+1)
-			continue
-		}
-		d := dst[3*y*ow : 3*(y+1)*ow]
-		r0 := src[3*2*y*w : 3*(2*y+1)*w]
-		r1 := src[3*(2*y+1)*w : 3*(2*y+2)*w]
-		for x := range ow { // 2x+1 < w: levels are halved rounding down
-			a, b := r0[6*x:6*x+6:6*x+6], r1[6*x:6*x+6:6*x+6]
-			for k := range 3 {
-				p, q, u, v := a[k], a[3+k], b[k], b[3+k]
-				if p != nd && q != nd && u != nd && v != nd {
-					d[3*x+k] = uint8((uint(p) + uint(q) + uint(u) + uint(v) + 2) / 4)
-					continue
-				}
-				s, c := uint(0), uint(0) // the valid samples of the window
-				for _, t := range [4]uint8{p, q, u, v} {
-					if t != nd {
-						s += uint(t)
-						c++
-					}
-				}
-				if c == 0 {
-					d[3*x+k] = nd
-				} else {
-					d[3*x+k] = uint8((2*s + c) / (2 * c)) // math.Round(s/c): s, c > 0
-				}
-			}
-		}
+	m := min(y1, n/2)
+	downRGB(dst, src, w, ow, y0, m, nd)
+	if m = max(m, y0); m < y1 {
+		slow(m, y1)
 	}
 }
 
