@@ -803,15 +803,6 @@ func dnKey(v uint16, i uint32) (uint32, uint32) {
 	return uint32(v)<<8 | i | (clear - 1), clear
 }
 
-// pick1Row is pickRow for one scene (blue row v0): its observation where it is clear.
-func pick1Row(v0 []uint16, p *picks) {
-	k, n, bits := p.k[:len(v0)], p.n[:len(v0)], p.bits[:len(v0)]
-	for x, v := range v0 {
-		c := (uint32(v) + 0xffff) >> 16 // 1 when clear, else 0
-		k[x], n[x], bits[x] = int8(c)-1, uint8(c), uint16(c)
-	}
-}
-
 // pick2Row is pickRow for two scenes of equal scaling (blue rows v0, v1): the lower median
 // of one or two clear observations is the smaller.
 func pick2Row(v0, v1 []uint16, p *picks) {
