@@ -259,19 +259,6 @@ func (lb *lazyBand) row(y int) lazyRow {
 	return l
 }
 
-// upper returns a value at least at(x) when the band has a bound (lazyBand.bound) and x
-// is inside the source.
-func (l *lazyRow) upper(x int) (uint16, bool) {
-	if l.hi == nil {
-		return 0, false
-	}
-	n := l.nx[x]
-	if n < 0 {
-		return 0, false
-	}
-	return l.hi[n], true
-}
-
 // at is the bilinear value at window column x of the row: upsampleBilinear2's formula for
 // one pixel (0 outside the source).
 func (l *lazyRow) at(x int) uint16 {

@@ -899,6 +899,9 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 	onlyBurn := max(rules.WaterNDVI, rules.BareNDVI, rules.DullNDVI, rules.LossNDVI, rules.WeakNDVI)
 	burnRed, burnNBR := max(rules.BurnRed, rules.WeakBurnRed), max(rules.BurnNBR, rules.WeakNBR)
 	vegBefore := min(rules.VegBefore, rules.DenseBefore)
+	tests := screenTests{minClear: uint8(min(minClear, 255)), veg: vegBefore - ndMargin, onlyBurn: onlyBurn + ndMargin, burn: burnRed, burnNBR: burnNBR + ndMargin}
+	sc := newScreen(cb, ca, w)
+	defer sc.Close()
 	var rb, ra []sceneRow
 	var pb, pa picks
 	pb.resize(w)
@@ -931,55 +934,33 @@ func (p *DetectParams) classifyRows(res *Result, o *Rows, aoiMask []bool, cb, ca
 			rgbRow(rgbA, ra, pa.k[:w], colOff, inAOI)
 		}
 		idx0 := (row - win.Row + y) * w // the row in the window
-		cellRow := (row + y) / q.step * q.w
+		// The first pass (cw_screen, in C): clear counts, dNDVI and no change for every
+		// pixel, not observed where it is; most pixels stop there, and the rest, cand,
+		// come to the rules below. The NDVIs are kept as fractions (nd's numerator and
+		// sum): their difference takes one division, and the tests against thresholds none.
+		cand, observed, notObserved := sc.row(rb, ra, colOff, &pb, &pa, inAOI, &tests, oc, od, ob, oa)
+		out.observed += observed
+		out.notObserved += notObserved
 		// The quicklook's colours average one row of pixels per cell row.
-		sampleRow := (row+y)%q.step == q.step/2 || q.step == 1
-		for x := range w {
-			if inAOI != nil && !inAOI[x] {
-				oc[x], od[x], ob[x], oa[x] = ClassNotObserved, DNDVINoData, 0, 0
-				continue
+		if (row+y)%q.step == q.step/2 || q.step == 1 {
+			cellRow := (row + y) / q.step * q.w
+			for x, c := range oc {
+				if c != ClassNotObserved {
+					q.addRGB(cellRow+cellX[x], &rb[pb.k[x]], &ra[pa.k[x]], colOff+x)
+				}
 			}
+		}
+		for _, cx := range cand {
+			x := int(cx)
 			bx := colOff + x
 			nb, na := int(pb.n[x]), int(pa.n[x])
-			ob[x], oa[x] = uint8(nb), uint8(na)
-			if nb < minClear || na < minClear {
-				oc[x], od[x] = ClassNotObserved, DNDVINoData
-				out.notObserved++
-				continue
-			}
-			out.observed++
 			sb, sa := &rb[pb.k[x]], &ra[pa.k[x]]
-			// NDVI first: most pixels stop there or at the burn test below. The NDVIs are
-			// kept as fractions (nd's numerator and sum): their difference takes one
-			// division, and the tests against thresholds none.
-			redB, nirB := sb.refl(sb.dn[2][bx]), sb.refl(sb.dn[3][bx])
 			redA, nirA := sa.refl(sa.dn[2][bx]), sa.refl(sa.dn[3][bx])
-			numB, sumB := nirB-redB, nirB+redB
-			numA, sumA := nirA-redA, nirA+redA
-			od[x] = quantizeDNDVI(ndDiff(numA, sumA, numB, sumB))
-			if sampleRow {
-				q.addRGB(cellRow+cellX[x], sb, sa, bx)
-			}
-			oc[x] = ClassNone
-			if below(numB, sumB, vegBefore) {
-				continue // not vegetated before: no change the rules know
-			}
-			if above(numA, sumA, onlyBurn) {
-				if redA >= burnRed {
-					continue // still green after, and not dark: no change
-				}
-				// Nor a low-NBR burn: ndAbove(NIR, SWIR2, burnNBR) is tried first at an upper
-				// bound of SWIR2 (lazyRow.upper, the 3x3 maximum of the 20 m band: no
-				// interpolation, no call in this loop), and only where that fails at the
-				// value. Exact: ndAbove(a, b, t) falls as b rises (each rounded step, a-b,
-				// a+b and (t+margin)*(a+b), is monotone), and its a+b > 0 holds for every
-				// b >= refl(0) once a+refl(0) > 0; so holding at the bound, it holds at b.
-				if h, ok := sa.lazy[1].upper(bx); ok && nirA+sa.refl(0) > 0 && ndAbove(nirA, sa.refl(h), burnNBR) {
-					continue
-				}
-				if ndAbove(nirA, sa.swirRefl(1, bx), burnNBR) {
-					continue
-				}
+			// With the after NDVI above onlyBurn (and red below burnRed), only the burn rule
+			// is left; cw_screen tried its NBR test at the bound of SWIR2, and here it is
+			// tried at the interpolated value.
+			if above(nirA-redA, nirA+redA, onlyBurn) && ndAbove(nirA, sa.swirRefl(1, bx), burnNBR) {
+				continue
 			}
 			specB, specA := sb.spectrum(bx), sa.spectrum(bx)
 			ib, ia := specB.Index(), specA.Index()
