@@ -297,7 +297,7 @@ func periodRefl(p *C.cw_period, rows []sceneRow, x0 int, k []int8, red, nir []fl
 		p.nir[i] = (*C.uint16_t)(unsafe.Pointer(&r.dn[3][x0]))
 		p.off[i], p.scale[i] = C.float(r.off), C.float(r.scale)
 		p.hi[i], p.nx[i] = nil, nil
-		if l := &r.lazy[1]; len(l.hi) > 0 && len(l.nx) > x0 {
+		if l := &r.lazy[1]; len(l.hi) > 0 && len(l.nx) >= x0+len(k) {
 			p.hi[i] = (*C.uint16_t)(unsafe.Pointer(&l.hi[0]))
 			p.nx[i] = (*C.ptrdiff_t)(unsafe.Pointer(&l.nx[x0]))
 		}
