@@ -106,11 +106,9 @@ func (q *Quicklook) WritePNG(path string) error {
 	const gap = 4
 	img := image.NewRGBA(image.Rect(0, 0, 3*q.w+2*gap, q.h))
 	draw.Draw(img, img.Bounds(), &image.Uniform{color.RGBA{255, 255, 255, 255}}, image.Point{}, draw.Src)
-	stretch := func(v float32, n int32) uint8 {
-		r := float64(v) / float64(n) / 0.25 // 0..0.25 reflectance
-		r = math.Pow(math.Max(0, math.Min(1, r)), 1/2.2)
-		return uint8(r*255 + 0.5)
-	}
+	// The stretch of the true-colour composites (RGBByte: 0..0.25 reflectance, gamma 2.2,
+	// looked up), so that the panels show what before_rgb.tif and after_rgb.tif show.
+	stretch := func(v float32, n int32) uint8 { return RGBByte(v / float32(n)) }
 	for y := 0; y < q.h; y++ {
 		for x := 0; x < q.w; x++ {
 			c := y*q.w + x
