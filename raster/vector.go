@@ -237,14 +237,15 @@ type vecFormat struct {
 	lco    []string
 }
 
-// GeoJSON is written without the driver's RFC7946 mode, which writes a MultiPolygon of one
-// part as a Polygon (every format must give the same geometry type): the rings are already
-// RFC 7946 oriented, coordinates are cut to 7 decimals, and the layer has no CRS, so no
-// "crs" member is written (RFC 7946 GeoJSON is WGS84 lon/lat by definition).
+// GeoJSON is encoded by writeGeoJSON as GDAL's GeoJSON driver writes it with
+// COORDINATE_PRECISION=7, not in the driver's RFC7946 mode, which writes a MultiPolygon of
+// one part as a Polygon (every format must give the same geometry type): the rings are
+// already RFC 7946 oriented, coordinates are cut to 7 decimals, and no "crs" member is
+// written (RFC 7946 GeoJSON is WGS84 lon/lat by definition).
 var vecFormats = map[string]vecFormat{
 	"FlatGeobuf": {driver: "FlatGeobuf", ext: "fgb", lco: []string{"SPATIAL_INDEX=YES"}},
 	"GPKG":       {driver: "GPKG", ext: "gpkg", lco: []string{"SPATIAL_INDEX=YES"}},
-	"GeoJSON":    {driver: "GeoJSON", ext: "geojson", lco: []string{"COORDINATE_PRECISION=7"}},
+	"GeoJSON":    {ext: "geojson"},
 }
 
 // vecFieldType returns the OGR type a Go attribute value is stored as in format: a
@@ -326,8 +327,9 @@ func vecFieldValue(t godal.FieldType, v any) (any, bool) {
 //
 // GeoJSON follows RFC 7946 (7 decimals, counter-clockwise exteriors, no crs); GPKG and FlatGeobuf
 // get a spatial index (FlatGeobuf's stores the features in Hilbert order, so readers see
-// them in that order, not in feats' order). The file is built under /vsimem, copied to path+".tmp" and renamed
-// into place, so a crash never leaves a partial file at path.
+// them in that order, not in feats' order). The file is built under /vsimem (GeoJSON: in
+// memory, by writeGeoJSON), copied to path+".tmp" and renamed into place, so a crash never
+// leaves a partial file at path.
 func WriteVector(ctx context.Context, path, format, layer string, schema []Field, feats []Feature, opts ...VectorOption) error {
 	var o vecOptions
 	for _, opt := range opts {
@@ -358,14 +360,23 @@ func WriteVector(ctx context.Context, path, format, layer string, schema []Field
 		types[i] = t
 		defs = append(defs, godal.NewFieldDefinition(fd.Name, t))
 	}
+	if format == "GeoJSON" {
+		return writeGeoJSON(ctx, path, layer, schema, types, feats)
+	}
+	return writeVectorGDAL(ctx, path, vf, layer, schema, types, defs, feats, o)
+}
 
+// writeVectorGDAL is WriteVector through GDAL's driver vf.driver: the features in a memory
+// layer of fields defs (schema's, of OGR types types), translated to the format.
+func writeVectorGDAL(ctx context.Context, path string, vf vecFormat, layer string, schema []Field, types []godal.FieldType,
+	defs []godal.CreateLayerOption, feats []Feature, o vecOptions) error {
 	mem, err := godal.CreateVector(godal.Memory, "")
 	if err != nil {
 		return fmt.Errorf("write vector %s: create memory dataset: %w", path, err)
 	}
 	defer mem.Close()
-	var sr *godal.SpatialRef
-	if format != "GeoJSON" {
+	var sr *godal.SpatialRef // none for GeoJSON (the tests' reference for writeGeoJSON): no "crs"
+	if vf.driver != "GeoJSON" {
 		if sr, err = wgs84(); err != nil {
 			return fmt.Errorf("write vector %s: %w", path, err)
 		}
@@ -400,17 +411,17 @@ func WriteVector(ctx context.Context, path, format, layer string, schema []Field
 	}
 	out, err := mem.VectorTranslate(tmp, switches)
 	if err != nil {
-		return fmt.Errorf("write vector %s: translate to %s: %w", path, format, err)
+		return fmt.Errorf("write vector %s: translate to %s: %w", path, vf.driver, err)
 	}
 	defer func() { _ = godal.VSIUnlink(tmp) }()
-	if o.style != nil && format == "GPKG" {
+	if o.style != nil && vf.driver == "GPKG" {
 		if err := writeLayerStyle(out, layer, *o.style, time.Now()); err != nil {
 			_ = out.Close()
 			return fmt.Errorf("write vector %s: %w", path, err)
 		}
 	}
 	if err := out.Close(); err != nil {
-		return fmt.Errorf("write vector %s: close %s: %w", path, format, err)
+		return fmt.Errorf("write vector %s: close %s: %w", path, vf.driver, err)
 	}
 	if err := vecCopyOut(tmp, path); err != nil {
 		return fmt.Errorf("write vector %s: %w", path, err)
