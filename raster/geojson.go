@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math"
-	"os"
 	"strconv"
 	"time"
 
@@ -89,7 +89,7 @@ func writeGeoJSON(ctx context.Context, path, layer string, schema []Field, types
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := writeFileSynced(path, b); err != nil {
+	if err := writeFileAtomic(path, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
 		return fmt.Errorf("write vector %s: %w", path, err)
 	}
 	return nil
@@ -200,30 +200,4 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 	}
 	return append(b, '"')
-}
-
-// writeFileSynced writes data to path through path+".tmp", synced and renamed into place,
-// so a crash never leaves a partial file at path.
-func writeFileSynced(path string, data []byte) (err error) {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

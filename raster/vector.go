@@ -506,14 +506,25 @@ func vecAddFeature(lyr godal.Layer, ft Feature, types []godal.FieldType, handles
 	return handles, nil
 }
 
-// vecCopyOut copies the GDAL (/vsimem) file src to path+".tmp", syncs it and renames it
-// to path.
-func vecCopyOut(src, path string) (err error) {
+// vecCopyOut copies the GDAL (/vsimem) file src to path (writeFileAtomic).
+func vecCopyOut(src, path string) error {
 	in, err := godal.VSIOpen(src)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", src, err)
 	}
 	defer func() { _ = in.Close() }()
+	return writeFileAtomic(path, func(w io.Writer) error {
+		if _, err := io.Copy(w, in); err != nil {
+			return fmt.Errorf("copy to %s.tmp: %w", path, err)
+		}
+		return nil
+	})
+}
+
+// writeFileAtomic writes a file at path through write into path+".tmp", syncs it and
+// renames it into place, so a crash never leaves a partial file at path; on an error the
+// temporary file is removed.
+func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 	tmp := path + ".tmp"
 	out, err := os.Create(tmp)
 	if err != nil {
@@ -525,8 +536,8 @@ func vecCopyOut(src, path string) (err error) {
 			_ = os.Remove(tmp)
 		}
 	}()
-	if _, err = io.Copy(out, in); err != nil {
-		return fmt.Errorf("copy to %s: %w", tmp, err)
+	if err = write(out); err != nil {
+		return err
 	}
 	if err = out.Sync(); err != nil {
 		return err
