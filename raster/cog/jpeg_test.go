@@ -187,6 +187,13 @@ func TestJPEGEncodeErrors(t *testing.T) {
 	}
 }
 
+// maskRow is maskRGB on the one row of pixels row, its mask m.
+func maskRow(m, row []uint8, nd uint8) int {
+	var valid [1]int64
+	maskRGB(m, len(m), row, len(row), len(row)/3, 1, nd, valid[:])
+	return int(valid[0])
+}
+
 // TestCOGMaskRow: the mask bits and count of rows of every length up to 40 pixels, with
 // nodata 0 and 7, against a pixel-by-pixel reference.
 func TestCOGMaskRow(t *testing.T) {
@@ -201,7 +208,10 @@ func TestCOGMaskRow(t *testing.T) {
 				}
 			}
 			m := make([]uint8, (np+7)/8+1)
-			got := cogMaskRow(m, row, nd)
+			for i := range m {
+				m[i] = 0xA5 // cleared by maskRGB but for the last byte, past the row's mask
+			}
+			got := maskRow(m[:len(m)-1], row, nd)
 			want := 0
 			for i := range np {
 				v := row[3*i] != nd || row[3*i+1] != nd || row[3*i+2] != nd
@@ -212,7 +222,12 @@ func TestCOGMaskRow(t *testing.T) {
 					t.Fatalf("nd %d, %d pixels: bit %d is %v, want %v", nd, np, i, bit, v)
 				}
 			}
-			if got != want || m[len(m)-1] != 0 && np%8 == 0 {
+			for i := np; i < 8*((np+7)/8); i++ {
+				if m[i>>3]&(0x80>>(i&7)) != 0 {
+					t.Fatalf("nd %d, %d pixels: bit %d past the row is set", nd, np, i)
+				}
+			}
+			if got != want || m[len(m)-1] != 0xA5 {
 				t.Fatalf("nd %d, %d pixels: %d valid, want %d (mask %x)", nd, np, got, want, m)
 			}
 		}
@@ -222,7 +237,7 @@ func TestCOGMaskRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, nd := range []uint8{0, 200} {
 		for _, np := range []int{7, 8, 9, 64, 100, 512} {
-			for trial := range 20 {
+			for trial := range 40 {
 				row := make([]uint8, 3*np)
 				for i := range row {
 					row[i] = uint8(rng.IntN(256))
@@ -234,8 +249,14 @@ func TestCOGMaskRow(t *testing.T) {
 				if trial%3 == 0 {
 					row[rng.IntN(len(row))] = nd
 				}
+				if trial%4 == 3 { // a cloud: a masked run of up to 40 pixels
+					i := rng.IntN(np)
+					for j := i; j < min(np, i+1+rng.IntN(40)); j++ {
+						row[3*j], row[3*j+1], row[3*j+2] = nd, nd, nd
+					}
+				}
 				m := make([]uint8, (np+7)/8)
-				got := cogMaskRow(m, row, nd)
+				got := maskRow(m, row, nd)
 				want, last := 0, -1
 				fill := slices.Clone(row)
 				for i := range np {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/bits"
 	"os"
 	"runtime"
 	"slices"
@@ -1061,10 +1060,10 @@ func (e *cogEngine[T]) encodeJPEGTile(worker, tx int, src []uint8, w, n int) err
 	x0 := tx * ts
 	cw := min(ts, w-x0)
 	rs, mrs := 3*ts, ts/8 // a tile row in bytes, a mask row in bytes
-	var valid [ts]int     // valid pixels of each row
+	var valid [ts]int64   // valid pixels of each row
+	maskRGB(mask, mrs, src[3*x0:], 3*w, cw, n, nd, valid[:])
 	full := n == ts && cw == ts
 	for r := range n {
-		valid[r] = cogMaskRow(mask[r*mrs:(r+1)*mrs], src[3*(r*w+x0):3*(r*w+x0+cw)], nd)
 		full = full && valid[r] == ts
 	}
 	clear(mask[n*mrs:])
@@ -1086,8 +1085,8 @@ func (e *cogEngine[T]) encodeJPEGTile(worker, tx int, src []uint8, w, n int) err
 			for i := 3 * cw; i < rs; i += 3 {
 				d[i], d[i+1], d[i+2] = row[3*cw-3], row[3*cw-2], row[3*cw-1]
 			}
-			if valid[r] < cw {
-				cogFillMasked(d, mask[r*mrs:(r+1)*mrs], valid[r], r, rs, tile)
+			if int(valid[r]) < cw {
+				cogFillMasked(d, mask[r*mrs:(r+1)*mrs], int(valid[r]), r, rs, tile)
 			}
 		}
 		if e.outN[tx], err = cogCompressOnce(&e.uniform, e.out[tx], tile, rs, func() (int, error) {
@@ -1126,47 +1125,6 @@ func cogCompressOnce(u *cogUniformTiles, dst, tile []byte, rowLen int, compress 
 	return k, nil
 }
 
-// cogMaskRow sets the bits of mask row m (most significant bit first, TIFF 6.0 section
-// 8's FillOrder 1; 1 = valid, as GDAL's masks) for the RGB pixels of row whose samples
-// are not all nd, and returns how many there are; the bits past the row stay 0.
-func cogMaskRow(m, row []uint8, nd uint8) int {
-	clear(m)
-	np, valid := len(row)/3, 0
-	// A pixel's three samples as the low 24 bits of a word, XOR nd in each: 1 when it is
-	// not 0 (v < 1<<24: v + 0xFFFFFF carries into bit 24 iff v > 0). Four bytes are read
-	// from the pixel's first, so the last pixel is left to the loop after.
-	ndw := uint32(nd) * 0x010101
-	nz := func(p []uint8) uint8 {
-		return uint8(((binary.LittleEndian.Uint32(p)&0xFFFFFF ^ ndw) + 0xFFFFFF) >> 24)
-	}
-	// Eight pixels are 24 bytes, three words: when none of their bytes is nd (most
-	// pixels: a sample equal to nd is rare), all eight are valid without looking at each
-	// ("determine if a word has a zero byte": (v - 0x01..01) &^ v & 0x80..80 is 0 iff no
-	// byte of v is 0; Sean Anderson, Bit Twiddling Hacks).
-	ndq := uint64(nd) * 0x0101010101010101
-	zero := func(v uint64) uint64 { v ^= ndq; return (v - 0x0101010101010101) &^ v & 0x8080808080808080 }
-	i := 0
-	for ; i+8 <= np && 3*i+25 <= len(row); i += 8 { // 8 pixels a mask byte
-		p := row[3*i : 3*i+25 : 3*i+25]
-		if zero(binary.LittleEndian.Uint64(p[0:]))|zero(binary.LittleEndian.Uint64(p[8:]))|zero(binary.LittleEndian.Uint64(p[16:])) == 0 {
-			m[i>>3] = 0xFF
-			valid += 8
-			continue
-		}
-		b := nz(p[0:])<<7 | nz(p[3:])<<6 | nz(p[6:])<<5 | nz(p[9:])<<4 |
-			nz(p[12:])<<3 | nz(p[15:])<<2 | nz(p[18:])<<1 | nz(p[21:])
-		m[i>>3] = b
-		valid += bits.OnesCount8(b)
-	}
-	for ; i < np; i++ {
-		if p := row[3*i : 3*i+3]; p[0] != nd || p[1] != nd || p[2] != nd {
-			m[i>>3] |= 0x80 >> (i & 7)
-			valid++
-		}
-	}
-	return valid
-}
-
 // cogFillMasked paints the masked pixels of tile row r, d (rs bytes, m its mask, valid
 // pixels of it set), with their nearest valid neighbour to the left (to the right for a
 // leading run), or, when none is valid, with the row above: the mask hides them, and a
@@ -1183,10 +1141,18 @@ func cogFillMasked(d, m []uint8, valid, r, rs int, tile []uint8) {
 	np := rs / 3
 	last := -1 // the last valid pixel so far
 	for i := 0; i < np; i++ {
-		if i&7 == 0 && last == i-1 && i+8 <= np && m[i>>3] == 0xFF {
-			last = i + 7 // eight valid pixels after a valid one: nothing to fill
-			i += 7
-			continue
+		if i&7 == 0 && i+8 <= np {
+			switch m[i>>3] {
+			case 0xFF:
+				if last == i-1 { // eight valid pixels after a valid one: nothing to fill
+					last = i + 7
+					i += 7
+					continue
+				}
+			case 0: // eight masked pixels: the run goes on
+				i += 7
+				continue
+			}
 		}
 		if m[i>>3]&(0x80>>(i&7)) != 0 {
 			if last < i-1 { // the run last+1..i-1 is masked
@@ -1194,15 +1160,18 @@ func cogFillMasked(d, m []uint8, valid, r, rs int, tile []uint8) {
 				if last < 0 { // a leading run
 					src = i
 				}
-				for j := last + 1; j < i; j++ {
-					copy(d[3*j:3*j+3], d[3*src:3*src+3])
-				}
+				fillPixels(d[3*(last+1):3*i], d[3*src], d[3*src+1], d[3*src+2])
 			}
 			last = i
 		}
 	}
-	for j := last + 1; j < np; j++ {
-		copy(d[3*j:3*j+3], d[3*last:3*last+3])
+	fillPixels(d[3*(last+1):3*np], d[3*last], d[3*last+1], d[3*last+2])
+}
+
+// fillPixels sets every pixel of the RGB pixels d to a, b, c.
+func fillPixels(d []uint8, a, b, c uint8) {
+	for j := 0; j+2 < len(d); j += 3 {
+		d[j], d[j+1], d[j+2] = a, b, c
 	}
 }
 
