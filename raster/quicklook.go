@@ -1,12 +1,8 @@
 package raster
 
 import (
-	"bufio"
 	"fmt"
-	"image"
 	"image/color"
-	"image/draw"
-	"image/png"
 	"math"
 	"os"
 
@@ -104,8 +100,15 @@ func (q *Quicklook) Merge(o *Quicklook) error {
 // given to AddClasses.
 func (q *Quicklook) WritePNG(path string) error {
 	const gap = 4
-	img := image.NewRGBA(image.Rect(0, 0, 3*q.w+2*gap, q.h))
-	draw.Draw(img, img.Bounds(), &image.Uniform{color.RGBA{255, 255, 255, 255}}, image.Point{}, draw.Src)
+	iw := 3*q.w + 2*gap
+	pix := make([]uint8, 3*iw*q.h)
+	for i := range pix {
+		pix[i] = 255 // white between the panels
+	}
+	set := func(x, y int, c color.RGBA) {
+		p := pix[3*(y*iw+x) : 3*(y*iw+x)+3 : 3*(y*iw+x)+3]
+		p[0], p[1], p[2] = c.R, c.G, c.B
+	}
 	// The stretch of the true-colour composites (RGBByte: 0..0.25 reflectance, gamma 2.2,
 	// looked up), so that the panels show what before_rgb.tif and after_rgb.tif show.
 	stretch := func(v float32, n int32) uint8 { return RGBByte(v / float32(n)) }
@@ -115,17 +118,17 @@ func (q *Quicklook) WritePNG(path string) error {
 			n := q.n[c]
 			if n == 0 {
 				grey := NotObservedColor
-				img.SetRGBA(x, y, grey)
-				img.SetRGBA(q.w+gap+x, y, grey)
-				img.SetRGBA(2*(q.w+gap)+x, y, grey)
+				set(x, y, grey)
+				set(q.w+gap+x, y, grey)
+				set(2*(q.w+gap)+x, y, grey)
 				continue
 			}
 			bc := color.RGBA{stretch(q.before[3*c], n), stretch(q.before[3*c+1], n), stretch(q.before[3*c+2], n), 255}
 			ac := color.RGBA{stretch(q.after[3*c], n), stretch(q.after[3*c+1], n), stretch(q.after[3*c+2], n), 255}
-			img.SetRGBA(x, y, bc)
-			img.SetRGBA(q.w+gap+x, y, ac)
+			set(x, y, bc)
+			set(q.w+gap+x, y, ac)
 			best, bn := 0, int32(0)
-			for k := 1; k <= 3; k++ {
+			for k := 1; k < nClasses; k++ {
 				if q.classes[c][k] > bn {
 					best, bn = k, q.classes[c][k]
 				}
@@ -135,7 +138,7 @@ func (q *Quicklook) WritePNG(path string) error {
 			} else {
 				ac = color.RGBA{ac.R / 2, ac.G / 2, ac.B / 2, 255} // dim the background so change stands out
 			}
-			img.SetRGBA(2*(q.w+gap)+x, y, ac)
+			set(2*(q.w+gap)+x, y, ac)
 		}
 	}
 	tmp := path + ".tmp"
@@ -143,18 +146,10 @@ func (q *Quicklook) WritePNG(path string) error {
 	if err != nil {
 		return fmt.Errorf("quicklook: %w", err)
 	}
-	bw := bufio.NewWriter(fh)
-	// Fastest compression: a quicklook is small and is written at the end of every run.
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	if err := enc.Encode(bw, img); err != nil {
+	if err := encodePNGRGB(fh, pix, iw, q.h); err != nil {
 		fh.Close()
 		os.Remove(tmp)
 		return fmt.Errorf("quicklook: encode png: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
-		fh.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("quicklook: %w", err)
 	}
 	if err := fh.Close(); err != nil {
 		os.Remove(tmp)

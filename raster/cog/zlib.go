@@ -48,3 +48,17 @@ func zlibInflate(dst, src []byte) (int, error) {
 // zlibBound is an upper bound of the compressed size of n bytes (zlib's compressBound
 // plus libdeflate's margin for tiny inputs).
 func zlibBound(n int) int { return n + n/1000 + n>>12 + n>>14 + n>>25 + 13 + 64 }
+
+// Deflate returns src compressed as one zlib stream at level (1 fastest .. 12), through
+// the same libdeflate as the COG tiles: for other files of a run (the quicklook's PNG).
+func Deflate(src []byte, level int) ([]byte, error) {
+	if level < 1 || level > 12 {
+		return nil, errors.New("deflate: level out of 1..12")
+	}
+	dst := make([]byte, zlibBound(len(src)))
+	n, err := zlibDeflate(dst, src, level)
+	if err != nil {
+		return nil, err
+	}
+	return dst[:n], nil
+}
