@@ -37,7 +37,7 @@ type itemAsset struct {
 // asset per output file with its size and SHA-256 (file extension) and, for the rasters,
 // their bands (raster extension) and classes (classification extension). Every other
 // output must be in dir already.
-func writeItem(dir string, pl *plan, req jobs.DetectRequest, out *result) (map[string]ManifestEntry, error) {
+func writeItem(dir string, pl *plan, req jobs.DetectRequest, out *result, known map[string]ManifestEntry) (map[string]ManifestEntry, error) {
 	area := pl.area
 	b := area.Bound()
 	observed, notObserved, insufficient := out.view()
@@ -47,7 +47,7 @@ func writeItem(dir string, pl *plan, req jobs.DetectRequest, out *result) (map[s
 		counts[f.class]++
 		hectares[f.class] = round(hectares[f.class]+f.areaHa, 4)
 	}
-	assets, hashed, err := itemAssets(dir, out.grid)
+	assets, hashed, err := itemAssets(dir, out.grid, known)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func sourceLinks(pl *plan) []stactree.Link {
 }
 
 // itemAssets are the item's assets, each with its file's size and multihash checksum.
-func itemAssets(dir string, g raster.Grid) (map[string]any, map[string]ManifestEntry, error) {
+func itemAssets(dir string, g raster.Grid, known map[string]ManifestEntry) (map[string]any, map[string]ManifestEntry, error) {
 	list := []itemAsset{
 		{key: "changes", file: "changes.fgb", typ: "application/vnd.flatgeobuf", title: "change polygons (FlatGeobuf)", roles: []string{"data"}},
 		{key: "changes_gpkg", file: "changes.gpkg", typ: "application/geopackage+sqlite3", title: "change polygons (GeoPackage)", roles: []string{"data"}},
@@ -142,7 +142,7 @@ func itemAssets(dir string, g raster.Grid) (map[string]any, map[string]ManifestE
 	for i, a := range list {
 		files[i] = a.file
 	}
-	entries, err := hashFiles(dir, files, nil)
+	entries, err := hashFiles(dir, files, known)
 	if err != nil {
 		return nil, nil, fmt.Errorf("item.json: %w", err)
 	}

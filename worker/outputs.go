@@ -33,46 +33,71 @@ func writeOutputs(ctx context.Context, dir string, pl *plan, req jobs.DetectRequ
 	}
 	// Each output is written on its own goroutine (GDAL datasets are independent); the
 	// rasters are mostly waiting for their COGs to be finished. The quicklook comes after
-	// them when they add the change classes to it (a fanned-out run's merge).
-	quicklook := func() error { return out.quicklook.WritePNG(filepath.Join(dir, "quicklook.png")) }
-	writers := []func() error{
-		func() error {
-			if err := out.rasters(ctx, dir); err != nil {
-				return err
-			}
-			if out.rastersFillQuicklook {
-				return quicklook()
-			}
-			return nil
-		},
+	// them when they add the change classes to it (a fanned-out run's merge). A writer
+	// hashes its files for the item and the manifest as soon as they are written, while
+	// the others are still at work.
+	type writer struct {
+		files []string
+		write func() error
 	}
-	if !out.rastersFillQuicklook {
-		writers = append(writers, quicklook)
+	quicklook := func() error { return out.quicklook.WritePNG(filepath.Join(dir, "quicklook.png")) }
+	rasters := writer{files: rasterFiles(), write: func() error {
+		if err := out.rasters(ctx, dir); err != nil {
+			return err
+		}
+		if out.rastersFillQuicklook {
+			return quicklook()
+		}
+		return nil
+	}}
+	writers := []writer{rasters}
+	if out.rastersFillQuicklook {
+		writers[0].files = append(writers[0].files, "quicklook.png")
+	} else {
+		writers = append(writers, writer{[]string{"quicklook.png"}, quicklook})
 	}
 	style := raster.ChangeClassStyle("changes")
 	for _, v := range []struct{ name, format string }{
 		{"changes.fgb", "FlatGeobuf"}, {"changes.gpkg", "GPKG"}, {"changes.geojson", "GeoJSON"},
 	} {
-		writers = append(writers, func() error {
+		writers = append(writers, writer{[]string{v.name}, func() error {
 			if err := raster.WriteVector(ctx, filepath.Join(dir, v.name), v.format, "changes", schema, rf, raster.WithStyle(style)); err != nil {
 				return fmt.Errorf("write %s: %w", v.name, err)
 			}
 			return nil
-		})
+		}})
 	}
 	// QGIS applies changes.qml to changes.fgb and changes.geojson next to it.
-	writers = append(writers, func() error { return writeFileAtomic(filepath.Join(dir, "changes.qml"), []byte(style.QML)) })
+	writers = append(writers, writer{[]string{"changes.qml"}, func() error {
+		return writeFileAtomic(filepath.Join(dir, "changes.qml"), []byte(style.QML))
+	}})
 	errs := make([]error, len(writers))
+	var mu sync.Mutex
+	written := map[string]ManifestEntry{}
 	var wg sync.WaitGroup
 	for i, w := range writers {
-		wg.Go(func() { errs[i] = w() })
+		wg.Go(func() {
+			if errs[i] = w.write(); errs[i] != nil {
+				return
+			}
+			for _, name := range w.files {
+				e, err := hashFile(dir, name)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				mu.Lock()
+				written[name] = e
+				mu.Unlock()
+			}
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	// The item comes last: it gives every other file's size and checksum.
-	hashed, err := writeItem(dir, pl, req, out)
+	hashed, err := writeItem(dir, pl, req, out, written)
 	if err != nil {
 		return nil, err
 	}
