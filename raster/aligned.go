@@ -3,6 +3,8 @@ package raster
 import (
 	"fmt"
 	"math"
+	"slices"
+	"unsafe"
 
 	"github.com/airbusgeo/godal"
 
@@ -281,8 +283,13 @@ func (l *lazyRow) at(x int) uint16 {
 
 // clearNoData sets to 0 the pixels of dst (the w-wide window) where the band has no data
 // (the interpolation is nodata exactly where the source pixel containing the grid pixel
-// is), without interpolating.
+// is), without interpolating. A source row without a 0 (most: nodata comes only at the
+// scene's edges) clears nothing where every window column has a source pixel, and its
+// window rows are skipped after one word-wise scan of it.
 func (lb *lazyBand) clearNoData(dst []uint16, w int) {
+	nx := lb.nx[:w]
+	inside := !slices.ContainsFunc(nx, func(sx int) bool { return sx < 0 })
+	lastSy, lastZero := -1, true
 	for y, sy := range lb.ny {
 		row := dst[y*w : (y+1)*w]
 		if sy < 0 {
@@ -290,7 +297,15 @@ func (lb *lazyBand) clearNoData(dst []uint16, w int) {
 			continue
 		}
 		src := lb.src[sy*lb.sw : (sy+1)*lb.sw]
-		for x, sx := range lb.nx[:len(row)] {
+		if inside {
+			if sy != lastSy {
+				lastSy, lastZero = sy, len(src) > 0 && hasZero16(unsafe.Slice((*byte)(unsafe.Pointer(&src[0])), 2*len(src)))
+			}
+			if !lastZero {
+				continue
+			}
+		}
+		for x, sx := range nx {
 			if sx < 0 || src[sx] == 0 {
 				row[x] = 0
 			}

@@ -67,3 +67,53 @@ func TestZeroFree(t *testing.T) {
 		t.Error("no window found free of zeros")
 	}
 }
+
+// TestClearNoData: the grid pixels whose 20 m source pixel is 0, or that have none, are
+// cleared and no other, with source rows with and without a 0, window rows and columns
+// outside the source, and rows that share a source row (the 2x upsampling).
+func TestClearNoData(t *testing.T) {
+	const sw, sh, w = 9, 4, 16
+	src := make([]uint16, sw*sh)
+	for i := range src {
+		src[i] = uint16(100 + i)
+	}
+	src[1*sw+3], src[3*sw+0], src[3*sw+8] = 0, 0, 0 // rows 0 and 2 have no 0
+	ny := []int{0, 0, 1, 1, 2, 2, 3, 3, -1}
+	for _, tc := range []struct {
+		name string
+		nx   []int
+	}{
+		{"inside", func() []int {
+			nx := make([]int, w)
+			for x := range nx {
+				nx[x] = (x + 1) / 2 // from half a source pixel on
+			}
+			return nx
+		}()},
+		{"edge outside", func() []int {
+			nx := make([]int, w)
+			for x := range nx {
+				nx[x] = x/2 - 1 // the first two columns before the source
+			}
+			return nx
+		}()},
+	} {
+		lb := &lazyBand{src: src, sw: sw, sh: sh, nx: tc.nx, ny: ny}
+		dst := make([]uint16, w*len(ny))
+		for i := range dst {
+			dst[i] = 7
+		}
+		lb.clearNoData(dst, w)
+		for y, sy := range ny {
+			for x, sx := range tc.nx {
+				want := uint16(7)
+				if sy < 0 || sx < 0 || src[sy*sw+sx] == 0 {
+					want = 0
+				}
+				if got := dst[y*w+x]; got != want {
+					t.Errorf("%s: pixel %d,%d (source %d,%d) is %d, want %d", tc.name, x, y, sx, sy, got, want)
+				}
+			}
+		}
+	}
+}
