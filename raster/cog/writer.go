@@ -799,6 +799,7 @@ type cogEngine[T cogSample] struct {
 	float   bool
 	raw     bool // no predictor
 	runs    bool // one Byte sample a pixel, no predictor, no JPEG: run-length coded (deflateRuns)
+	huff    bool // one 16-bit sample a pixel, no predictor: literals and runs in one Huffman block (huff16)
 	level   int  // DEFLATE level
 	mode    string
 	spp     int // samples per pixel
@@ -828,6 +829,7 @@ func newCOGEngine[T cogSample](w *Writer) (cogBlockEncoder, error) {
 		float:   w.typ == cogFloat32,
 		raw:     raw,
 		runs:    raw && w.typ == cogUint8 && w.spp == 1 && w.o.JPEGQuality == 0,
+		huff:    raw && (w.typ == cogInt16 || w.typ == cogUint16) && w.spp == 1,
 		level:   max(1, w.o.Level),
 		mode:    w.resampling,
 		spp:     w.spp,
@@ -1029,6 +1031,11 @@ func (e *cogEngine[T]) encodeTile(worker, tx int, src []T, w, n int) error {
 	e.outN[tx], err = cogCompressOnce(&e.uniform, e.out[tx], tb, len(tb)/ts, func() (int, error) {
 		if e.runs {
 			return deflateRuns(e.out[tx], tb, e.level)
+		}
+		if e.huff {
+			if n := huff16(e.out[tx], tb); n > 0 {
+				return n, nil
+			}
 		}
 		return zlibDeflate(e.out[tx], tb, e.level)
 	})
