@@ -60,11 +60,59 @@ static void cw_down_rgb_px(uint8_t *d, const uint8_t *a, const uint8_t *b, size_
 	}
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <tmmintrin.h>
+// cw_rgb_pick[k] gathers, for output bytes 16q..16q+15 of a block (q = cw_rgb_from[k][0]),
+// the samples of the 2x2 sums packed in bytes 16c..16c+15 (c = cw_rgb_from[k][1]):
+// output byte o is sum byte 2o - o % 3 (sample o % 3 of the left pixel of pair o / 3),
+// 0x80 where it comes from another c.
+static const uint8_t cw_rgb_from[8][2] = {{0, 0}, {0, 1}, {1, 1}, {1, 2}, {1, 3}, {2, 3}, {2, 4}, {2, 5}};
+static const uint8_t cw_rgb_pick[8][16] __attribute__((aligned(16))) = {
+	{0x00, 0x01, 0x02, 0x06, 0x07, 0x08, 0x0c, 0x0d, 0x0e, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+	{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02, 0x03, 0x04, 0x08, 0x09, 0x0a, 0x0e},
+	{0x0f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+	{0x80, 0x00, 0x04, 0x05, 0x06, 0x0a, 0x0b, 0x0c, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+	{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01, 0x02, 0x06, 0x07, 0x08, 0x0c, 0x0d},
+	{0x0e, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+	{0x80, 0x02, 0x03, 0x04, 0x08, 0x09, 0x0a, 0x0e, 0x0f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80},
+	{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x04, 0x05, 0x06, 0x0a, 0x0b, 0x0c},
+};
+
+// cw_down_rgb16_ssse3 is cw_down_rgb's plain mean of 16 output pixels (48 bytes at d)
+// from 32 source pixels of rows a and b (96 bytes each): the rows summed in 16-bit lanes,
+// each lane added to the one 3 lanes on (the same sample of the next pixel), rounded and
+// packed, and every output byte picked from its pair with SSSE3's byte shuffle.
+__attribute__((target("ssse3"))) static void cw_down_rgb16_ssse3(uint8_t *d, const uint8_t *a, const uint8_t *b) {
+	const __m128i zero = _mm_setzero_si128(), two = _mm_set1_epi16(2);
+	__m128i v[13];
+	for (int c = 0; c < 6; c++) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(a + 16 * c)), y = _mm_loadu_si128((const __m128i *)(b + 16 * c));
+		v[2 * c] = _mm_add_epi16(_mm_unpacklo_epi8(x, zero), _mm_unpacklo_epi8(y, zero));
+		v[2 * c + 1] = _mm_add_epi16(_mm_unpackhi_epi8(x, zero), _mm_unpackhi_epi8(y, zero));
+	}
+	v[12] = zero;
+	__m128i p[6];
+	for (int c = 0; c < 6; c++) {
+		__m128i s0 = _mm_add_epi16(v[2 * c], _mm_or_si128(_mm_srli_si128(v[2 * c], 6), _mm_slli_si128(v[2 * c + 1], 10)));
+		__m128i s1 = _mm_add_epi16(v[2 * c + 1], _mm_or_si128(_mm_srli_si128(v[2 * c + 1], 6), _mm_slli_si128(v[2 * c + 2], 10)));
+		p[c] = _mm_packus_epi16(_mm_srli_epi16(_mm_add_epi16(s0, two), 2), _mm_srli_epi16(_mm_add_epi16(s1, two), 2));
+	}
+	__m128i o[3] = {zero, zero, zero};
+	for (int k = 0; k < 8; k++)
+		o[cw_rgb_from[k][0]] = _mm_or_si128(o[cw_rgb_from[k][0]],
+			_mm_shuffle_epi8(p[cw_rgb_from[k][1]], _mm_load_si128((const __m128i *)cw_rgb_pick[k])));
+	for (int q = 0; q < 3; q++) _mm_storeu_si128((__m128i *)(d + 16 * q), o[q]);
+}
+#endif
+
 // cw_down_rgb averages 2x2 windows of interleaved RGB rows into rows of ow pixels: output
 // row y (y0 <= y < y1) from source rows 2y and 2y+1 of w pixels. Blocks of 16 output
 // pixels whose 2 x 96 source bytes hold no nd (most: nodata comes in clouds and outside
 // the AOI) take the plain mean, the others cw_down_rgb_px.
 static void cw_down_rgb(uint8_t *dst, const uint8_t *src, size_t w, size_t ow, size_t y0, size_t y1, uint8_t nd) {
+#if defined(__x86_64__) || defined(__i386__)
+	const int ssse3 = __builtin_cpu_supports("ssse3");
+#endif
 	for (size_t y = y0; y < y1; y++) {
 		uint8_t *d = dst + 3 * y * ow;
 		const uint8_t *a = src + 3 * 2 * y * w, *b = a + 3 * w;
@@ -77,6 +125,12 @@ static void cw_down_rgb(uint8_t *dst, const uint8_t *src, size_t w, size_t ow, s
 				cw_down_rgb_px(d, a, b, x, x + 16, nd);
 				continue;
 			}
+#if defined(__x86_64__) || defined(__i386__)
+			if (ssse3) {
+				cw_down_rgb16_ssse3(d + 3 * x, a + 6 * x, b + 6 * x);
+				continue;
+			}
+#endif
 			for (int j = 0; j < 48; j++) {
 				size_t i = 6 * x + 2 * j - j % 3; // sample j%3 of pixel 2(x+j/3)
 				d[3 * x + j] = (uint8_t)((a[i] + a[i + 3] + b[i] + b[i + 3] + 2) >> 2);
