@@ -364,10 +364,36 @@ static int cw_huff_block(const uint8_t *src, size_t k0, size_t ns, int final, cw
 	for (size_t k = k0; k < ns;) {
 		size_t l;
 		size_t j = cw_next_run(s, k, ns, &l);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		// Without a branch: the accumulator stored whole, the pointer moved on by its
+		// whole bytes (cw_huff_block left 8 bytes of room past the stream for it).
+		uint64_t acc = bw->acc;
+		unsigned nb = bw->nb;
+		uint8_t *p = bw->p;
+		if (nb >= 8) { // from cw_put: at most 31 bits, brought under 8
+			memcpy(p, &acc, 8);
+			p += nb >> 3;
+			acc >>= nb & ~7u;
+			nb &= 7;
+		}
+		for (; k < j; k++) {
+			uint8_t x = src[2 * k], y = src[2 * k + 1];
+			acc |= (pair_code[x] | (uint64_t)pair_code[y] << pair_len[x]) << nb;
+			nb += (unsigned)pair_len[x] + pair_len[y];
+			memcpy(p, &acc, 8);
+			p += nb >> 3;
+			acc >>= nb & ~7u;
+			nb &= 7;
+		}
+		bw->acc = acc;
+		bw->nb = nb;
+		bw->p = p;
+#else
 		for (; k < j; k++) {
 			uint8_t x = src[2 * k], y = src[2 * k + 1];
 			cw_put(bw, pair_code[x] | (uint64_t)pair_code[y] << pair_len[x], (unsigned)pair_len[x] + pair_len[y]);
 		}
+#endif
 		if (l == 0) break;
 #define CW_EMIT(k_) do { \
 		int i_ = cw_len_index(k_); \
