@@ -80,16 +80,16 @@ func writeOutputs(ctx context.Context, dir string, pl *plan, req jobs.DetectRequ
 			if errs[i] = w.write(); errs[i] != nil {
 				return
 			}
-			for _, name := range w.files {
-				e, err := hashFile(dir, name)
-				if err != nil {
-					errs[i] = err
-					return
-				}
-				mu.Lock()
-				written[name] = e
-				mu.Unlock()
+			entries, err := hashFiles(dir, w.files, nil) // the rasters' side by side
+			if err != nil {
+				errs[i] = err
+				return
 			}
+			mu.Lock()
+			for _, e := range entries {
+				written[e.Name] = e
+			}
+			mu.Unlock()
 		})
 	}
 	wg.Wait()
