@@ -78,6 +78,9 @@ type cogSink struct {
 	wg     sync.WaitGroup // the COGs being finished
 	errs   []error
 	cancel context.CancelFunc // stops them when the run fails
+	// hashed holds each finished file's manifest entry when start was asked to hash them.
+	mu     sync.Mutex
+	hashed map[string]ManifestEntry
 }
 
 // newCOGSink starts the output rasters of grid g in a new folder of workDir; a chunk's
@@ -131,7 +134,8 @@ func (s *cogSink) rows(r raster.Rows) error {
 // dropped pixels (row-major, ascending) cleared in the change classes; moveTo waits for
 // them. The layers are finished side by side, while the caller traces polygons: each
 // one's serial parts (the last block rows, assembling the file) fill the others' gaps.
-func (s *cogSink) start(ctx context.Context, dropped []uint32) {
+// With hash, each file is hashed for the manifest as soon as it is complete.
+func (s *cogSink) start(ctx context.Context, dropped []uint32, hash bool) {
 	ctx, s.cancel = context.WithCancel(ctx)
 	w := s.g.Width
 	clearDropped := func(row0 int, rows any) {
@@ -143,6 +147,9 @@ func (s *cogSink) start(ctx context.Context, dropped []uint32) {
 		}
 	}
 	s.errs = make([]error, len(s.w))
+	if hash {
+		s.hashed = map[string]ManifestEntry{}
+	}
 	for i, cw := range s.w {
 		var fix func(int, any)
 		if i == 0 {
@@ -153,24 +160,51 @@ func (s *cogSink) start(ctx context.Context, dropped []uint32) {
 			defer s.wg.Done()
 			if err := cw.Finish(ctx, fix); err != nil {
 				s.errs[i] = fmt.Errorf("write %s: %w", rasterLayers[i].file, err)
+				return
+			}
+			if hash {
+				s.errs[i] = s.hash(rasterLayers[i])
 			}
 		}()
 	}
 }
 
-// moveTo waits for the COGs start began and moves them into dir.
-func (s *cogSink) moveTo(dir string) error {
+// hash adds the manifest entries of layer l's file and sidecar to s.hashed.
+func (s *cogSink) hash(l rasterLayer) error {
+	names := []string{l.file}
+	if len(l.opts.Classes) > 0 {
+		names = append(names, l.file+cog.AuxSuffix)
+	}
+	for _, name := range names {
+		e, err := hashFile(s.dir, name)
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.hashed[name] = e
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// moveTo waits for the COGs start began and moves them into dir. It returns the files'
+// manifest entries when start hashed them.
+func (s *cogSink) moveTo(dir string) ([]ManifestEntry, error) {
 	s.wg.Wait()
 	s.cancel()
 	if err := errors.Join(s.errs...); err != nil {
-		return err
+		return nil, err
 	}
+	var entries []ManifestEntry
 	for _, name := range s.files() {
 		if err := os.Rename(filepath.Join(s.dir, name), filepath.Join(dir, name)); err != nil {
-			return fmt.Errorf("write %s: %w", name, err)
+			return nil, fmt.Errorf("write %s: %w", name, err)
+		}
+		if e, ok := s.hashed[name]; ok {
+			entries = append(entries, e)
 		}
 	}
-	return nil
+	return entries, nil
 }
 
 // files are the names of the sink's rasters and of their sidecars.
@@ -193,8 +227,9 @@ func rasterFiles() []string {
 
 // finish completes the COGs and moves them into dir.
 func (s *cogSink) finish(ctx context.Context, dir string, dropped []uint32) error {
-	s.start(ctx, dropped)
-	return s.moveTo(dir)
+	s.start(ctx, dropped, false)
+	_, err := s.moveTo(dir)
+	return err
 }
 
 // discard removes everything the sink wrote.

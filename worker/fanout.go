@@ -363,8 +363,8 @@ func (p *Pipeline) merge(ctx context.Context, m jobs.MergeRequest, ws workspace,
 		out.observed += chunks[i].Observed
 		out.notObserved += chunks[i].NotObserved
 	}
-	out.rasters = func(ctx context.Context, dir string) error {
-		return mosaicChunks(ctx, dir, pl.grid, chunks, dropped, ws, out.quicklook)
+	out.rasters = func(ctx context.Context, dir string) ([]ManifestEntry, error) {
+		return nil, mosaicChunks(ctx, dir, pl.grid, chunks, dropped, ws, out.quicklook)
 	}
 	out.rastersFillQuicklook = true
 	sum, err := p.publishResult(ctx, m.Request, pl, out, progress, tm)

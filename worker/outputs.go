@@ -34,53 +34,63 @@ func writeOutputs(ctx context.Context, dir string, pl *plan, req jobs.DetectRequ
 	// Each output is written on its own goroutine (GDAL datasets are independent); the
 	// rasters are mostly waiting for their COGs to be finished. The quicklook comes after
 	// them when they add the change classes to it (a fanned-out run's merge). A writer
-	// hashes its files for the item and the manifest as soon as they are written, while
-	// the others are still at work.
+	// hashes its files for the item and the manifest as soon as they are written (the
+	// rasters each as soon as it is complete), while the others are still at work.
 	type writer struct {
 		files []string
-		write func() error
+		write func() ([]ManifestEntry, error) // and the entries of the files it hashed
+	}
+	done := func(f func() error) func() ([]ManifestEntry, error) {
+		return func() ([]ManifestEntry, error) { return nil, f() }
 	}
 	quicklook := func() error { return out.quicklook.WritePNG(filepath.Join(dir, "quicklook.png")) }
-	rasters := writer{files: rasterFiles(), write: func() error {
-		if err := out.rasters(ctx, dir); err != nil {
-			return err
+	rasters := writer{files: rasterFiles(), write: func() ([]ManifestEntry, error) {
+		hashed, err := out.rasters(ctx, dir)
+		if err != nil {
+			return nil, err
 		}
 		if out.rastersFillQuicklook {
-			return quicklook()
+			return hashed, quicklook()
 		}
-		return nil
+		return hashed, nil
 	}}
 	writers := []writer{rasters}
 	if out.rastersFillQuicklook {
 		writers[0].files = append(writers[0].files, "quicklook.png")
 	} else {
-		writers = append(writers, writer{[]string{"quicklook.png"}, quicklook})
+		writers = append(writers, writer{[]string{"quicklook.png"}, done(quicklook)})
 	}
 	style := raster.ChangeClassStyle("changes")
 	for _, v := range []struct{ name, format string }{
 		{"changes.fgb", "FlatGeobuf"}, {"changes.gpkg", "GPKG"}, {"changes.geojson", "GeoJSON"},
 	} {
-		writers = append(writers, writer{[]string{v.name}, func() error {
+		writers = append(writers, writer{[]string{v.name}, done(func() error {
 			if err := raster.WriteVector(ctx, filepath.Join(dir, v.name), v.format, "changes", schema, rf, raster.WithStyle(style)); err != nil {
 				return fmt.Errorf("write %s: %w", v.name, err)
 			}
 			return nil
-		}})
+		})})
 	}
 	// QGIS applies changes.qml to changes.fgb and changes.geojson next to it.
-	writers = append(writers, writer{[]string{"changes.qml"}, func() error {
+	writers = append(writers, writer{[]string{"changes.qml"}, done(func() error {
 		return writeFileAtomic(filepath.Join(dir, "changes.qml"), []byte(style.QML))
-	}})
+	})})
 	errs := make([]error, len(writers))
 	var mu sync.Mutex
 	written := map[string]ManifestEntry{}
 	var wg sync.WaitGroup
 	for i, w := range writers {
 		wg.Go(func() {
-			if errs[i] = w.write(); errs[i] != nil {
+			hashed, err := w.write()
+			if err != nil {
+				errs[i] = err
 				return
 			}
-			entries, err := hashFiles(dir, w.files, nil) // the rasters' side by side
+			known := map[string]ManifestEntry{}
+			for _, e := range hashed {
+				known[e.Name] = e
+			}
+			entries, err := hashFiles(dir, w.files, known) // the rasters' side by side
 			if err != nil {
 				errs[i] = err
 				return

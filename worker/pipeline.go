@@ -321,7 +321,7 @@ func (p *Pipeline) detectPlanned(ctx context.Context, req jobs.DetectRequest, pl
 	tm.lap("detect")
 	p.logger().Debug("detected", "aoi_id", pl.area.ID, "observed_px", res.Observed, "not_observed_px", res.NotObserved,
 		"masked_tiles_not_decoded", res.MaskedTiles)
-	sink.start(ctx, res.Dropped)
+	sink.start(ctx, res.Dropped, true)
 	progress("polygons", 0)
 	if err := res.Vectorize(ctx); err != nil {
 		return nil, err
@@ -330,7 +330,7 @@ func (p *Pipeline) detectPlanned(ctx context.Context, req jobs.DetectRequest, pl
 	out := &result{
 		grid: res.Grid, feats: features(pl.area, req, res.Regions), quicklook: res.Quicklook,
 		observed: res.Observed, notObserved: res.NotObserved,
-		rasters: func(ctx context.Context, dir string) error {
+		rasters: func(ctx context.Context, dir string) ([]ManifestEntry, error) {
 			return sink.moveTo(dir)
 		},
 	}
@@ -350,8 +350,10 @@ type result struct {
 	feats                 []feature
 	quicklook             *raster.Quicklook
 	observed, notObserved int
-	rasters               func(ctx context.Context, dir string) error
-	rastersFillQuicklook  bool // rasters count the change classes into the quicklook
+	// rasters writes the rasters into dir and returns the manifest entries of those it
+	// hashed on the way (the others are hashed after).
+	rasters              func(ctx context.Context, dir string) ([]ManifestEntry, error)
+	rastersFillQuicklook bool // rasters count the change classes into the quicklook
 }
 
 // view returns the shares of the AOI observed and not observed (percent), and whether
