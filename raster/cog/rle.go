@@ -1,8 +1,104 @@
 package cog
 
+/*
+#pragma GCC optimize("O3")
+#include <stddef.h>
+#include <stdint.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+// cw_rle_run is how many of the n bytes at s equal b (16 a compare with SSE2).
+static inline size_t cw_rle_run(const uint8_t *s, size_t n, uint8_t b) {
+	size_t k = 0;
+#if defined(__SSE2__)
+	const __m128i v = _mm_set1_epi8((char)b);
+	for (; k + 16 <= n; k += 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + k)), v));
+		if (m != 0xFFFF) return k + (size_t)__builtin_ctz(~m & 0xFFFF);
+	}
+#endif
+	while (k < n && s[k] == b) k++;
+	return k;
+}
+
+// cw_rle_deflate is rleDeflate: lit and match are rleLit and rleMatch (a code's bits above
+// its length in the low 5 bits). Bits are gathered least significant first in acc and
+// written out 32 at a time; acc holds under 32 bits between codes, and a code adds at most
+// 18. Adler-32 (RFC 1950 section 8.2) takes each run in closed form: b's r copies add
+// r*b to s1 and s1 + k*b for k = 1..r to s2.
+static size_t cw_rle_deflate(uint8_t *dst, size_t cap, const uint8_t *src, size_t n,
+		const uint32_t *lit, const uint32_t *match) {
+	// Header: deflate, 32 KiB window, fastest (FLEVEL 0), no dictionary; 0x7801 is a
+	// multiple of 31 as FCHECK requires.
+	dst[0] = 0x78;
+	dst[1] = 0x01;
+	size_t pos = 2, limit = cap - 8; // room for a flushed word and the Adler-32 trailer
+	uint64_t acc = 3;                // BFINAL 1, BTYPE 01 (fixed Huffman codes)
+	unsigned nb = 3;
+	uint64_t s1 = 1, s2 = 0;
+	for (size_t i = 0; i < n;) {
+		uint8_t b = src[i++];
+		size_t r = cw_rle_run(src + i, n - i, b);
+		s1 += b;
+		s2 += s1;
+		uint64_t rr = r, rm = rr % 65521;
+		s2 += rm * s1 + (uint64_t)b * ((rr * (rr + 1) / 2) % 65521);
+		s1 += rm * b;
+		s1 %= 65521;
+		s2 %= 65521;
+		i += r;
+		// The codes: b as a literal, then the run as matches of up to 258, the last of
+		// 3 or more (one or two bytes left over are literals).
+		uint32_t v = lit[b];
+		for (;;) {
+			acc |= (uint64_t)(v >> 5) << nb;
+			nb += v & 31;
+			if (nb >= 32) {
+				if (pos > limit) return 0;
+				dst[pos] = (uint8_t)acc;
+				dst[pos + 1] = (uint8_t)(acc >> 8);
+				dst[pos + 2] = (uint8_t)(acc >> 16);
+				dst[pos + 3] = (uint8_t)(acc >> 24);
+				pos += 4;
+				acc >>= 32;
+				nb -= 32;
+			}
+			if (r == 0) break;
+			if (r < 3) {
+				v = lit[b];
+				r--;
+			} else if (r > 258 && r < 261) {
+				v = match[r - 3];
+				r = 3;
+			} else {
+				size_t k = r < 258 ? r : 258;
+				v = match[k];
+				r -= k;
+			}
+		}
+	}
+	// End of block (symbol 256: seven 0 bits), then the last bits padded to a byte.
+	nb += 7;
+	while (nb > 0) {
+		if (pos + 4 >= cap) return 0;
+		dst[pos++] = (uint8_t)acc;
+		acc >>= 8;
+		nb -= nb < 8 ? nb : 8;
+	}
+	uint32_t adler = (uint32_t)(s2 << 16 | s1);
+	dst[pos] = (uint8_t)(adler >> 24);
+	dst[pos + 1] = (uint8_t)(adler >> 16);
+	dst[pos + 2] = (uint8_t)(adler >> 8);
+	dst[pos + 3] = (uint8_t)adler;
+	return pos + 4;
+}
+*/
+import "C"
+
 import (
-	"encoding/binary"
 	"math/bits"
+	"unsafe"
 )
 
 // Run-length DEFLATE for the Byte layers that hold classes, counts and masks: long runs
@@ -67,92 +163,12 @@ func reverseBits(v uint32, n int) uint32 { return bits.Reverse32(v) >> (32 - n) 
 // the fixed Huffman codes, each run of a byte coded as the byte and matches at distance 1,
 // and returns the bytes written; 0 when src is empty or dst has no room (data without
 // runs: at 9 bits a literal, the stream can outgrow src), for the caller to compress it
-// otherwise.
+// otherwise. The loop is cw_rle_deflate, in C.
 func rleDeflate(dst, src []byte) int {
 	if len(src) == 0 || len(dst) < 16 {
 		return 0
 	}
-	// Header: deflate, 32 KiB window, fastest (FLEVEL 0), no dictionary; 0x7801 is a
-	// multiple of 31 as FCHECK requires.
-	dst[0], dst[1] = 0x78, 0x01
-	pos := 2
-	limit := len(dst) - 8 // room for a flushed word and the Adler-32 trailer
-	// Bits are gathered least significant first in acc and written out 32 at a time;
-	// acc holds under 32 bits between codes, and a code adds at most 18.
-	acc, nb := uint64(0b011), uint(3) // BFINAL 1, BTYPE 01 (fixed Huffman codes)
-	s1, s2 := uint64(1), uint64(0)    // Adler-32 sums
-	for i := 0; i < len(src); {
-		b := src[i]
-		i++
-		r := rleRun(src[i:], b)
-		// Adler-32 over b and its run's r copies, these in closed form: s1 + k*b for
-		// k = 1..r summed into s2.
-		s1 += uint64(b)
-		s2 += s1
-		rr := uint64(r)
-		rm := rr % rleAdlerMod
-		s2 += rm*s1 + uint64(b)*(rr*(rr+1)/2%rleAdlerMod)
-		s1 += rm * uint64(b)
-		s1 %= rleAdlerMod
-		s2 %= rleAdlerMod
-		i += r
-		// The codes: b as a literal, then the run as matches of up to 258, the last of
-		// 3 or more (one or two bytes left over are literals).
-		lit := rleLit[b]
-		for v := lit; ; {
-			acc |= uint64(v>>5) << nb
-			nb += uint(v & 31)
-			if nb >= 32 {
-				if pos > limit {
-					return 0
-				}
-				binary.LittleEndian.PutUint32(dst[pos:], uint32(acc))
-				pos += 4
-				acc >>= 32
-				nb -= 32
-			}
-			switch {
-			case r == 0:
-			case r < 3:
-				v, r = lit, r-1
-				continue
-			case r > 258 && r < 261:
-				v, r = rleMatch[r-3], 3
-				continue
-			default:
-				n := min(r, 258)
-				v, r = rleMatch[n], r-n
-				continue
-			}
-			break
-		}
-	}
-	// End of block (symbol 256: seven 0 bits), then the last bits padded to a byte.
-	nb += 7
-	for nb > 0 {
-		if pos >= len(dst)-4 {
-			return 0
-		}
-		dst[pos] = byte(acc)
-		pos++
-		acc >>= 8
-		nb -= min(nb, 8)
-	}
-	binary.BigEndian.PutUint32(dst[pos:], uint32(s2<<16|s1))
-	return pos + 4
-}
-
-// rleRun is how many bytes at the start of s equal b.
-func rleRun(s []byte, b byte) int {
-	pat := uint64(b) * 0x0101010101010101
-	k := 0
-	for ; k+8 <= len(s); k += 8 {
-		if x := binary.LittleEndian.Uint64(s[k:]) ^ pat; x != 0 {
-			return k + bits.TrailingZeros64(x)/8
-		}
-	}
-	for k < len(s) && s[k] == b {
-		k++
-	}
-	return k
+	return int(C.cw_rle_deflate((*C.uint8_t)(unsafe.Pointer(&dst[0])), C.size_t(len(dst)),
+		(*C.uint8_t)(unsafe.Pointer(&src[0])), C.size_t(len(src)),
+		(*C.uint32_t)(unsafe.Pointer(&rleLit[0])), (*C.uint32_t)(unsafe.Pointer(&rleMatch[0]))))
 }
