@@ -90,7 +90,7 @@ func writeOutputs(ctx context.Context, dir string, pl *plan, req jobs.DetectRequ
 			for _, e := range hashed {
 				known[e.Name] = e
 			}
-			entries, err := hashFiles(dir, w.files, known) // the rasters' side by side
+			entries, err := hashFiles(dir, w.files, known) // those not hashed yet, side by side
 			if err != nil {
 				errs[i] = err
 				return

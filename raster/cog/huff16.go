@@ -1,10 +1,10 @@
 package cog
 
 // A DEFLATE encoder for tiles of 16-bit samples that are noise to a matcher (dNDVI over
-// stable ground): literals in one dynamic Huffman block, and runs of a repeated sample
+// stable ground): literals in dynamic Huffman blocks, and runs of a repeated sample
 // (nodata outside the AOI and under clouds) as matches at distance 2. libdeflate's level
 // 1 hashes every position to find matches that such samples hardly have; counting the
-// bytes and coding them is several times faster, for streams of about the same length.
+// bytes and coding them is 2.5 times faster, for streams 3-6 % longer.
 
 /*
 #pragma GCC optimize("O3")
@@ -237,7 +237,7 @@ static uint32_t cw_adler32(const uint8_t *p, size_t n) {
 	return b << 16 | a;
 }
 
-// cw_match_pieces cuts a match of l bytes (even, >= 6) into lengths of 3..258 with none
+// CW_MATCH_PIECES cuts a match of l bytes (even, >= 6) into lengths of 3..258 with none
 // left over: pieces of 258, and the last one or two shortened so that the rest is >= 3.
 #define CW_MATCH_PIECES(l, DO) do { \
 	size_t r_ = (l); \
@@ -409,8 +409,9 @@ static int cw_huff_block(const uint8_t *src, size_t k0, size_t ns, int final, cw
 	return 1;
 }
 
-// cwHuffBlock is the samples of a DEFLATE block of cw_huff16: 128 KiB, so that the codes
-// follow the statistics across a 512 x 512 tile (4 % shorter streams than one block).
+// CW_HUFF_BLOCK is the samples of a DEFLATE block of cw_huff16: 128 KiB, four blocks a
+// 512 x 512 tile, whose codes follow the statistics across it (a 5490 pair's dndvi.tif
+// 27.80 MB, against 27.90 with one block a tile and 27.77 with 32 KiB).
 #define CW_HUFF_BLOCK 65536
 
 // cw_huff16 compresses the n bytes (n even, 16-bit samples in native order) at src into
