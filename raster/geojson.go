@@ -24,13 +24,8 @@ func writeGeoJSON(ctx context.Context, path, layer string, schema []Field, types
 	b = appendJSONString(b, layer)
 	b = append(b, ",\n\"features\": [\n"...)
 	for i, ft := range feats {
-		if i%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		if err := vecCheckFields(schema, types, ft.Fields); err != nil {
-			return fmt.Errorf("write vector %s: feature %d: %w", path, i, err)
+		if err := vecCheckFeature(ctx, path, i, schema, types, ft); err != nil {
+			return err
 		}
 		if err := CheckValid(ft.Geometry); err != nil {
 			return fmt.Errorf("write vector %s: feature %d: %w", path, i, err)

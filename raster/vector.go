@@ -388,13 +388,8 @@ func writeVectorGDAL(ctx context.Context, path string, vf vecFormat, layer strin
 	}
 	var handles []godal.Field // field handles, by schema index, taken from the first feature
 	for i, ft := range feats {
-		if i%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		if err := vecCheckFields(schema, types, ft.Fields); err != nil {
-			return fmt.Errorf("write vector %s: feature %d: %w", path, i, err)
+		if err := vecCheckFeature(ctx, path, i, schema, types, ft); err != nil {
+			return err
 		}
 		if handles, err = vecAddFeature(lyr, ft, types, handles); err != nil {
 			return fmt.Errorf("write vector %s: feature %d: %w", path, i, err)
@@ -441,6 +436,20 @@ type vecOptions struct {
 // st.QML as a .qml file of the same base name next to them: QGIS loads that).
 func WithStyle(st LayerStyle) VectorOption {
 	return func(o *vecOptions) { o.style = &st }
+}
+
+// vecCheckFeature is the writers' check before feature i is written: the context, every
+// 256 features, and the feature's fields against the schema (vecCheckFields).
+func vecCheckFeature(ctx context.Context, path string, i int, schema []Field, types []godal.FieldType, ft Feature) error {
+	if i%256 == 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if err := vecCheckFields(schema, types, ft.Fields); err != nil {
+		return fmt.Errorf("write vector %s: feature %d: %w", path, i, err)
+	}
+	return nil
 }
 
 // vecCheckFields checks that fields match the schema names and types.
